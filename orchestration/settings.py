@@ -1,0 +1,56 @@
+"""Settings of the orchestration layer, read once at the edge (CLI, worker main, test fixture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OrchestrationSettings(BaseSettings):
+    """Where state lives and which Temporal to talk to.
+
+    Every field reads ``DURABLE_RESEARCH_<FIELD>``; the Temporal address and
+    namespace also read the standard ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE``
+    so an existing Temporal setup is picked up without renaming anything.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".durable-research"),
+        description="State folder: server database, pid record, logs, artifacts, memory.",
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "DURABLE_RESEARCH_TEMPORAL_ADDRESS"),
+        description="host:port of an existing Temporal cluster; when set nothing is started.",
+    )
+    namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "DURABLE_RESEARCH_NAMESPACE"),
+    )
+    temporal_binary: Path | None = Field(
+        default=None, description="The `temporal` CLI; defaults to the one in this venv."
+    )
+    temporal_port: int = Field(default=7233, ge=0, le=65535)
+    ui_port: int = Field(default=8233, ge=0, le=65535)
+    start_timeout_s: float = Field(default=30.0, gt=0)
+    dynamic_config: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra `--dynamic-config-value KEY=VALUE` for the dev server (JSON values).",
+    )
+
+    @property
+    def embedded(self) -> bool:
+        """True when this project starts and owns the Temporal server."""
+        return self.temporal_address is None
+
+    def address(self) -> str:
+        """The Temporal frontend address clients connect to."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def ui_url(self) -> str | None:
+        """The Temporal UI base URL, when this project runs the server."""
+        return f"http://127.0.0.1:{self.ui_port}" if self.embedded else None

