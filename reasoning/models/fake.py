@@ -1,0 +1,172 @@
+"""A deterministic, content-addressed chat model for tests and experiments.
+
+The reply is a pure function of the normalised messages (their sha256), so a process that
+is killed and restarted gets the same answers, unlike list-position fakes. It recognises
+the task protocol and answers in each task's shape, so it drives every built-in graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from reasoning.models.tasks import parse_task
+
+_WORDS = ("scope", "history", "limits", "costs", "design", "risks", "usage", "examples")
+
+
+def message_hash(messages: list[BaseMessage]) -> str:
+    """sha256 of the messages with whitespace normalised: the fake's content address."""
+    parts = [f"{m.type}:{' '.join(str(m.content).split())}" for m in messages]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def read_call_log(path: str | Path) -> list[dict[str, Any]]:
+    """The fake's call log as a list of dicts; an absent file is an empty log."""
+    file = Path(path)
+    if not file.exists():
+        return []
+    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+
+
+class FakeChatModel(BaseChatModel):
+    """Content-addressed fake. Same prompt, same reply and token counts, in any process.
+
+    Attributes:
+        latency_s: seconds to sleep per call.
+        call_log: JSONL file; each call appends {hash, pid, time, node, task, tokens}.
+        check_rounds: the researcher's self-check fails until this round (to exercise
+            the loop); a function of the prompt, so still content-addressed.
+    """
+
+    latency_s: float = 0.0
+    call_log: Path | None = None
+    check_rounds: int = 1
+    provider: str = "fake"
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        digest = message_hash(messages)
+        task, payload = parse_task(messages)
+        text = _reply(task, payload, digest, self.check_rounds)
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
+        tokens_in = sum(len(str(m.content).split()) for m in messages)
+        tokens_out = len(text.split())
+        usage = {
+            "input_tokens": tokens_in,
+            "output_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+        }
+        metadata = (run_manager.metadata if run_manager else None) or {}
+        self._log(digest, task, str(metadata.get("langgraph_node", "")), usage["total_tokens"])
+        message = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _log(self, digest: str, task: str | None, node: str, tokens: int) -> None:
+        if self.call_log is None:
+            return
+        line = {
+            "hash": digest,
+            "pid": os.getpid(),
+            "time": time.time(),
+            "node": node,
+            "task": task or "",
+            "tokens": tokens,
+        }
+        # One short O_APPEND write per line, so concurrent processes do not interleave.
+        with open(self.call_log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+
+def _reply(task: str | None, payload: dict[str, Any], digest: str, check_rounds: int) -> str:
+    seed = int(digest[:8], 16)
+    builders = {
+        "plan": _plan,
+        "read": _read,
+        "draft": _draft,
+        "answer": _draft,
+        "judge": _judge,
+        "write": _write,
+    }
+    if task == "check":
+        ok = int(payload.get("round", 1)) >= check_rounds
+        feedback = "" if ok else f"fake check {digest[:6]}: cite more notes"
+        return json.dumps({"ok": ok, "feedback": feedback})
+    if task in builders:
+        return json.dumps(builders[task](payload, seed, digest))
+    return f"fake reply {digest[:12]}"
+
+
+def _plan(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    kinds = payload.get("kinds") or ["research"]
+    limit = max(1, int(payload.get("max_subtasks", 1)))
+    count = min(limit, 2)
+    question = str(payload.get("question", ""))
+    subtasks = [
+        {"kind": kinds[i % len(kinds)], "question": f"{question} ({_WORDS[(seed + i) % len(_WORDS)]})"}
+        for i in range(count)
+    ]
+    return {"subtasks": subtasks}
+
+
+def _first_sentence(text: str) -> str:
+    head = text.strip().split(". ")[0].strip()
+    return head if head.endswith(".") else head + "."
+
+
+def _read(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    evidence = payload.get("evidence") or []
+    notes = [{"chunk_id": e["chunk_id"], "quote": _first_sentence(e["text"])} for e in evidence[:3]]
+    return {"notes": notes}
+
+
+def _draft(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    notes = payload.get("notes") or [
+        {"chunk_id": e["chunk_id"], "quote": _first_sentence(e["text"])}
+        for e in (payload.get("evidence") or [])[:2]
+    ]
+    claims = [{"text": n["quote"], "citations": [n["chunk_id"]]} for n in notes]
+    answer = f"Fake answer {digest[:8]}: " + " ".join(n["quote"] for n in notes)
+    return {"answer": answer.strip(), "claims": claims}
+
+
+def _judge(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    verdicts = [
+        {"supported": bool(c.get("evidence")), "reason": f"fake judge {digest[:6]}"}
+        for c in payload.get("claims") or []
+    ]
+    return {"verdicts": verdicts}
+
+
+def _write(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    sections = [
+        {
+            "heading": s["question"],
+            "body": " ".join(c["text"] + "".join(f" [{n}]" for n in c["refs"]) for c in s["claims"]),
+        }
+        for s in payload.get("sections") or []
+    ]
+    return {
+        "title": f"Report: {payload.get('question', '')}",
+        "summary": f"Fake summary {digest[:8]}.",
+        "sections": sections,
+    }

@@ -1,0 +1,239 @@
+"""Compile and run a registered graph: node callbacks, restart or resume, budgets."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.errors import GraphRecursionError
+from pydantic import BaseModel
+
+from reasoning._meter import Budgets, Meter
+from reasoning.context import GraphContext
+from reasoning.errors import BudgetExceededError, ConfigError
+from reasoning.registry import GraphSpec
+
+Mode = Literal["restart", "resume"]
+
+
+class NodeEvent(BaseModel):
+    """One finished node; kept small because the activity heartbeats it."""
+
+    node: str
+    step: int
+    details: dict[str, Any] = {}
+
+
+class CheckpointConfig(BaseModel):
+    """Where resume mode keeps checkpoints: a SQLite file (one host) or Postgres (several)."""
+
+    sqlite_path: Path | None = None
+    postgres_url: str | None = None
+
+
+class RunResult(BaseModel):
+    """What a run produced and what it cost (counts cover this process's run only)."""
+
+    output: dict[str, Any]
+    steps: int
+    nodes_run: list[str]
+    resumed: bool
+    model_calls: int
+    tokens: int
+    seconds: float
+
+
+async def arun_graph(
+    spec: GraphSpec,
+    graph_input: BaseModel | dict[str, Any],
+    *,
+    context: GraphContext,
+    mode: Mode = "restart",
+    thread_id: str | None = None,
+    checkpoint: CheckpointConfig | None = None,
+    on_node: Callable[[NodeEvent], None] | None = None,
+    budgets: Budgets | None = None,
+) -> RunResult:
+    """Run `spec` on `graph_input` and return its validated output.
+
+    Args:
+        spec: the registered graph.
+        graph_input: its input model (or a dict that validates as it).
+        context: retriever and model, passed as LangGraph runtime context.
+        mode: "restart" runs from the first node without a checkpointer; "resume" keeps
+            checkpoints under `thread_id` and continues unfinished work with `invoke(None)`.
+        thread_id: required for resume (e.g. "workflow_id/activity_id").
+        checkpoint: where resume keeps checkpoints.
+        on_node: called once per finished node (the activity passes its heartbeat).
+        budgets: step, model call, token and wall-time limits.
+
+    Raises:
+        ConfigError: bad mode/thread/checkpoint settings, or an input that does not validate.
+        GraphFactoryError: the graph's factory raised.
+        BudgetExceededError: a budget ran out.
+        ModelError: the provider failed (see `retryable`).
+    """
+    if mode not in ("restart", "resume"):
+        raise ConfigError(f"Unknown mode {mode!r}: use 'restart' or 'resume'.")
+    payload = _input_dict(spec, graph_input)
+    builder = spec.build(context)
+    run = _Run(spec, context, budgets or Budgets(), on_node)
+    if mode == "restart":
+        return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
+    if not thread_id:
+        raise ConfigError("Resume mode needs a thread_id, e.g. 'workflow_id/activity_id'.")
+    async with _saver(checkpoint) as saver:
+        return await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
+
+
+def run_graph(
+    spec: GraphSpec,
+    graph_input: BaseModel | dict[str, Any],
+    *,
+    context: GraphContext,
+    mode: Mode = "restart",
+    thread_id: str | None = None,
+    checkpoint: CheckpointConfig | None = None,
+    on_node: Callable[[NodeEvent], None] | None = None,
+    budgets: Budgets | None = None,
+) -> RunResult:
+    """Synchronous twin of `arun_graph` (same arguments, same result).
+
+    Inside a running event loop (a notebook) it runs on a helper thread, so it never
+    nests loops; there, prefer ``await arun_graph(...)``.
+    """
+    coro_args = (spec, graph_input)
+    kwargs: dict[str, Any] = {
+        "context": context,
+        "mode": mode,
+        "thread_id": thread_id,
+        "checkpoint": checkpoint,
+        "on_node": on_node,
+        "budgets": budgets,
+    }
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun_graph(*coro_args, **kwargs))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(arun_graph(*coro_args, **kwargs))).result()
+
+
+def _input_dict(spec: GraphSpec, graph_input: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    raw = graph_input.model_dump(mode="json") if isinstance(graph_input, BaseModel) else graph_input
+    try:
+        return spec.input_model.model_validate(raw).model_dump(mode="json")
+    except Exception as exc:
+        raise ConfigError(
+            f"Input for {spec.key} does not validate as {spec.input_model.__name__}: {exc}"
+        ) from exc
+
+
+@contextlib.asynccontextmanager
+async def _saver(checkpoint: CheckpointConfig | None) -> AsyncIterator[Any]:
+    if checkpoint is not None and checkpoint.postgres_url:
+        try:
+            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        except ImportError as exc:
+            raise ConfigError(
+                "Postgres checkpoints need the extra: pip install 'durable-research[postgres]'."
+            ) from exc
+        async with AsyncPostgresSaver.from_conn_string(checkpoint.postgres_url) as saver:
+            await saver.setup()
+            yield saver
+        return
+    if checkpoint is None or checkpoint.sqlite_path is None:
+        raise ConfigError("Resume mode needs CheckpointConfig(sqlite_path=...) on one host, or postgres_url.")
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    checkpoint.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(checkpoint.sqlite_path)) as saver:
+        yield saver
+
+
+class _Run:
+    """One run's bookkeeping: meter, node events, output validation."""
+
+    def __init__(
+        self,
+        spec: GraphSpec,
+        context: GraphContext,
+        budgets: Budgets,
+        on_node: Callable[[NodeEvent], None] | None,
+    ) -> None:
+        self.spec, self.context, self.budgets, self.on_node = spec, context, budgets, on_node
+        self.meter = Meter(budgets)
+        self.nodes_run: list[str] = []
+
+    async def drive(self, graph: Any, payload: dict[str, Any], thread_id: str, durable: bool) -> RunResult:
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread_id},
+            "callbacks": [self.meter],
+            "recursion_limit": self.budgets.max_steps,
+        }
+        start: dict[str, Any] | None = payload
+        resumed, offset = False, 0
+        if durable:
+            state = await graph.aget_state(config)
+            if state.next:  # unfinished work on this thread: continue it, do not restart
+                start, resumed = None, True
+                offset = int((state.metadata or {}).get("step", 0) or 0)
+        values = await self._stream(graph, start, config, offset)
+        if durable:
+            values = (await graph.aget_state(config)).values
+        output = self.spec.output_model.model_validate(values).model_dump(mode="json")
+        return RunResult(
+            output=output,
+            steps=len(self.nodes_run),
+            nodes_run=self.nodes_run,
+            resumed=resumed,
+            model_calls=self.meter.model_calls,
+            tokens=self.meter.tokens,
+            seconds=round(self.meter.seconds, 4),
+        )
+
+    async def _stream(
+        self, graph: Any, start: dict[str, Any] | None, config: dict[str, Any], offset: int
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        try:
+            async with asyncio.timeout(self.budgets.max_wall_s):
+                stream = graph.astream(start, config, context=self.context, stream_mode=["updates", "values"])
+                async for kind, chunk in stream:
+                    if kind == "values":
+                        values = chunk
+                    else:
+                        self._finished(chunk, offset)
+        except TimeoutError as exc:
+            limit = self.budgets.max_wall_s or 0.0
+            raise BudgetExceededError("wall_s", limit, round(self.meter.seconds, 3)) from exc
+        except GraphRecursionError as exc:
+            raise BudgetExceededError("steps", self.budgets.max_steps, len(self.nodes_run)) from exc
+        return values
+
+    def _finished(self, chunk: dict[str, Any], offset: int) -> None:
+        for node, update in chunk.items():
+            if node.startswith("__"):
+                continue
+            self.nodes_run.append(node)
+            self.meter.check_tokens()
+            self.meter.check_wall()
+            if self.on_node is not None:
+                event = NodeEvent(node=node, step=offset + len(self.nodes_run), details=_details(update))
+                self.on_node(event)
+
+
+def _details(update: Any) -> dict[str, Any]:
+    # Heartbeat-sized: counts and flags only, never bodies.
+    out: dict[str, Any] = {}
+    for key, value in (update or {}).items():
+        if isinstance(value, list | dict):
+            out[key] = len(value)
+        elif isinstance(value, bool | int | float):
+            out[key] = value
+    return out
