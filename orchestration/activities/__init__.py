@@ -1,0 +1,21 @@
+"""The single adapter between Temporal and the domain packages (reasoning, retrieval)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestration.activities.deps import WorkerDeps
+from orchestration.activities.io_acts import IoActivities
+from orchestration.activities.reasoning_acts import ReasoningActivities
+
+
+def reasoning_activities(deps: WorkerDeps) -> list[Any]:
+    acts = ReasoningActivities(deps)
+    return [acts.plan, acts.run_subtask, acts.validate, acts.write_report]
+
+
+def io_activities(deps: WorkerDeps) -> list[Any]:
+    return IoActivities(deps).all()
+
+
+__all__ = ["IoActivities", "ReasoningActivities", "WorkerDeps", "io_activities", "reasoning_activities"]

@@ -1,0 +1,70 @@
+"""What activities need, built once per worker process from settings (never at import time)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestration.artifacts import LocalArtifactStore
+from orchestration.shared.spec import ModelChoice
+
+if TYPE_CHECKING:
+    from reasoning.registry import GraphRegistry
+    from reasoning.runner import CheckpointConfig
+    from retrieval import MemorySettings, SemanticMemory
+
+
+@dataclass
+class WorkerDeps:
+    """Shared by every activity of one worker: memory handles, registry, model settings.
+
+    Memory handles are cached per collection: the in-memory store only works if every
+    activity sees the same one, and a local Chroma folder is opened once per process.
+    """
+
+    home: Path
+    memory_settings: MemorySettings
+    model_settings: Any  # reasoning.models.ModelSettings
+    registry: GraphRegistry
+    checkpoint: CheckpointConfig
+    artifacts: LocalArtifactStore = field(init=False)
+    _memories: dict[str, SemanticMemory] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.artifacts = LocalArtifactStore(self.home / "artifacts")
+
+    @classmethod
+    def from_env(cls, home: Path, registry: GraphRegistry | None = None) -> WorkerDeps:
+        """Read the reasoning/retrieval settings from the environment, once, at the edge."""
+        from reasoning import default_registry
+        from reasoning.models import ModelSettings
+        from reasoning.runner import CheckpointConfig
+        from retrieval import MemorySettings
+
+        return cls(
+            home=home,
+            memory_settings=MemorySettings(),
+            model_settings=ModelSettings(),
+            registry=registry or default_registry,
+            checkpoint=CheckpointConfig(sqlite_path=home / "checkpoints.sqlite"),
+        )
+
+    def memory(self, collection: str) -> SemanticMemory:
+        from retrieval import open_memory
+
+        with self._lock:
+            if collection not in self._memories:
+                self._memories[collection] = open_memory(self.memory_settings, collection, home=self.home)
+            return self._memories[collection]
+
+    def model(self, choice: ModelChoice) -> Any:
+        """A chat model for the job's choice; endpoint and key come from this worker's env."""
+        from reasoning.models import make_chat_model
+
+        update: dict[str, Any] = {"provider": choice.provider}
+        if choice.name:
+            update["name"] = choice.name
+        return make_chat_model(self.model_settings.model_copy(update=update))

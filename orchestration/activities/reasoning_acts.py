@@ -1,0 +1,176 @@
+"""Reasoning activities: each builds one pinned graph from the registry and runs it.
+
+A graph is retried as a unit (`restart`) or continues from its own checkpoint
+(`resume`, thread keyed by workflow id + activity id, which is stable across retries).
+Findings and reports go to the artifact store; the workflow receives their keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from orchestration.activities.deps import WorkerDeps
+from orchestration.activities.errors import to_application_error
+from orchestration.activities.report_diff import changes_since
+from orchestration.shared import names
+from orchestration.shared.messages import (
+    GraphCall,
+    PlanRequest,
+    PlanResult,
+    ReportRef,
+    SubtaskRef,
+    SubtaskRequest,
+    SubtaskResult,
+    ValidateRequest,
+    ValidationResult,
+    WriteRequest,
+)
+
+
+class ReasoningActivities:
+    def __init__(self, deps: WorkerDeps) -> None:
+        self._deps = deps
+
+    async def _run(self, call: GraphCall, graph_input: BaseModel) -> Any:
+        """Build the pinned graph, run it with heartbeats, return its RunResult."""
+        from reasoning.context import GraphContext, MemoryRetriever
+        from reasoning.runner import NodeEvent, arun_graph
+
+        info = activity.info()
+        spec = self._deps.registry.get(call.graph)
+        context = GraphContext(
+            retriever=MemoryRetriever(self._deps.memory(call.collection)),
+            model=self._deps.model(call.model),
+        )
+        last: dict[str, Any] = {"graph": call.graph, "node": None, "step": 0}
+
+        def on_node(event: NodeEvent) -> None:
+            last.update(node=event.node, step=event.step, **_small(event.details))
+            activity.heartbeat(dict(last))
+
+        async with _heartbeat_while_running(last):
+            return await arun_graph(
+                spec,
+                graph_input,
+                context=context,
+                mode=call.recovery,
+                thread_id=f"{info.workflow_id}/{info.activity_id}",
+                checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
+                on_node=on_node,
+            )
+
+    @activity.defn(name=names.PLAN)
+    async def plan(self, req: PlanRequest) -> PlanResult:
+        from reasoning.types import PlannerInput, PlannerOutput
+
+        try:
+            run = await self._run(
+                req, PlannerInput(question=req.question, max_subtasks=req.max_subtasks, kinds=req.kinds)
+            )
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        out = PlannerOutput.model_validate(run.output)
+        return PlanResult(
+            subtasks=[SubtaskRef(id=t.id, kind=t.kind, question=t.question) for t in out.subtasks]
+        )
+
+    @activity.defn(name=names.RUN_SUBTASK)
+    async def run_subtask(self, req: SubtaskRequest) -> SubtaskResult:
+        from reasoning.types import Finding, ResearchInput, Subtask
+
+        subtask = Subtask(id=req.subtask.id, kind=req.subtask.kind, question=req.subtask.question)
+        try:
+            run = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        finding = Finding.model_validate(run.output)
+        key = f"jobs/{req.job_id}/findings/{req.subtask.id}-r{req.round}.json"
+        self._deps.artifacts.put_text(key, finding.model_dump_json(indent=2))
+        return SubtaskResult(
+            subtask_id=req.subtask.id,
+            finding_key=key,
+            summary=finding.answer[:400],
+            citations=len(finding.citations),
+            nodes_run=run.nodes_run,
+            resumed=run.resumed,
+            model_calls=run.model_calls,
+        )
+
+    def _findings(self, keys: list[str]) -> list[Any]:
+        from reasoning.types import Finding
+
+        return [Finding.model_validate_json(self._deps.artifacts.get_text(k)) for k in keys]
+
+    @activity.defn(name=names.VALIDATE)
+    async def validate(self, req: ValidateRequest) -> ValidationResult:
+        from reasoning.types import ValidatorInput, ValidatorOutput
+
+        try:
+            run = await self._run(req, ValidatorInput(findings=self._findings(req.finding_keys)))
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        out = ValidatorOutput.model_validate(run.output)
+        notes: dict[str, list[str]] = {}
+        for v in out.verdicts:
+            if not v.supported:
+                notes.setdefault(v.subtask_id, []).append(f"unsupported: {v.claim} ({v.reason})")
+        return ValidationResult(
+            supported=sum(v.supported for v in out.verdicts),
+            unsupported=sum(not v.supported for v in out.verdicts),
+            unsupported_subtasks=out.unsupported_subtasks,
+            notes={k: "\n".join(v)[:2000] for k, v in notes.items()},
+        )
+
+    @activity.defn(name=names.WRITE)
+    async def write_report(self, req: WriteRequest) -> ReportRef:
+        from reasoning.types import WriterInput, WriterOutput
+
+        writer_input = WriterInput(
+            question=req.question, findings=self._findings(req.finding_keys), notes=req.notes
+        )
+        try:
+            run = await self._run(req, writer_input)
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        out = WriterOutput.model_validate(run.output)
+        markdown = out.markdown
+        if req.previous_report_key and self._deps.artifacts.exists(req.previous_report_key):
+            markdown += changes_since(self._deps.artifacts.get_text(req.previous_report_key), markdown)
+        key = f"jobs/{req.job_id}/report-v{req.revision}.md"
+        self._deps.artifacts.put_text(key, markdown)
+        return ReportRef(
+            key=key, title=out.title, preview=markdown[:1500], chars=len(markdown),
+            references=len(out.references),
+        )  # fmt: skip
+
+
+def _small(details: dict[str, Any]) -> dict[str, Any]:
+    """Heartbeat details are stored by the server on every beat: keep scalars only."""
+    return {k: v for k, v in details.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) < 200}
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat_while_running(last: dict[str, Any]) -> AsyncIterator[None]:
+    """Beat between nodes too: one slow node must not look like a dead worker, and
+    cancellation is only delivered to an activity when it heartbeats."""
+    timeout = activity.info().heartbeat_timeout
+    interval = max(0.2, timeout.total_seconds() / 3) if timeout else 5.0
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            activity.heartbeat(dict(last))
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,246 @@
+"""ResearchClient: start, attach to, watch, steer and collect research jobs (CLI and notebooks)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
+
+from orchestration.artifacts import LocalArtifactStore
+from orchestration.errors import DurableResearchError
+from orchestration.preflight import check_spec
+from orchestration.server import EmbeddedServer
+from orchestration.settings import OrchestrationSettings
+from orchestration.shared import names
+from orchestration.shared.messages import (
+    AddSubtask,
+    Decision,
+    JobInput,
+    JobProgress,
+    JobResult,
+    JobState,
+    SubtaskRef,
+    SwapGraph,
+    TaskQueues,
+    Tuning,
+)
+from orchestration.shared.spec import JobSpec, subtask_activity_id
+
+_FINAL = ("completed", "rejected", "failed", "cancelled")
+
+
+class JobExistsError(DurableResearchError):
+    """A job with this id is running (or its id may not be reused)."""
+
+
+class JobEndedError(DurableResearchError):
+    """The job failed or was cancelled; `state` holds its partial results."""
+
+    def __init__(self, message: str, state: JobState | None) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class JobSummary(BaseModel):
+    job_id: str
+    status: str
+    started: datetime | None
+    closed: datetime | None
+
+
+async def connect(settings: OrchestrationSettings) -> Client:
+    """Connect to TEMPORAL_ADDRESS, or to the embedded server (started if needed)."""
+    address = settings.temporal_address or EmbeddedServer(settings).ensure_started().address
+    return await Client.connect(address, namespace=settings.namespace, data_converter=pydantic_data_converter)
+
+
+def new_job_id(question: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:32].strip("-") or "job"
+    return f"{slug}-{uuid.uuid4().hex[:6]}"
+
+
+class ResearchClient:
+    """Everything a user does with jobs; one instance per Temporal client."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        queues: TaskQueues | None = None,
+        tuning: Tuning | None = None,
+        artifacts: LocalArtifactStore | None = None,
+        ui_url: str | None = None,
+    ) -> None:
+        self.client = client
+        self.queues = queues or TaskQueues()
+        self.tuning = tuning or Tuning()
+        self.artifacts = artifacts
+        self.ui_url = ui_url
+
+    @classmethod
+    async def connect(cls, settings: OrchestrationSettings, **kwargs: Any) -> ResearchClient:
+        client = await connect(settings)
+        ui = None
+        if settings.embedded:
+            record = EmbeddedServer(settings).running()
+            ui = record.ui_url if record else None
+        kwargs.setdefault("artifacts", LocalArtifactStore(settings.home.expanduser() / "artifacts"))
+        return cls(client, ui_url=ui, **kwargs)
+
+    async def start(
+        self,
+        spec: JobSpec | dict[str, Any],
+        *,
+        job_id: str | None = None,
+        registry: Any | None = None,
+        local_sources: bool = True,
+    ) -> JobHandle:
+        """Validate the spec (and, given a registry, its graphs), then start the job."""
+        spec = spec if isinstance(spec, JobSpec) else JobSpec.model_validate(spec)
+        check_spec(spec, registry=registry, local_sources=local_sources)
+        job_id = job_id or new_job_id(spec.question)
+        try:
+            await self.client.start_workflow(
+                names.WORKFLOW,
+                JobInput(spec=spec, queues=self.queues, tuning=self.tuning),
+                id=job_id,
+                task_queue=self.queues.workflows,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                result_type=JobResult,
+            )
+        except WorkflowAlreadyStartedError:
+            raise JobExistsError(
+                f"job id '{job_id}' is already in use. Attach to it with "
+                f"`durable-research status {job_id}`, or pick another --job-id."
+            ) from None
+        return self.attach(job_id)
+
+    def attach(self, job_id: str) -> JobHandle:
+        return JobHandle(self, self.client.get_workflow_handle(job_id, result_type=JobResult))
+
+    async def jobs(self, limit: int = 50) -> list[JobSummary]:
+        out: list[JobSummary] = []
+        async for wf in self.client.list_workflows(f'WorkflowType="{names.WORKFLOW}"', limit=limit):
+            status = wf.status.name.lower() if wf.status else "unknown"
+            out.append(JobSummary(job_id=wf.id, status=status, started=wf.start_time, closed=wf.close_time))
+        return out
+
+
+class JobHandle:
+    """One job: queries, updates, cancellation and its result."""
+
+    def __init__(self, owner: ResearchClient, handle: WorkflowHandle[Any, JobResult]) -> None:
+        self._owner = owner
+        self.handle = handle
+        self.job_id = handle.id
+
+    @property
+    def ui_link(self) -> str | None:
+        ui = self._owner.ui_url
+        ns = self._owner.client.namespace
+        return f"{ui}/namespaces/{ns}/workflows/{self.job_id}" if ui else None
+
+    async def progress(self) -> JobProgress:
+        """The workflow's progress, plus each running subtask's current node and attempt."""
+        progress = await self.handle.query("progress", result_type=JobProgress)
+        if progress.running:
+            beats = await self._heartbeats()
+            for task in progress.subtasks:
+                beat = beats.get(subtask_activity_id(task.ref.id, task.round))
+                if task.status == "running" and beat:
+                    task.node, task.attempt = beat
+        return progress
+
+    async def _heartbeats(self) -> dict[str, tuple[str | None, int]]:
+        desc = await self.handle.describe()
+        converter = self._owner.client.data_converter
+        beats: dict[str, tuple[str | None, int]] = {}
+        for pending in desc.raw_description.pending_activities:
+            node = None
+            if pending.heartbeat_details.payloads:
+                details = await converter.decode(pending.heartbeat_details.payloads)
+                if details and isinstance(details[0], dict):
+                    node = details[0].get("node")
+            beats[pending.activity_id] = (node, pending.attempt)
+        return beats
+
+    async def watch(self, interval_s: float = 0.5) -> AsyncIterator[JobProgress]:
+        """Yield progress whenever it changes, until the job ends."""
+        last = None
+        while True:
+            try:
+                progress = await self.progress()
+            except Exception:
+                if await self.closed():
+                    return
+                raise
+            snapshot = progress.model_dump_json()
+            if snapshot != last:
+                last = snapshot
+                yield progress
+            if progress.phase in _FINAL or (await self.closed() and progress.phase != "waiting_next_run"):
+                return
+            await asyncio.sleep(interval_s)
+
+    async def closed(self) -> bool:
+        desc = await self.handle.describe()
+        return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+    async def state(self) -> JobState:
+        return await self.handle.query("state", result_type=JobState)
+
+    async def approve(self, by: str = "cli", notes: str = "") -> JobProgress:
+        return await self.handle.execute_update(
+            "approve", Decision(by=by, notes=notes), result_type=JobProgress
+        )
+
+    async def reject(self, by: str = "cli", notes: str = "") -> JobProgress:
+        return await self.handle.execute_update(
+            "reject", Decision(by=by, notes=notes), result_type=JobProgress
+        )
+
+    async def revise(self, notes: str, by: str = "cli") -> JobProgress:
+        return await self.handle.execute_update(
+            "revise", Decision(by=by, notes=notes), result_type=JobProgress
+        )
+
+    async def swap_graph(self, kind: str, graph: str) -> int:
+        return await self.handle.execute_update(
+            "swap_graph", SwapGraph(kind=kind, graph=graph), result_type=int
+        )
+
+    async def add_subtask(self, kind: str, question: str) -> SubtaskRef:
+        return await self.handle.execute_update(
+            "add_subtask", AddSubtask(kind=kind, question=question), result_type=SubtaskRef
+        )
+
+    async def cancel(self) -> None:
+        await self.handle.cancel()
+
+    async def result(self) -> JobResult:
+        """The final result; a failed or cancelled job raises JobEndedError with its state."""
+        try:
+            return await self.handle.result()
+        except WorkflowFailureError as err:
+            state = None
+            try:
+                state = await self.state()
+            except Exception:  # no worker to answer the query: report without the state
+                state = None
+            what = "cancelled" if isinstance(err.cause, CancelledError) else "failed"
+            detail = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+            raise JobEndedError(f"job {self.job_id} {what}: {detail}", state) from err
+
+    def report_markdown(self, key: str) -> str:
+        if self._owner.artifacts is None:
+            raise DurableResearchError("this client has no artifact store; pass artifacts=...")
+        return self._owner.artifacts.get_text(key)

@@ -1,0 +1,249 @@
+"""Payloads that cross the Temporal boundary: activity requests/results, updates, queries.
+
+Results carry references (artifact keys, chunk ids), never bulky bodies: findings and
+reports live in the artifact store and history holds their keys (payloads over 2 MB are
+refused by the server; we keep every payload to a few KB).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from orchestration.shared.spec import JobSpec, ModelChoice, check_graph_key
+
+Recovery = Literal["restart", "resume"]
+
+
+class TaskQueues(BaseModel):
+    """Where each kind of work runs; separate queues let hosts specialise."""
+
+    workflows: str = "research"
+    reasoning: str = "reasoning"
+    io: str = "io"
+
+
+class Tuning(BaseModel):
+    """Operator knobs (not part of the user's spec): timeouts and retry bounds."""
+
+    heartbeat_timeout_s: float = Field(default=15.0, gt=0)
+    subtask_timeout_s: float = Field(default=1800.0, gt=0)
+    reasoning_attempts: int = Field(default=3, ge=1)
+    io_attempts: int = Field(default=5, ge=1)
+    retry_initial_s: float = Field(default=1.0, gt=0)
+
+
+class SubtaskRef(BaseModel):
+    id: str
+    kind: str
+    question: str
+
+
+# --- activity payloads -------------------------------------------------------
+
+
+class IngestRequest(BaseModel):
+    job_id: str
+    sources: list[str]
+    collection: str
+
+
+class IngestSummary(BaseModel):
+    files: int = 0
+    chunks: int = 0
+    added: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    skipped: int = 0
+    warnings: list[str] = Field(default_factory=list)
+
+
+class GraphCall(BaseModel):
+    """What every reasoning activity needs to build and run a graph."""
+
+    job_id: str
+    graph: str
+    model: ModelChoice
+    recovery: Recovery = "restart"
+    collection: str = "research"
+
+
+class PlanRequest(GraphCall):
+    question: str
+    max_subtasks: int
+    kinds: list[str]
+
+
+class PlanResult(BaseModel):
+    subtasks: list[SubtaskRef]
+
+
+class SubtaskRequest(GraphCall):
+    subtask: SubtaskRef
+    round: int = 1
+    notes: str = ""
+
+
+class SubtaskResult(BaseModel):
+    subtask_id: str
+    finding_key: str
+    summary: str = Field(description="First few hundred characters of the answer.")
+    citations: int = 0
+    nodes_run: list[str] = Field(default_factory=list)
+    resumed: bool = False
+    model_calls: int = 0
+
+
+class ValidateRequest(GraphCall):
+    finding_keys: list[str]
+
+
+class ValidationResult(BaseModel):
+    supported: int = 0
+    unsupported: int = 0
+    unsupported_subtasks: list[str] = Field(default_factory=list)
+    notes: dict[str, str] = Field(default_factory=dict, description="subtask id -> feedback")
+
+
+class WriteRequest(GraphCall):
+    question: str
+    finding_keys: list[str]
+    notes: str = ""
+    revision: int = 0
+    previous_report_key: str | None = None
+
+
+class ReportRef(BaseModel):
+    key: str
+    title: str
+    preview: str = Field(description="Start of the Markdown, for queries and the CLI.")
+    chars: int = 0
+    references: int = 0
+
+
+class PublishRequest(BaseModel):
+    job_id: str
+    report_key: str
+    collection: str = "research"
+    webhook_url: str | None = None
+    kind: Literal["published", "escalation", "retraction"] = "published"
+    message: str = ""
+
+
+class PublishedStep(BaseModel):
+    step: Literal["artifact", "index", "notify"]
+    ref: str = Field(description="Path, chunk ids or notification id, for the compensation.")
+    ids: list[str] = Field(default_factory=list)
+
+
+# --- updates and signals -----------------------------------------------------
+
+
+class ApprovalSignal(BaseModel):
+    """The signal twin of the approval updates, for senders that cannot wait for a reply."""
+
+    action: Literal["approve", "reject", "revise"]
+    by: str = "signal"
+    notes: str = ""
+
+
+class Decision(BaseModel):
+    """Approve / reject / revise. The update validator refuses it outside the approval wait."""
+
+    by: str = Field(default="cli", min_length=1, max_length=200)
+    notes: str = Field(default="", max_length=20_000)
+
+
+class SwapGraph(BaseModel):
+    kind: str = Field(min_length=1)
+    graph: str
+
+    @field_validator("graph")
+    @classmethod
+    def _pinned(cls, key: str) -> str:
+        return check_graph_key(key)
+
+
+class AddSubtask(BaseModel):
+    kind: str = Field(min_length=1)
+    question: str = Field(min_length=3, max_length=4000)
+
+
+# --- state, progress and result ---------------------------------------------
+
+Phase = Literal[
+    "ingesting", "planning", "researching", "validating", "writing",
+    "awaiting_approval", "publishing", "waiting_next_run",
+    "completed", "rejected", "failed", "cancelled",
+]  # fmt: skip
+SubtaskStatus = Literal["pending", "running", "done", "failed", "cancelled"]
+
+
+class SubtaskState(BaseModel):
+    ref: SubtaskRef
+    graph: str
+    status: SubtaskStatus = "pending"
+    round: int = 1
+    attempt: int = Field(default=0, description="Filled by the client from the pending activity.")
+    node: str | None = Field(default=None, description="Current graph node, from its heartbeat.")
+    result: SubtaskResult | None = None
+    error: str | None = None
+    notes: str = ""
+
+
+class JobState(BaseModel):
+    """Everything the workflow knows; carried whole across continue-as-new."""
+
+    spec: JobSpec
+    phase: Phase = "ingesting"
+    run_number: int = 1
+    ingest: IngestSummary | None = None
+    planned: bool = False
+    subtasks: list[SubtaskState] = Field(default_factory=list)
+    validation: ValidationResult | None = None
+    validation_rounds_done: int = 0
+    report: ReportRef | None = None
+    revisions: list[str] = Field(default_factory=list)
+    approval: Literal["pending", "approved", "rejected", "auto", "timed_out", "escalated"] = "pending"
+    decided_by: str | None = None
+    approval_deadline: datetime | None = None
+    published: list[PublishedStep] = Field(default_factory=list)
+    compensated: list[str] = Field(default_factory=list)
+    previous_report_key: str | None = None
+    error: str | None = None
+    continued: int = Field(default=0, description="How many times this job continued-as-new.")
+
+
+class JobInput(BaseModel):
+    spec: JobSpec
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    tuning: Tuning = Field(default_factory=Tuning)
+    state: JobState | None = Field(default=None, description="Set when continuing as new.")
+
+
+class JobProgress(BaseModel):
+    job_id: str
+    phase: Phase
+    run_number: int
+    pending: int
+    running: int
+    done: int
+    failed: int
+    subtasks: list[SubtaskState]
+    report: ReportRef | None
+    approval: str
+    error: str | None = None
+    continued: int = 0
+
+
+class JobResult(BaseModel):
+    job_id: str
+    status: Literal["completed", "rejected", "failed", "cancelled"]
+    report: ReportRef | None = None
+    published: list[PublishedStep] = Field(default_factory=list)
+    compensated: list[str] = Field(default_factory=list)
+    subtasks: list[SubtaskState] = Field(default_factory=list)
+    runs: int = 1
+    error: str | None = None

@@ -1,0 +1,27 @@
+"""Stable activity and workflow names. Renaming one while runs are in flight needs versioning."""
+
+WORKFLOW = "ResearchJob"
+
+INGEST = "io.ingest_corpus"
+PLAN = "reasoning.plan"
+RUN_SUBTASK = "reasoning.run_subtask"
+VALIDATE = "reasoning.validate"
+WRITE = "reasoning.write_report"
+
+PUBLISH_ARTIFACT = "io.publish_artifact"
+UNPUBLISH_ARTIFACT = "io.unpublish_artifact"
+INDEX_REPORT = "io.index_report"
+UNINDEX_REPORT = "io.unindex_report"
+NOTIFY = "io.notify"
+RETRACT_NOTIFICATION = "io.retract_notification"
+
+# Error types the workflow must not retry: misuse and deterministic input errors.
+NON_RETRYABLE = [
+    "ConfigError",
+    "GraphNotFoundError",
+    "GraphLoadError",
+    "GraphFactoryError",
+    "NonRetryableModelError",
+    "BudgetExceededError",
+    "InvalidInput",
+]

@@ -1,0 +1,467 @@
+"""ResearchJobWorkflow: the long-lived lifecycle of one research job (sandboxed, deterministic).
+
+Ingest -> plan -> subtasks (bounded parallelism, partial failure tolerated) -> validate
+(unsupported findings go back once) -> write -> approval wait on a durable timer ->
+publish saga. Every side effect is an activity; this module only decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestration.shared import names
+    from orchestration.shared.messages import (
+        AddSubtask,
+        ApprovalSignal,
+        Decision,
+        IngestRequest,
+        IngestSummary,
+        JobInput,
+        JobProgress,
+        JobResult,
+        JobState,
+        PlanRequest,
+        PlanResult,
+        ReportRef,
+        SubtaskRef,
+        SubtaskRequest,
+        SubtaskResult,
+        SubtaskState,
+        SwapGraph,
+        ValidateRequest,
+        ValidationResult,
+        WriteRequest,
+    )
+    from orchestration.shared.spec import JobSpec, subtask_activity_id
+    from orchestration.workflows.options import ActivityOptions
+    from orchestration.workflows.publish import PublishSaga
+
+# Phases in which the plan can still change (swap a graph, add a subtask).
+_OPEN_PHASES = ("ingesting", "planning", "researching", "validating")
+_FINAL_PHASES = ("completed", "rejected", "failed", "cancelled")
+
+
+@workflow.defn(name=names.WORKFLOW)
+class ResearchJobWorkflow:
+    @workflow.init
+    def __init__(self, inp: JobInput) -> None:
+        self._input = inp
+        self._state = inp.state or JobState(spec=inp.spec)
+        self._opts = ActivityOptions(inp.queues, inp.tuning)
+        self._decision: tuple[str, Decision] | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._saga = PublishSaga(self._state, self._opts)
+
+    # --- lifecycle -----------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: JobInput) -> JobResult:
+        s = self._state
+        try:
+            await self._lifecycle()
+        except asyncio.CancelledError:
+            await self._stop_subtasks()
+            s.phase = "cancelled"
+            await self._saga.compensate()
+            raise
+        except _JobFailed as failure:
+            s.phase, s.error = "failed", str(failure)
+            await self._saga.compensate()
+            raise ApplicationError(str(failure), type="JobFailed", non_retryable=True) from None
+        return self._result()
+
+    async def _lifecycle(self) -> None:
+        s = self._state
+        if s.phase == "ingesting":
+            await self._ingest()
+            await self._advance("planning")
+        if s.phase == "planning":
+            await self._plan()
+            await self._advance("researching")
+        if s.phase == "researching":
+            await self._research()
+            await self._advance("validating")
+        if s.phase == "validating":
+            await self._validate()
+            await self._advance("writing")
+        if s.phase == "writing":
+            await self._write()
+            await self._advance("awaiting_approval")
+        if s.phase == "awaiting_approval":
+            await self._await_approval()
+        if s.phase == "publishing":
+            outcome = await self._saga.run()
+            if outcome == "failed":
+                raise _JobFailed(f"publish failed and was compensated: {s.error}")
+            s.phase = "rejected" if outcome == "recalled" else "completed"
+        if s.phase == "waiting_next_run" or (s.phase in ("completed", "rejected") and self._recurs()):
+            await self._next_run()
+
+    async def _advance(self, phase: str) -> None:
+        """Move to the next phase; continue-as-new here when the server suggests it."""
+        self._state.phase = phase  # type: ignore[assignment]
+        if workflow.info().is_continue_as_new_suggested():
+            await self._continue_as_new()
+
+    async def _continue_as_new(self) -> None:
+        # Handlers (updates) must finish first, or their callers would see them aborted.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._state.continued += 1
+        workflow.continue_as_new(
+            JobInput(
+                spec=self._state.spec,
+                queues=self._input.queues,
+                tuning=self._input.tuning,
+                state=self._state,
+            )
+        )
+
+    # --- steps ---------------------------------------------------------------
+
+    async def _ingest(self) -> None:
+        spec = self._state.spec
+        if not spec.corpus:
+            self._state.ingest = IngestSummary()
+            return
+        self._state.ingest = await workflow.execute_activity(
+            names.INGEST,
+            IngestRequest(job_id=self._job_id, sources=spec.corpus, collection=spec.collection),
+            result_type=IngestSummary,
+            **self._opts.ingest(),
+        )
+
+    async def _plan(self) -> None:
+        s = self._state
+        if s.planned:
+            return
+        spec = s.spec
+        plan = await workflow.execute_activity(
+            names.PLAN,
+            PlanRequest(
+                **self._graph_call(spec.planner),
+                question=spec.question,
+                max_subtasks=spec.max_subtasks,
+                kinds=list(spec.graphs),
+            ),
+            result_type=PlanResult,
+            **self._opts.reasoning(),
+        )
+        for ref in plan.subtasks:
+            kind = ref.kind if ref.kind in spec.graphs else next(iter(spec.graphs))
+            ref = SubtaskRef(id=ref.id, kind=kind, question=ref.question)
+            s.subtasks.append(SubtaskState(ref=ref, graph=spec.graphs[kind]))
+        s.planned = True
+        if not s.subtasks:
+            raise _JobFailed("the planner produced no subtasks")
+
+    async def _research(self) -> None:
+        parallelism = self._state.spec.parallelism
+        while True:
+            pending = [t for t in self._state.subtasks if t.status == "pending"]
+            if not pending and not self._running:
+                break
+            if pending and len(self._running) < parallelism:
+                task = pending[0]
+                task.status = "running"
+                task.graph = self._state.spec.graphs.get(task.ref.kind, task.graph)
+                self._running[task.ref.id] = asyncio.create_task(self._run_subtask(task))
+                continue
+            await workflow.wait_condition(
+                lambda: (
+                    (
+                        len(self._running) < parallelism
+                        and any(t.status == "pending" for t in self._state.subtasks)
+                    )
+                    or not self._running
+                )
+            )
+        if not any(t.status == "done" for t in self._state.subtasks):
+            raise _JobFailed("every subtask failed: " + "; ".join(self._errors()))
+
+    async def _run_subtask(self, task: SubtaskState) -> None:
+        spec = self._state.spec
+        try:
+            task.result = await workflow.execute_activity(
+                names.RUN_SUBTASK,
+                SubtaskRequest(
+                    **self._graph_call(task.graph, recovery=spec.recovery),
+                    subtask=task.ref,
+                    round=task.round,
+                    notes=task.notes,
+                ),
+                result_type=SubtaskResult,
+                # Stable per subtask and round: clients map heartbeats to subtasks by it,
+                # and resume mode keys the graph's checkpoint thread with it.
+                activity_id=subtask_activity_id(task.ref.id, task.round),
+                **self._opts.subtask(),
+            )
+            task.status, task.error = "done", None
+        except ActivityError as err:
+            task.status, task.error = "failed", _cause(err)
+        except asyncio.CancelledError:
+            task.status = "cancelled"
+            raise
+        finally:
+            self._running.pop(task.ref.id, None)
+
+    async def _stop_subtasks(self) -> None:
+        """Cancel in-flight graphs (delivered through their heartbeats) and wait for them."""
+        running = list(self._running.values())
+        for t in running:
+            t.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _validate(self) -> None:
+        s = self._state
+        while True:
+            s.validation = await workflow.execute_activity(
+                names.VALIDATE,
+                ValidateRequest(**self._graph_call(s.spec.validator), finding_keys=self._keys()),
+                result_type=ValidationResult,
+                **self._opts.reasoning(),
+            )
+            send_back = [
+                t for t in s.subtasks
+                if t.ref.id in s.validation.unsupported_subtasks and t.status == "done"
+            ]  # fmt: skip
+            # Sending findings back for a second round was added after the first release.
+            if not send_back or s.validation_rounds_done >= s.spec.validation_rounds:
+                return
+            if not workflow.patched("validation-send-back"):
+                return
+            s.validation_rounds_done += 1
+            for t in send_back:
+                t.status, t.round = "pending", t.round + 1
+                t.notes = s.validation.notes.get(t.ref.id, "claims were not supported")
+            s.phase = "researching"
+            await self._research()
+            s.phase = "validating"
+
+    async def _write(self, notes: str = "") -> None:
+        s = self._state
+        s.report = await workflow.execute_activity(
+            names.WRITE,
+            WriteRequest(
+                **self._graph_call(s.spec.writer),
+                question=s.spec.question,
+                finding_keys=self._keys(),
+                notes=notes,
+                revision=len(s.revisions),
+                previous_report_key=s.previous_report_key,
+            ),
+            result_type=ReportRef,
+            **self._opts.reasoning(),
+        )
+
+    async def _await_approval(self) -> None:
+        s = self._state
+        policy = s.spec.approval
+        if not policy.required:
+            s.approval, s.phase = "auto", "publishing"
+            return
+        while s.phase == "awaiting_approval":
+            if s.approval_deadline is None:
+                s.approval_deadline = workflow.now() + policy.deadline
+            remaining = s.approval_deadline - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._decision is not None or workflow.info().is_continue_as_new_suggested(),
+                    timeout=max(remaining, timedelta(seconds=1)),
+                    timeout_summary="approval deadline",
+                )
+            except TimeoutError:
+                await self._deadline_passed()
+                continue
+            if self._decision is None:
+                await self._continue_as_new()  # waiting a long time grows no history, but revisions do
+                return
+            await self._apply_decision(*self._decision)
+            self._decision = None
+
+    async def _deadline_passed(self) -> None:
+        s = self._state
+        policy = s.spec.approval
+        s.approval_deadline = None
+        if policy.on_timeout == "approve":
+            s.approval, s.decided_by, s.phase = "timed_out", "deadline", "publishing"
+        elif policy.on_timeout == "escalate" and s.approval != "escalated":
+            s.approval = "escalated"
+            await self._saga.notify_escalation(policy.escalate_to)
+        else:
+            s.approval, s.decided_by, s.phase = "timed_out", "deadline", "rejected"
+
+    async def _apply_decision(self, action: str, decision: Decision) -> None:
+        s = self._state
+        s.decided_by = decision.by
+        if action == "approve":
+            s.approval, s.phase = "approved", "publishing"
+        elif action == "reject":
+            s.approval, s.phase = "rejected", "rejected"
+        else:
+            s.revisions.append(decision.notes)
+            s.phase = "writing"
+            await self._write(notes=decision.notes)
+            s.phase, s.approval, s.approval_deadline = "awaiting_approval", "pending", None
+
+    def _recurs(self) -> bool:
+        r = self._state.spec.recurrence
+        return r is not None and (r.max_runs is None or self._state.run_number < r.max_runs)
+
+    async def _next_run(self) -> None:
+        s = self._state
+        recurrence = s.spec.recurrence
+        assert recurrence is not None
+        s.phase = "waiting_next_run"
+        await workflow.sleep(recurrence.every, summary="next recurring run")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        fresh = JobState(
+            spec=s.spec,
+            run_number=s.run_number + 1,
+            previous_report_key=s.report.key if s.report else s.previous_report_key,
+        )
+        workflow.continue_as_new(
+            JobInput(spec=s.spec, queues=self._input.queues, tuning=self._input.tuning, state=fresh)
+        )
+
+    # --- updates, signals, queries -------------------------------------------
+
+    @workflow.update(name="approve")
+    def approve(self, decision: Decision) -> JobProgress:
+        self._decision = ("approve", decision)
+        return self.progress()
+
+    @approve.validator
+    def _check_approve(self, decision: Decision) -> None:
+        self._require_phase("approve", ("awaiting_approval",))
+
+    @workflow.update(name="reject")
+    def reject(self, decision: Decision) -> JobProgress:
+        if self._state.phase == "publishing":
+            self._saga.recall(decision.by)
+        else:
+            self._decision = ("reject", decision)
+        return self.progress()
+
+    @reject.validator
+    def _check_reject(self, decision: Decision) -> None:
+        self._require_phase("reject", ("awaiting_approval", "publishing"))
+
+    @workflow.update(name="revise")
+    def revise(self, decision: Decision) -> JobProgress:
+        self._decision = ("revise", decision)
+        return self.progress()
+
+    @revise.validator
+    def _check_revise(self, decision: Decision) -> None:
+        self._require_phase("revise", ("awaiting_approval",))
+        if not decision.notes.strip():
+            raise ValueError("revise needs notes saying what to change")
+
+    @workflow.signal(name="approval")
+    def approval_signal(self, sig: ApprovalSignal) -> None:
+        # Signals cannot be refused; one outside the approval wait is ignored (and logged).
+        if self._state.phase != "awaiting_approval" or self._decision is not None:
+            workflow.logger.warning("approval signal ignored in phase %s", self._state.phase)
+            return
+        self._decision = (sig.action, Decision(by=sig.by, notes=sig.notes))
+
+    @workflow.update(name="swap_graph")
+    def swap_graph(self, swap: SwapGraph) -> int:
+        """Pin another graph for a kind; subtasks not yet started use it. Returns their count."""
+        self._state.spec.graphs[swap.kind] = swap.graph
+        waiting = [t for t in self._state.subtasks if t.ref.kind == swap.kind and t.status == "pending"]
+        for t in waiting:
+            t.graph = swap.graph
+        return len(waiting)
+
+    @swap_graph.validator
+    def _check_swap(self, swap: SwapGraph) -> None:
+        self._require_phase("swap a graph", _OPEN_PHASES)
+        self._require_kind(swap.kind)
+
+    @workflow.update(name="add_subtask")
+    def add_subtask(self, add: AddSubtask) -> SubtaskRef:
+        s = self._state
+        ref = SubtaskRef(id=f"user-{len(s.subtasks) + 1}", kind=add.kind, question=add.question)
+        s.subtasks.append(SubtaskState(ref=ref, graph=s.spec.graphs[add.kind]))
+        return ref
+
+    @add_subtask.validator
+    def _check_add(self, add: AddSubtask) -> None:
+        self._require_phase("add a subtask", ("ingesting", "planning", "researching"))
+        self._require_kind(add.kind)
+
+    @workflow.query(name="progress")
+    def progress(self) -> JobProgress:
+        s = self._state
+        count = {k: sum(t.status == k for t in s.subtasks) for k in ("pending", "running", "done", "failed")}
+        return JobProgress(
+            job_id=self._job_id, phase=s.phase, run_number=s.run_number,
+            subtasks=s.subtasks, report=s.report, approval=s.approval, error=s.error,
+            continued=s.continued, **count,
+        )  # fmt: skip
+
+    @workflow.query(name="spec")
+    def spec(self) -> JobSpec:
+        return self._state.spec
+
+    @workflow.query(name="draft")
+    def draft(self) -> ReportRef | None:
+        return self._state.report
+
+    @workflow.query(name="state")
+    def state(self) -> JobState:
+        return self._state
+
+    # --- helpers ---------------------------------------------------------------
+
+    @property
+    def _job_id(self) -> str:
+        return workflow.info().workflow_id
+
+    def _graph_call(self, graph: str, recovery: str = "restart") -> dict[str, object]:
+        spec = self._state.spec
+        return {
+            "job_id": self._job_id, "graph": graph, "model": spec.model,
+            "recovery": recovery, "collection": spec.collection,
+        }  # fmt: skip
+
+    def _keys(self) -> list[str]:
+        return [t.result.finding_key for t in self._state.subtasks if t.result and t.status == "done"]
+
+    def _errors(self) -> list[str]:
+        return [f"{t.ref.id}: {t.error}" for t in self._state.subtasks if t.error]
+
+    def _require_phase(self, what: str, phases: tuple[str, ...]) -> None:
+        phase = self._state.phase
+        if phase not in phases:
+            raise ValueError(f"cannot {what}: the job is {phase} (allowed while {', '.join(phases)})")
+
+    def _require_kind(self, kind: str) -> None:
+        if kind not in self._state.spec.graphs:
+            known = ", ".join(sorted(self._state.spec.graphs))
+            raise ValueError(f"unknown subtask kind '{kind}'; this job has: {known}")
+
+    def _result(self) -> JobResult:
+        s = self._state
+        return JobResult(
+            job_id=self._job_id, status=s.phase if s.phase in _FINAL_PHASES else "completed",  # type: ignore[arg-type]
+            report=s.report, published=s.published, compensated=s.compensated,
+            subtasks=s.subtasks, runs=s.run_number, error=s.error,
+        )  # fmt: skip
+
+
+class _JobFailed(Exception):
+    """A failure of the job itself (not of one subtask): compensate, then fail the workflow."""
+
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    while cause is not None and cause.cause is not None and not str(cause):
+        cause = cause.cause
+    return str(cause or err)
