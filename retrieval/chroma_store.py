@@ -1,0 +1,167 @@
+"""Chroma-backed semantic memory: one class over a persistent local client or an HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.errors import ChromaError, InvalidArgumentError, NotFoundError
+
+from retrieval.embeddings import Embeddings
+from retrieval.errors import InvalidCollectionNameError, InvalidFilterError, MemoryConfigError
+from retrieval.filters import normalize_where
+from retrieval.models import Document, Hit, Metadata
+from retrieval.protocol import (
+    check_model_record,
+    check_query,
+    check_vectors,
+    model_record,
+    validate_collection_name,
+)
+
+# Chroma caps one call (about 5,000 rows locally); stay well under it.
+_MAX_CALL = 1000
+
+
+class ChromaMemory:
+    """`SemanticMemory` over a Chroma collection whose vectors this package computes.
+
+    Chroma's own embedding function is never used: it downloads a model at run time
+    and fails offline. The collection uses cosine space, so ``score = 1 - distance``.
+    """
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        collection: str,
+        embeddings: Embeddings,
+        *,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.collection = validate_collection_name(collection)
+        self._embeddings = embeddings
+        self._on_close = on_close
+        self._col = _open_collection(client, collection, embeddings)
+
+    def upsert(self, docs: Sequence[Document], *, embeddings: Sequence[Sequence[float]] | None = None) -> int:
+        """Insert or replace by id; `embeddings` skips the model (benchmarks, re-imports)."""
+        if not docs:
+            return 0
+        vectors = embeddings
+        if vectors is None:
+            vectors = self._embeddings.embed_passages([d.text for d in docs])
+        check_vectors(docs, vectors, self._embeddings.dimension)
+        # Chroma refuses duplicate ids in one call; the last one wins, as in a dict.
+        pairs = list({d.id: (d, v) for d, v in zip(docs, vectors, strict=True)}.values())
+        added = 0
+        for start in range(0, len(pairs), _MAX_CALL):
+            part = pairs[start : start + _MAX_CALL]
+            ids = [d.id for d, _ in part]
+            added += len(ids) - len(self._col.get(ids=ids, include=[])["ids"])
+            self._col.upsert(
+                ids=ids,
+                documents=[d.text for d, _ in part],
+                metadatas=[d.metadata or None for d, _ in part],  # type: ignore[misc]
+                embeddings=np.asarray([v for _, v in part], dtype=np.float32),
+            )
+        return added
+
+    def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
+        check_query(text, k)
+        flt = normalize_where(where)
+        vector = self._embeddings.embed_query(text)
+        with _filter_errors():
+            res = self._col.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=k,
+                where=flt,
+                include=["documents", "metadatas", "distances"],  # type: ignore[list-item]
+            )
+        ids = res["ids"][0]
+        docs = (res["documents"] or [[]])[0]
+        metas = (res["metadatas"] or [[]])[0]
+        dists = (res["distances"] or [[]])[0]
+        return [
+            Hit(id=i, text=t or "", score=1.0 - float(d), metadata=_scalars(m))
+            for i, t, m, d in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def get(self, ids: Sequence[str]) -> list[Document]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Document] = {}
+        for start in range(0, len(wanted), _MAX_CALL):
+            res = self._col.get(ids=wanted[start : start + _MAX_CALL])
+            for i, t, m in zip(res["ids"], res["documents"] or [], res["metadatas"] or [], strict=True):
+                found[i] = Document(id=i, text=t or "", metadata=_scalars(m))
+        return [found[i] for i in wanted if i in found]
+
+    def delete(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> int:
+        if ids is None and where is None:
+            raise MemoryConfigError("delete needs ids, a where filter, or both.")
+        flt = normalize_where(where)
+        if ids is not None and not ids:
+            return 0
+        with _filter_errors():
+            doomed = self._col.get(ids=list(ids) if ids else None, where=flt, include=[])["ids"]
+        for start in range(0, len(doomed), _MAX_CALL):
+            self._col.delete(ids=doomed[start : start + _MAX_CALL])
+        return len(doomed)
+
+    def count(self, where: dict[str, Any] | None = None) -> int:
+        flt = normalize_where(where)
+        if flt is None:
+            return self._col.count()
+        with _filter_errors():
+            return len(self._col.get(where=flt, include=[])["ids"])
+
+    def close(self) -> None:
+        """Release this handle (for a local store: the shared client and the folder lock)."""
+        if self._on_close is not None:
+            callback, self._on_close = self._on_close, None
+            callback()
+
+
+def _open_collection(client: ClientAPI, name: str, embeddings: Embeddings) -> Collection:
+    """Get the collection, or create it in cosine space with the model recorded."""
+    for _ in range(2):
+        try:
+            col = client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
+        except NotFoundError:
+            pass
+        else:
+            check_model_record(name, col.metadata, embeddings)
+            return col
+        try:
+            return client.create_collection(
+                name,
+                metadata=model_record(embeddings),  # type: ignore[arg-type]
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,  # type: ignore[arg-type]
+            )
+        except InvalidArgumentError as exc:
+            raise InvalidCollectionNameError(f"Chroma refused collection {name!r}: {exc}") from exc
+        except ChromaError as exc:
+            if "already exists" not in str(exc):
+                raise
+            # Another client created it between our get and create: read it back.
+    raise MemoryConfigError(f"Could not open or create collection {name!r}.")
+
+
+@contextmanager
+def _filter_errors() -> Iterator[None]:
+    """Turn Chroma's ValueError about a malformed filter into InvalidFilterError."""
+    try:
+        yield
+    except ValueError as exc:
+        if "where" not in str(exc).lower():
+            raise
+        raise InvalidFilterError(f"Chroma refused the filter: {exc}") from exc
+
+
+def _scalars(meta: Mapping[str, Any] | None) -> Metadata:
+    """Chroma's metadata type is wider than ours; keep the flat scalar values we store."""
+    return {k: v for k, v in (meta or {}).items() if isinstance(v, str | int | float | bool)}

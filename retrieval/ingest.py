@@ -1,0 +1,151 @@
+"""Ingest sources into semantic memory: chunk, hash, embed in batches, upsert, drop stale chunks.
+
+Idempotence comes from content-hash ids: a chunk's id is a hash of its document and
+text, so re-ingesting unchanged content finds every id present and embeds nothing.
+Every chunk also records `doc` (the document key) and `doc_hash` (a hash of the whole
+document text). After a document's new chunks are in, chunks of the same document
+with another `doc_hash` are stale and deleted, so a changed file replaces its old
+chunks, and an interrupted ingest, re-run, finishes without duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from retrieval.errors import EmptyCorpusError, MemoryConfigError
+from retrieval.models import Document, IngestProgress, IngestReport, Metadata, SkippedFile
+from retrieval.pkgdocs import TextDocument
+from retrieval.protocol import SemanticMemory
+from retrieval.settings import MemorySettings
+from retrieval.sources import check_sources, iter_documents
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+def chunk_id(source: str, text: str) -> str:
+    """Content hash of a chunk: the same text from the same source always gets the same id."""
+    digest = hashlib.sha256(f"{source}\x00{text}".encode()).hexdigest()
+    return f"c-{digest[:32]}"
+
+
+def ingest(
+    sources: Sequence[str],
+    memory: SemanticMemory,
+    *,
+    settings: MemorySettings,
+    metadata: dict[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Index `sources` into `memory`; safe to re-run (unchanged chunks are not re-embedded).
+
+    Args:
+        sources: paths (files or folders), ``pkgdocs:NAME[,NAME]``, or http(s) URLs.
+        memory: any `SemanticMemory`.
+        settings: chunk size and overlap, batch size, file size cap.
+        metadata: merged into every chunk (e.g. ``{"job": job_id, "tenant": t}``); chunk
+            ids are scoped by it, so two jobs ingesting one file do not share chunks.
+        progress: called after every embedded batch.
+
+    Raises:
+        SourceNotFoundError, UnknownPackageError: before anything is indexed.
+        NetworkUnavailableError: a URL source and no network.
+        EmptyCorpusError: no source produced any text.
+    """
+    started = time.monotonic()
+    if not sources:
+        raise EmptyCorpusError("No sources given; pass a path, pkgdocs:PACKAGE or a URL.")
+    if settings.chunk_overlap >= settings.chunk_size:
+        raise MemoryConfigError(
+            f"chunk_overlap ({settings.chunk_overlap}) must be smaller than "
+            f"chunk_size ({settings.chunk_size})."
+        )
+    check_sources(list(sources))
+    run = _Run(memory, settings, dict(metadata or {}), progress, IngestReport(sources=list(sources)))
+    for spec in sources:
+        for item in iter_documents(spec, settings):
+            if isinstance(item, SkippedFile):
+                run.report.skipped.append(item)
+            else:
+                run.document(item)
+    report = run.report
+    report.seconds = round(time.monotonic() - started, 3)
+    if report.chunks == 0:
+        skipped = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:10])
+        raise EmptyCorpusError(
+            f"The sources {list(sources)} hold no text to index."
+            + (f" Skipped: {skipped}." if skipped else "")
+        )
+    return report
+
+
+@dataclass
+class _Run:
+    memory: SemanticMemory
+    settings: MemorySettings
+    scope: dict[str, str]
+    progress: ProgressCallback | None
+    report: IngestReport
+
+    def document(self, doc: TextDocument) -> None:
+        """Chunk one document, upsert its new chunks batch by batch, then drop stale ones."""
+        self.report.warnings.extend(doc.warnings)
+        chunks = self._chunks(doc)
+        if not chunks:
+            return
+        doc_hash = chunks[0].metadata["doc_hash"]
+        size = self.settings.batch_size
+        for start in range(0, len(chunks), size):
+            self._batch(doc, chunks[start : start + size])
+        stale = {"doc": doc.key, "doc_hash": {"$ne": doc_hash}, **self.scope}
+        self.report.replaced += self.memory.delete(where=stale)
+        self.report.files += 1
+
+    def _batch(self, doc: TextDocument, batch: list[Document]) -> None:
+        present = {d.id: d for d in self.memory.get([c.id for c in batch])}
+        # A chunk whose text survived an edit keeps its id but needs fresh offsets/hash.
+        todo = [c for c in batch if c.id not in present or present[c.id].metadata != c.metadata]
+        added = self.memory.upsert(todo) if todo else 0
+        self.report.chunks += len(batch)
+        self.report.added += added
+        self.report.unchanged += len(batch) - added
+        if self.progress is not None:
+            self.progress(
+                IngestProgress(
+                    source=doc.source,
+                    files=self.report.files,
+                    chunks=self.report.chunks,
+                    added=self.report.added,
+                )
+            )
+
+    def _chunks(self, doc: TextDocument) -> list[Document]:
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=self.settings.chunk_size,
+            chunk_overlap=self.settings.chunk_overlap,
+            add_start_index=True,
+        )
+        pieces = [p for p in splitter.create_documents([doc.text]) if p.page_content.strip()]
+        doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()[:16]
+        id_scope = doc.key + (json.dumps(self.scope, sort_keys=True) if self.scope else "")
+        out: dict[str, Document] = {}
+        for index, piece in enumerate(pieces):
+            start = int(piece.metadata.get("start_index", -1))
+            meta: Metadata = {
+                **self.scope,
+                "source": doc.source,
+                "doc": doc.key,
+                "title": doc.title,
+                "chunk": index,
+                "start": start,
+                "end": start + len(piece.page_content) if start >= 0 else -1,
+                "doc_hash": doc_hash,
+            }
+            cid = chunk_id(id_scope, piece.page_content)
+            out.setdefault(cid, Document(id=cid, text=piece.page_content, metadata=meta))
+        return list(out.values())

@@ -1,0 +1,109 @@
+"""An in-process semantic memory with exact cosine search, for fast tests and notebooks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from retrieval.embeddings import Embeddings
+from retrieval.errors import MemoryConfigError
+from retrieval.filters import matches, normalize_where
+from retrieval.models import Document, Hit, Metadata
+from retrieval.protocol import (
+    check_model_record,
+    check_query,
+    check_vectors,
+    model_record,
+    validate_collection_name,
+)
+
+
+@dataclass
+class _Collection:
+    record: dict[str, str | int]
+    docs: dict[str, tuple[str, Metadata, np.ndarray]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# Process-wide, like a local Chroma folder: opening a collection twice sees the same data.
+_SPACE: dict[str, _Collection] = {}
+_SPACE_LOCK = threading.Lock()
+
+
+class InMemoryMemory:
+    """`SemanticMemory` over a dict and numpy; same filter semantics as the Chroma stores.
+
+    Collections live for the life of the process and are shared by name, so two
+    `open_memory` calls in memory mode see the same data (use distinct names to isolate).
+    """
+
+    def __init__(self, collection: str, embeddings: Embeddings) -> None:
+        self.collection = validate_collection_name(collection)
+        self._embeddings = embeddings
+        with _SPACE_LOCK:
+            existing = _SPACE.get(collection)
+            if existing is None:
+                _SPACE[collection] = _Collection(record=model_record(embeddings))
+            else:
+                check_model_record(collection, existing.record, embeddings)
+            self._col = _SPACE[collection]
+
+    def upsert(self, docs: Sequence[Document], *, embeddings: Sequence[Sequence[float]] | None = None) -> int:
+        """Insert or replace by id; `embeddings` skips the model (benchmarks, re-imports)."""
+        if not docs:
+            return 0
+        vectors = embeddings
+        if vectors is None:
+            vectors = self._embeddings.embed_passages([d.text for d in docs])
+        check_vectors(docs, vectors, self._embeddings.dimension)
+        with self._col.lock:
+            before = len(self._col.docs)
+            for doc, vec in zip(docs, vectors, strict=True):
+                arr = np.asarray(vec, dtype=np.float32)
+                arr = arr / (np.linalg.norm(arr) or 1.0)
+                self._col.docs[doc.id] = (doc.text, dict(doc.metadata), arr)
+            return len(self._col.docs) - before
+
+    def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
+        check_query(text, k)
+        flt = normalize_where(where)
+        vec = np.asarray(self._embeddings.embed_query(text), dtype=np.float32)
+        vec = vec / (np.linalg.norm(vec) or 1.0)
+        with self._col.lock:
+            rows = [(i, t, m, v) for i, (t, m, v) in self._col.docs.items() if matches(m, flt)]
+        if not rows:
+            return []
+        scores = np.stack([r[3] for r in rows]) @ vec
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [
+            Hit(id=rows[i][0], text=rows[i][1], score=float(scores[i]), metadata=dict(rows[i][2]))
+            for i in order
+        ]
+
+    def get(self, ids: Sequence[str]) -> list[Document]:
+        with self._col.lock:
+            found = [(i, self._col.docs.get(i)) for i in dict.fromkeys(ids)]
+        return [Document(id=i, text=e[0], metadata=dict(e[1])) for i, e in found if e is not None]
+
+    def delete(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> int:
+        if ids is None and where is None:
+            raise MemoryConfigError("delete needs ids, a where filter, or both.")
+        flt = normalize_where(where)
+        with self._col.lock:
+            candidates = list(self._col.docs) if ids is None else list(dict.fromkeys(ids))
+            doomed = [i for i in candidates if i in self._col.docs and matches(self._col.docs[i][1], flt)]
+            for i in doomed:
+                del self._col.docs[i]
+        return len(doomed)
+
+    def count(self, where: dict[str, Any] | None = None) -> int:
+        flt = normalize_where(where)
+        with self._col.lock:
+            return sum(1 for _, m, _ in self._col.docs.values() if matches(m, flt))
+
+    def close(self) -> None:
+        """Nothing to release; present so every store can be closed the same way."""

