@@ -1,9 +1,42 @@
-"""Placeholder until its issue lands: registers no commands yet."""
+"""`graphs list`: the registered graphs (built-ins, entry points, and --load paths)."""
 
 from __future__ import annotations
 
 import typer
+from rich.table import Table
+
+from orchestration.cli.output import console, emit_json, fail
+
+graphs_app = typer.Typer(help="The LangGraph graphs jobs can pin.", no_args_is_help=True)
+
+_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+_LOAD = typer.Option(None, "--load", help="Also register graphs from 'module:attr' (repeatable).")
+
+
+@graphs_app.command("list")
+def list_graphs(as_json: bool = _JSON, load: list[str] | None = _LOAD) -> None:
+    """List registered graphs with their nodes and input/output types."""
+    from reasoning import ReasoningError, default_registry
+
+    try:
+        default_registry.load_entry_points()
+        for path in load or []:
+            default_registry.load(path)
+        rows = [spec.describe() for spec in default_registry.list()]
+    except ReasoningError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Registered graphs")
+    for column in ("key", "nodes", "input -> output", "description"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["key"], " -> ".join(row["nodes"]), f"{row['input']} -> {row['output']}", row["description"]
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.add_typer(graphs_app, name="graphs")
