@@ -1,9 +1,137 @@
-"""Placeholder until its issue lands: registers no commands yet."""
+"""`ingest` and `search`: the semantic memory from the command line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.markup import escape
+from rich.table import Table
+
+from orchestration.cli.output import console, emit_json, err_console, fail
+from orchestration.settings import OrchestrationSettings
+from retrieval import (
+    DEFAULT_COLLECTION,
+    IngestProgress,
+    IngestReport,
+    MemorySettings,
+    RetrievalError,
+    SemanticMemory,
+    ingest,
+    open_memory,
+)
+
+_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+_COLLECTION = typer.Option(DEFAULT_COLLECTION, "--collection", "-c", help="Chroma collection.")
+
+
+def _home(ctx: typer.Context) -> Path:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, OrchestrationSettings)
+    return settings.home
+
+
+def _open(ctx: typer.Context, collection: str) -> tuple[SemanticMemory, MemorySettings]:
+    settings = MemorySettings()
+    try:
+        return open_memory(settings, collection, home=_home(ctx)), settings
+    except RetrievalError as exc:
+        fail(escape(str(exc)))
+
+
+def ingest_cmd(
+    ctx: typer.Context,
+    sources: list[str] = typer.Argument(
+        ..., help="Files, folders, pkgdocs:PACKAGE[,PACKAGE...] or http(s) URLs."
+    ),
+    collection: str = _COLLECTION,
+    as_json: bool = _JSON,
+) -> None:
+    """Chunk, embed and index SOURCES; re-running on unchanged content adds nothing."""
+    memory, settings = _open(ctx, collection)
+    try:
+        if as_json:
+            report = ingest(sources, memory, settings=settings)
+        else:
+            with console.status("Ingesting...") as status:
+
+                def show(p: IngestProgress) -> None:
+                    status.update(f"Ingesting {p.source}: {p.chunks} chunks, {p.added} new")
+
+                report = ingest(sources, memory, settings=settings, progress=show)
+    except RetrievalError as exc:
+        fail(escape(str(exc)))
+    finally:
+        _close(memory)
+    if as_json:
+        emit_json(report.model_dump() | {"collection": collection})
+    else:
+        _print_report(report, collection)
+
+
+def _print_report(report: IngestReport, collection: str) -> None:
+    console.print(
+        f"Collection [bold]{collection}[/]: {report.files} documents, {report.chunks} chunks "
+        f"({report.added} new, {report.unchanged} unchanged, {report.replaced} stale removed) "
+        f"in {report.seconds:.1f} s."
+    )
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning[/] {warning}", highlight=False)
+
+
+def search_cmd(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="The question to search for."),
+    collection: str = _COLLECTION,
+    k: int = typer.Option(5, "-k", "--k", min=1, max=100, help="How many hits."),
+    as_json: bool = _JSON,
+) -> None:
+    """Show the K chunks most similar to QUERY, with source, chunk id and score."""
+    memory, _ = _open(ctx, collection)
+    try:
+        if memory.count() == 0:
+            fail(
+                f"Collection {collection!r} is empty. Index something first, e.g. "
+                "`durable-research ingest pkgdocs:temporalio,langgraph`."
+            )
+        hits = memory.query(query, k=k)
+    except RetrievalError as exc:
+        fail(escape(str(exc)))
+    finally:
+        _close(memory)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "source": h.source,
+                    "id": h.id,
+                    "score": round(h.score, 4),
+                    "title": h.metadata.get("title", ""),
+                    "chunk": h.metadata.get("chunk"),
+                    "text": h.text,
+                }
+                for h in hits
+            ]
+        )
+        return
+    table = Table(title=f"{collection}: {query}")
+    table.add_column("score", justify="right")
+    table.add_column("source", overflow="fold")
+    table.add_column("text", overflow="fold")
+    for h in hits:
+        snippet = " ".join(h.text.split())[:240]
+        table.add_row(f"{h.score:.3f}", f"{h.source}\n[dim]{h.id}[/]", snippet)
+    console.print(table)
+
+
+def _close(memory: SemanticMemory) -> None:
+    close = getattr(memory, "close", None)
+    if callable(close):
+        close()
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("ingest")(ingest_cmd)
+    app.command("search")(search_cmd)
