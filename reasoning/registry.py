@@ -134,6 +134,12 @@ class GraphRegistry:
             raise GraphNotFoundError(key, self.keys())
         return max(versions, key=lambda s: _version_key(s.version))
 
+    def unregister(self, key: str) -> GraphSpec:
+        """Remove "name@version" (e.g. a notebook's experiment); unknown keys raise."""
+        if key not in self._specs:
+            raise GraphNotFoundError(key, self.keys())
+        return self._specs.pop(key)
+
     def keys(self) -> list[str]:
         return sorted(self._specs)
 
