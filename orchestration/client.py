@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.errors import DurableResearchError
@@ -40,6 +41,10 @@ _FINAL = ("completed", "rejected", "failed", "cancelled")
 
 class JobExistsError(DurableResearchError):
     """A job with this id is running (or its id may not be reused)."""
+
+
+class JobClosedError(DurableResearchError):
+    """The job's workflow has closed; updates can no longer reach it."""
 
 
 class JobEndedError(DurableResearchError):
@@ -198,30 +203,33 @@ class JobHandle:
     async def state(self) -> JobState:
         return await self.handle.query("state", result_type=JobState)
 
+    async def _update(self, name: str, arg: BaseModel, result_type: type[Any]) -> Any:
+        """Run an update; a job that already closed gets a clear error instead of an RPC one."""
+        try:
+            return await self.handle.execute_update(name, arg, result_type=result_type)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise JobClosedError(
+                    f"job {self.job_id} has already ended; it no longer takes '{name}'. "
+                    f"`durable-research result {self.job_id}` shows how it ended."
+                ) from None
+            raise
+
     async def approve(self, by: str = "cli", notes: str = "") -> JobProgress:
-        return await self.handle.execute_update(
-            "approve", Decision(by=by, notes=notes), result_type=JobProgress
-        )
+        return await self._update("approve", Decision(by=by, notes=notes), JobProgress)
 
     async def reject(self, by: str = "cli", notes: str = "") -> JobProgress:
-        return await self.handle.execute_update(
-            "reject", Decision(by=by, notes=notes), result_type=JobProgress
-        )
+        return await self._update("reject", Decision(by=by, notes=notes), JobProgress)
 
     async def revise(self, notes: str, by: str = "cli") -> JobProgress:
-        return await self.handle.execute_update(
-            "revise", Decision(by=by, notes=notes), result_type=JobProgress
-        )
+        return await self._update("revise", Decision(by=by, notes=notes), JobProgress)
 
     async def swap_graph(self, kind: str, graph: str) -> int:
-        return await self.handle.execute_update(
-            "swap_graph", SwapGraph(kind=kind, graph=graph), result_type=int
-        )
+        """Pin `graph` for subtasks of `kind` that have not started; returns how many."""
+        return await self._update("swap_graph", SwapGraph(kind=kind, graph=graph), int)
 
     async def add_subtask(self, kind: str, question: str) -> SubtaskRef:
-        return await self.handle.execute_update(
-            "add_subtask", AddSubtask(kind=kind, question=question), result_type=SubtaskRef
-        )
+        return await self._update("add_subtask", AddSubtask(kind=kind, question=question), SubtaskRef)
 
     async def cancel(self) -> None:
         await self.handle.cancel()

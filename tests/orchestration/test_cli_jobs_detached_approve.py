@@ -1,0 +1,43 @@
+"""`run --detach`, a separate `worker` process, `status`, `approve` from another command, `result`."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from tests.orchestration.test_cli_jobs_support import (
+    CORPUS,
+    QUESTION,
+    cli,
+    cli_json,
+    start_worker,
+    stop_server,
+    wait_for,
+)
+
+
+def test_detached_job_is_run_by_a_worker_and_approved(tmp_path: Path) -> None:
+    home = tmp_path / "state"
+    started = cli_json(home, "run", QUESTION, "--corpus", CORPUS, "--approve", "wait", "--detach")
+    job = started["job_id"]
+    worker = start_worker(home)
+    try:
+        waiting = wait_for(
+            lambda: (s := cli_json(home, "status", job))["phase"] == "awaiting_approval" and s,
+            what="the approval wait",
+        )
+        assert waiting["report"] is not None and waiting["approval"] == "pending"
+        approved = cli_json(home, "approve", job, "--by", "tester", "--notes", "ok")
+        assert approved["phase"] in ("publishing", "completed")
+        result = cli(home, "result", job, "--json")
+        again = cli(home, "approve", job)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+        stop_server(home)
+    assert result.returncode == 0, result.stderr
+    final = json.loads(result.stdout)
+    assert final["status"] == "completed"
+    assert Path(final["report_path"]).exists()
+    assert again.returncode == 1 and "refused" in again.stderr, "approving a finished job must be refused"

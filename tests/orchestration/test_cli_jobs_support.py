@@ -1,0 +1,70 @@
+"""Helpers for the `durable-research` job-command tests (no tests here).
+
+Each test gets its own state folder and its own dev server on free ports, the fake
+model and in-process semantic memory; `stop_server` is called at the end of each test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CLI = str(Path(sys.executable).parent / "durable-research")
+CORPUS = str(Path(__file__).parent.parent / "data" / "corpus")
+QUESTION = "How do Temporal and LangGraph make long AI jobs durable?"
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DURABLE_"))}
+    return env | {
+        "DURABLE_RESEARCH_HOME": str(home),
+        "DURABLE_RESEARCH_TEMPORAL_PORT": "0",
+        "DURABLE_RESEARCH_UI_PORT": "0",
+        "DURABLE_RESEARCH_MEMORY_MODE": "memory",
+        "DURABLE_RESEARCH_MODEL_PROVIDER": "fake",
+        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
+        **extra,
+    }
+
+
+def cli(home: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *args], env=cli_env(home, **env), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def cli_json(home: Path, *args: str, **env: str) -> Any:
+    out = cli(home, *args, "--json", **env)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def start_worker(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    """A `durable-research worker` process; returns once it says it is ready."""
+    proc = subprocess.Popen(
+        [CLI, "worker", *args], env=cli_env(home, **env), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "worker ready" in line, line + (proc.stderr.read() if proc.poll() is not None else "")  # type: ignore[union-attr]
+    return proc
+
+
+def wait_for(predicate: Any, timeout_s: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop_server(home: Path) -> None:
+    cli(home, "server", "stop", timeout=30)
