@@ -1,0 +1,27 @@
+"""Recovery experiments: how much work survives a crash under LangGraph's checkpointer vs Temporal."""
+
+from experiments.recovery.config import ARMS, ExperimentConfig, profile_config
+from experiments.recovery.errors import (
+    ExperimentConfigError,
+    ExperimentRunError,
+    RecoveryExperimentError,
+    RunTimeoutError,
+    StubStartError,
+)
+from experiments.recovery.plans import POINTS
+from experiments.recovery.runner import ExperimentResult, records_from_jsonl, run_experiment
+
+__all__ = [
+    "ARMS",
+    "POINTS",
+    "ExperimentConfig",
+    "ExperimentConfigError",
+    "ExperimentResult",
+    "ExperimentRunError",
+    "RecoveryExperimentError",
+    "RunTimeoutError",
+    "StubStartError",
+    "profile_config",
+    "records_from_jsonl",
+    "run_experiment",
+]

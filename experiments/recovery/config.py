@@ -1,0 +1,61 @@
+"""Experiment configuration and the named profiles (quick for CI, medium, full)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from experiments.recovery.errors import ExperimentConfigError
+from experiments.recovery.plans import POINTS
+
+ARMS = ("A0", "A1sync", "A1async", "A1t", "A2", "A3", "A4")
+Profile = Literal["quick", "medium", "full"]
+
+
+class ExperimentConfig(BaseModel):
+    """Everything that determines an experiment's numbers (it is written next to them)."""
+
+    arms: list[str] = Field(default_factory=lambda: list(ARMS))
+    points: list[str] = Field(default_factory=lambda: list(POINTS))
+    kills: int = Field(default=30, ge=0, description="Runs per arm and kill point.")
+    clean_runs: int = Field(default=5, ge=1, description="Crash-free runs per arm.")
+    seed: int = 7
+    profile: Profile = "full"
+    latency_ms: float = Field(default=200.0, gt=0)
+    heartbeat_s: float = 2.0
+    sticky_s: float = 1.0
+    retry_initial_s: float = 0.2
+    max_attempts: int = 6
+    workers: int = 2
+    run_timeout_s: float = 120.0
+    out: Path = Path("experiments/recovery/results")
+
+    def validate_names(self) -> ExperimentConfig:
+        """Refuse unknown arms and points with a message that lists the valid ones."""
+        for arm in self.arms:
+            if arm not in ARMS:
+                raise ExperimentConfigError(f"Unknown arm {arm!r}. Choose from {', '.join(ARMS)}.")
+        for point in self.points:
+            if point not in POINTS:
+                raise ExperimentConfigError(f"Unknown kill point {point!r}. Choose from {', '.join(POINTS)}.")
+        return self
+
+
+_PROFILES: dict[str, dict[str, object]] = {
+    # CI: a few kills at the two points whose invariants the tests check, fast model.
+    "quick": {"kills": 1, "clean_runs": 1, "latency_ms": 40.0,
+              "points": ["model_call", "after_node"], "run_timeout_s": 60.0},
+    "medium": {"kills": 5, "clean_runs": 3, "latency_ms": 150.0},
+    "full": {"kills": 30, "clean_runs": 5, "latency_ms": 200.0},
+}  # fmt: skip
+
+
+def profile_config(profile: Profile, **overrides: object) -> ExperimentConfig:
+    """The named profile with explicit overrides (None values are ignored)."""
+    if profile not in _PROFILES:
+        raise ExperimentConfigError(f"Unknown profile {profile!r}. Choose quick, medium or full.")
+    values: dict[str, object] = {"profile": profile, **_PROFILES[profile]}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return ExperimentConfig.model_validate(values).validate_names()

@@ -1,0 +1,69 @@
+"""Run the workload graph once, in `restart` or `resume` mode, with or without SQLite.
+
+This is the local twin of the runner contract of ``reasoning.runner``: in `resume`
+mode a thread with unfinished work continues with ``invoke(None)`` (never by
+re-sending the input, which would start a new run on top of the old state), a thread
+that already finished returns its final state, and a fresh thread runs the input.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from experiments.recovery.workload import RunContext, build_graph, graph_input
+
+Mode = Literal["restart", "resume"]
+Durability = Literal["sync", "async", "exit"]
+
+
+@contextmanager
+def sqlite_saver(path: str) -> Iterator[SqliteSaver]:
+    """A SqliteSaver on its own connection (shared by the graph's worker threads)."""
+    conn = sqlite3.connect(path, check_same_thread=False)
+    try:
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+def run_graph_once(
+    context: RunContext,
+    *,
+    mode: Mode,
+    checkpoint_path: str | None,
+    thread_id: str,
+    durability: Durability = "sync",
+) -> tuple[dict[str, Any], bool]:
+    """Run (or continue) one workload run to its end.
+
+    Returns:
+        The final state and whether this call resumed earlier work.
+    """
+    if checkpoint_path is None:
+        return build_graph().compile().invoke(graph_input(), context=context), False
+    with sqlite_saver(checkpoint_path) as saver:
+        graph = build_graph().compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": thread_id}}
+        snapshot = graph.get_state(config)
+        if mode == "resume" and snapshot.next:
+            out = graph.invoke(None, config, context=context, durability=durability)
+            return out, True
+        if mode == "resume" and snapshot.values.get("answer"):
+            return dict(snapshot.values), True
+        out = graph.invoke(graph_input(), config, context=context, durability=durability)
+        return out, False
+
+
+def storage_bytes(path: str | None) -> int:
+    """Bytes of a SQLite checkpoint database including its WAL (0 when absent)."""
+    if path is None:
+        return 0
+    return sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))

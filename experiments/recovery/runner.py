@@ -1,0 +1,162 @@
+"""Drive an experiment: stub, hub, Temporal dev server, every arm, every kill; write results."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from experiments.recovery import memory
+from experiments.recovery.arms import ArmEnv, ArmSettings, LocalArm, TemporalArm, make_arms
+from experiments.recovery.config import ExperimentConfig
+from experiments.recovery.hub import EventHub, Trigger
+from experiments.recovery.metrics import calls_of, clean_profile, run_metrics
+from experiments.recovery.plans import CleanProfile, make_triggers, plan_rng
+from experiments.recovery.procs import start_stub
+
+Progress = Callable[[str], None]
+
+
+class ExperimentResult(BaseModel):
+    """Where the results went and the per-run records themselves."""
+
+    out: Path
+    jsonl: Path
+    summary: Path
+    plots: list[Path]
+    records: list[dict[str, Any]]
+    wall_s: float
+
+
+@contextlib.asynccontextmanager
+async def _temporal(work: Path, needed: bool) -> AsyncIterator[tuple[str, Any]]:
+    """A private embedded Temporal dev server (WAL SQLite, free ports) and a client."""
+    if not needed:
+        yield "", None
+        return
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from orchestration.server import EmbeddedServer
+    from orchestration.settings import OrchestrationSettings
+
+    settings = OrchestrationSettings.model_validate(
+        {"home": work / "temporal", "temporal_address": None, "temporal_port": 0, "ui_port": 0}
+    )
+    server = EmbeddedServer(settings)
+    record = server.ensure_started()
+    try:
+        client = await Client.connect(record.address, data_converter=pydantic_data_converter)
+        yield record.address, client
+    finally:
+        server.stop()
+
+
+class _Session:
+    """One experiment's shared pieces while it runs."""
+
+    def __init__(self, config: ExperimentConfig, work: Path, hub: EventHub, port: int) -> None:
+        self.config = config
+        self.work = work
+        self.hub = hub
+        self.stub_url = f"http://127.0.0.1:{port}/v1"
+        self.log = work / "stub-calls.jsonl"
+        self.records: list[dict[str, Any]] = []
+        self.reference_answer = ""
+
+    def context(self, arm: LocalArm | TemporalArm, run: str, run_dir: Path) -> dict[str, Any]:
+        return {
+            "arm": arm.name, "run": run, "stub_url": self.stub_url, "events": self.hub.address,
+            "memory_dir": str(run_dir / "memory"), "ledger_path": str(run_dir / "ledger.sqlite"),
+            "use_tasks": bool(getattr(arm, "use_tasks", False)),
+        }  # fmt: skip
+
+    async def one_run(
+        self, arm: LocalArm | TemporalArm, label: str, triggers: list[Trigger]
+    ) -> tuple[list[dict[str, Any]], Any, Any, int]:
+        run = f"{arm.name}-{label}-{uuid.uuid4().hex[:6]}"
+        run_dir = self.work / "runs" / run
+        run_dir.mkdir(parents=True)
+        watch = self.hub.arm(run, triggers)
+        try:
+            outcome = await arm.run(self.context(arm, run, run_dir), run_dir)
+        finally:
+            self.hub.disarm()
+        # Calls cut short by a kill are logged when the stub's sleep ends.
+        await asyncio.sleep(self.config.latency_ms * 1.5 / 1000 + 0.05)
+        ledger = memory.count_ledger(str(run_dir / "ledger.sqlite"))
+        return calls_of(self.log, run), watch, outcome, ledger
+
+
+async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, progress: Progress) -> None:
+    cfg = session.config
+    await arm.setup(env)
+    try:
+        cleans: list[CleanProfile] = []
+        for i in range(cfg.clean_runs):
+            calls, watch, outcome, ledger = await session.one_run(arm, f"clean{i}", [])
+            clean = clean_profile(calls, watch, outcome, ledger)
+            session.reference_answer = session.reference_answer or clean.answer_hash
+            cleans.append(clean)
+            rec = run_metrics(calls, watch, outcome, clean, session.reference_answer, ledger)
+            session.records.append({"arm": arm.name, "point": "none", "index": i, **rec})
+        base = sorted(cleans, key=lambda c: c.wall_s)[len(cleans) // 2]
+        progress(f"{arm.name}: clean run {base.wall_s:.2f}s, {base.calls} model calls")
+        for point in cfg.points:
+            for i in range(cfg.kills):
+                triggers = make_triggers(point, plan_rng(cfg.seed, point, i), base, cfg.latency_ms / 1000)
+                calls, watch, outcome, ledger = await session.one_run(arm, f"{point}{i}", triggers)
+                rec = run_metrics(calls, watch, outcome, base, session.reference_answer, ledger)
+                session.records.append({"arm": arm.name, "point": point, "index": i, **rec})
+            progress(f"{arm.name}: {point} x{cfg.kills} done")
+    finally:
+        await arm.teardown()
+
+
+async def run_experiment(
+    config: ExperimentConfig, progress: Progress | None = None, work: Path | None = None
+) -> ExperimentResult:
+    """Run every selected arm at every selected kill point and write JSONL, summary and plots."""
+    from experiments.recovery.report import write_report
+
+    say = progress or (lambda _msg: None)
+    started = time.time()
+    arms = [a for name, a in make_arms().items() if name in config.arms]
+    with contextlib.ExitStack() as stack:
+        if work is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recovery-")))
+        work.mkdir(parents=True, exist_ok=True)
+        hub = EventHub()
+        stack.callback(hub.close)
+        stub, port = start_stub(work, config.latency_ms, hub.address)
+        stack.callback(stub.stop)
+        hub.owned_pids.discard(stub.pid)  # never a kill target
+        session = _Session(config, work, hub, port)
+        needs_temporal = any(isinstance(a, TemporalArm) for a in arms)
+        async with _temporal(work, needs_temporal) as (address, client):
+            env = ArmEnv(work, hub, _arm_settings(config), address, client)
+            for arm in arms:
+                await _run_arm(session, arm, env, say)
+    wall = time.time() - started
+    return write_report(config, session.records, wall)
+
+
+def _arm_settings(config: ExperimentConfig) -> ArmSettings:
+    return ArmSettings(
+        heartbeat_s=config.heartbeat_s, sticky_s=config.sticky_s,
+        retry_initial_s=config.retry_initial_s, max_attempts=config.max_attempts,
+        workers=config.workers, run_timeout_s=config.run_timeout_s,
+    )  # fmt: skip
+
+
+def records_from_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Read back a results file."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
