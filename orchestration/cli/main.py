@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestration.cli import experiment_cmds, graphs_cmds, memory_cmds, server_cmds
+from orchestration.cli import experiment_cmds, graphs_cmds, job_cmds, memory_cmds, server_cmds
 from orchestration.settings import OrchestrationSettings
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ def _root(ctx: typer.Context) -> None:
     ctx.obj = OrchestrationSettings()
 
 
-for _module in (server_cmds, memory_cmds, graphs_cmds, experiment_cmds):
+for _module in (server_cmds, job_cmds, memory_cmds, graphs_cmds, experiment_cmds):
     _module.register(app)
 
 

@@ -28,7 +28,9 @@ class TaskQueues(BaseModel):
 class Tuning(BaseModel):
     """Operator knobs (not part of the user's spec): timeouts and retry bounds."""
 
-    heartbeat_timeout_s: float = Field(default=15.0, gt=0)
+    # Also bounds how fast a crash or a cancel is noticed: the SDK sends heartbeats
+    # (and so learns of a cancel) at most every 80% of this timeout.
+    heartbeat_timeout_s: float = Field(default=10.0, gt=0)
     subtask_timeout_s: float = Field(default=1800.0, gt=0)
     reasoning_attempts: int = Field(default=3, ge=1)
     io_attempts: int = Field(default=5, ge=1)

@@ -11,7 +11,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
@@ -202,7 +202,8 @@ class ResearchJobWorkflow:
             )
             task.status, task.error = "done", None
         except ActivityError as err:
-            task.status, task.error = "failed", _cause(err)
+            cancelled = isinstance(err.cause, CancelledError)
+            task.status, task.error = ("cancelled", None) if cancelled else ("failed", _cause(err))
         except asyncio.CancelledError:
             task.status = "cancelled"
             raise

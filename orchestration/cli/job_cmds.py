@@ -1,0 +1,432 @@
+"""`run`, `status`, `result`, `approve`, `reject`, `revise`, `cancel`, `jobs` and `worker`.
+
+Every command builds its Temporal client from the settings made once in `main`, and
+turns the errors a user can cause (bad spec, unknown job, refused update) into one
+clean line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Group
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from orchestration.cli.output import console, emit_json, err_console, fail
+from orchestration.settings import OrchestrationSettings
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+_JOB = typer.Argument(..., help="The job id.")
+_BY = typer.Option("cli", "--by", help="Who decides (recorded in the job).")
+_NOTES = typer.Option("", "--notes", help="Notes kept with the decision.")
+_FINAL = ("completed", "rejected", "failed", "cancelled")
+
+
+def _settings(ctx: typer.Context) -> OrchestrationSettings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, OrchestrationSettings)
+    return settings
+
+
+def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
+    """Run an async command; expected failures become `error: ...` and exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        from temporalio.client import WorkflowUpdateFailedError
+        from temporalio.service import RPCError, RPCStatusCode
+
+        from orchestration.errors import DurableResearchError
+        from reasoning import ReasoningError
+
+        try:
+            return asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
+        except (DurableResearchError, ReasoningError) as exc:
+            fail(str(exc))
+        except ValidationError as exc:
+            fail("invalid job spec:\n" + _pydantic_problems(exc))
+        except WorkflowUpdateFailedError as exc:
+            fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                fail(f"no such job ({exc.message}); `durable-research jobs` lists them")
+            fail(f"Temporal said: {exc.message}")
+
+    return wrapper
+
+
+def _pydantic_problems(exc: ValidationError) -> str:
+    return "\n".join(f"- {'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors())
+
+
+# --- building the spec --------------------------------------------------------
+
+
+def _model_choice(model: str) -> dict[str, Any]:
+    provider, _, name = model.partition(":")
+    if provider not in ("extractive", "fake", "openai") or (name and provider != "openai"):
+        fail(f"--model '{model}' must be extractive, fake, openai or openai:MODEL")
+    return {"provider": provider, "name": name or None}
+
+
+def _graph_pins(pins: list[str]) -> dict[str, str]:
+    from orchestration.shared.spec import JobSpec
+
+    graphs = dict(JobSpec.model_fields["graphs"].get_default(call_default_factory=True))
+    for pin in pins:
+        kind, sep, key = pin.partition("=")
+        if not sep or not kind or not key:
+            fail(f"--graph '{pin}' must look like kind=name@version, e.g. research=researcher@1")
+        graphs[kind] = key
+    return graphs
+
+
+def build_spec(
+    question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: str
+) -> Any:
+    """The JobSpec the `run` options describe (pydantic validation included)."""
+    from orchestration.shared.spec import JobSpec
+
+    if approve not in ("auto", "wait"):
+        fail(f"--approve '{approve}' must be auto or wait")
+    return JobSpec.model_validate(
+        {
+            "question": question,
+            "corpus": corpus,
+            "graphs": _graph_pins(graphs),
+            "model": _model_choice(model),
+            "recovery": recovery,
+            "approval": {"required": approve == "wait"},
+        }
+    )
+
+
+def _load_graphs(paths: list[str]) -> Any:
+    from reasoning import default_registry
+
+    default_registry.load_entry_points()
+    for path in paths:
+        default_registry.load(path)
+    return default_registry
+
+
+# --- progress and results -----------------------------------------------------
+
+
+def _progress_view(progress: Any, link: str | None) -> Group:
+    head = Text.assemble(
+        ("job ", "dim"), (progress.job_id, "bold"), ("  phase ", "dim"), (progress.phase, "bold cyan"),
+        (f"  done {progress.done}  running {progress.running}  pending {progress.pending}", "dim"),
+        (f"  failed {progress.failed}" if progress.failed else "", "red"),
+    )  # fmt: skip
+    table = Table(show_header=True, header_style="dim", box=None)
+    for column in ("subtask", "kind", "graph", "status", "node"):
+        table.add_column(column, overflow="fold")
+    for task in progress.subtasks:
+        node = task.node or ""
+        if task.attempt > 1:
+            node += f" (attempt {task.attempt})"
+        table.add_row(task.ref.question[:70], task.ref.kind, task.graph, task.status, node)
+    parts: list[Any] = [head]
+    if link:
+        parts.append(Text(f"Temporal UI: {link}", style="dim"))
+    if progress.subtasks:
+        parts.append(table)
+    return Group(*parts)
+
+
+async def _watch(handle: Any, *, live: bool) -> None:
+    told = False
+    with Live(console=console, refresh_per_second=4, transient=False) if live else _nullctx() as view:
+        async for progress in handle.watch(interval_s=0.5):
+            if view is not None:
+                view.update(_progress_view(progress, handle.ui_link))
+            if progress.phase == "awaiting_approval" and not told:
+                told = True
+                err_console.print(
+                    f"Waiting for approval. In another terminal run:\n  durable-research approve "
+                    f"{handle.job_id}   (or reject {handle.job_id}, or revise {handle.job_id} --notes ...)"
+                )
+    if live:
+        console.print()
+
+
+class _nullctx:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def report_location(result: Any, client: Any) -> Path | None:
+    """The published artifact's path, else where the artifact store keeps the report."""
+    for step in result.published:
+        if step.step == "artifact":
+            return Path(step.ref)
+    if result.report and client.artifacts is not None:
+        return Path(client.artifacts.path(result.report.key))
+    return None
+
+
+def _print_result(result: Any, client: Any, as_json: bool) -> None:
+    path = report_location(result, client)
+    text = path.read_text(encoding="utf-8") if path and path.exists() else None
+    if as_json:
+        emit_json(result.model_dump(mode="json") | {"report_path": str(path) if path else None})
+    else:
+        console.print(f"Job {result.job_id}: [bold]{result.status}[/]", highlight=False)
+        if result.error:
+            console.print(f"[red]{result.error}[/]", highlight=False)
+        if text is not None:
+            console.print(f"Report: {path}\n", highlight=False)
+            console.print(Markdown(text))
+    if result.status != "completed":
+        raise typer.Exit(1)
+
+
+async def _final(handle: Any) -> Any:
+    from orchestration.client import JobEndedError
+
+    try:
+        return await handle.result()
+    except JobEndedError as exc:
+        fail(str(exc))
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def run(
+    ctx: typer.Context,
+    question: str = typer.Argument(..., help="What to research."),
+    corpus: list[str] = typer.Option([], "--corpus", help="Folder, file, URL or pkgdocs:a,b (repeatable)."),
+    approve: str = typer.Option("auto", "--approve", help="auto: publish at once; wait: ask a human."),
+    graph: list[str] = typer.Option([], "--graph", help="Pin a graph: kind=name@version (repeatable)."),
+    model: str = typer.Option("extractive", "--model", help="extractive, fake, openai or openai:MODEL."),
+    recovery: str = typer.Option("restart", "--recovery", help="restart or resume a retried graph."),
+    job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: from the question)."),
+    graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
+    detach: bool = typer.Option(False, "--detach", help="Start the job and return; no worker here."),
+    as_json: bool = _JSON,
+) -> None:
+    """Run a research job: validate, start, work on it here (unless --detach), print the report."""
+    settings = _settings(ctx)
+    try:
+        spec = build_spec(question, corpus, approve, graph, model, recovery)
+    except ValidationError as exc:
+        fail("invalid job spec:\n" + _pydantic_problems(exc))
+    _clean_errors(_run)(settings, spec, job_id, graphs_from, detach, as_json)
+
+
+async def _run(
+    settings: OrchestrationSettings,
+    spec: Any,
+    job_id: str | None,
+    graphs: list[str],
+    detach: bool,
+    as_json: bool,
+) -> None:
+    from orchestration.activities import WorkerDeps
+    from orchestration.client import ResearchClient
+    from orchestration.preflight import check_spec
+    from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
+
+    registry = _load_graphs(graphs)
+    check_spec(spec, registry=registry)  # before the server or anything else starts
+    client = await ResearchClient.connect(settings)
+    if detach:
+        handle = await client.start(spec, job_id=job_id, registry=registry)
+        if as_json:
+            emit_json({"job_id": handle.job_id, "ui": handle.ui_link})
+        else:
+            console.print(handle.job_id, highlight=False)
+            err_console.print(f"Started; a `durable-research worker` will run it. UI: {handle.ui_link}")
+        return
+    home = settings.home.expanduser().resolve()
+    _sdk_logs_to_file(home / "worker.log")
+    deps = WorkerDeps.from_env(home, registry=registry)
+    workers = build_workers(client.client, deps, queues=client.queues, settings=WorkerSettings())
+    async with WorkerGroup(workers):
+        handle = await client.start(spec, job_id=job_id, registry=registry)
+        await _watch(handle, live=not as_json)
+        result = await _final(handle)
+    _print_result(result, client, as_json)
+
+
+def _sdk_logs_to_file(path: Path) -> None:
+    """The in-process worker's SDK logs (activity retries with tracebacks) go to a file:
+    the terminal shows progress, and a failure still ends in one clean error line."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    sdk = logging.getLogger("temporalio")
+    sdk.addHandler(handler)
+    sdk.propagate = False
+
+
+async def _handle(settings: OrchestrationSettings, job: str) -> tuple[Any, Any]:
+    from orchestration.client import ResearchClient
+
+    client = await ResearchClient.connect(settings)
+    handle = client.attach(job)
+    await handle.handle.describe()  # an unknown id fails here, with NOT_FOUND
+    return client, handle
+
+
+def status(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
+    """Show a job's phase and subtasks (closed jobs: their final status)."""
+    _clean_errors(_status)(_settings(ctx), job, as_json)
+
+
+async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
+    _, handle = await _handle(settings, job)
+    if await handle.closed():
+        desc = await handle.handle.describe()
+        closed = desc.status.name.lower() if desc.status else "unknown"
+        if as_json:
+            emit_json({"job_id": job, "phase": closed, "closed": True})
+        else:
+            console.print(f"Job {job}: {closed}. `durable-research result {job}` prints the report.")
+        return
+    try:
+        # A query needs a worker; without one it would hang until the RPC deadline.
+        progress = await asyncio.wait_for(handle.progress(), timeout=10)
+    except TimeoutError:
+        fail(f"job {job} is running but no worker answered; start one with `durable-research worker`")
+    if as_json:
+        emit_json(progress.model_dump(mode="json") | {"ui": handle.ui_link})
+    else:
+        console.print(_progress_view(progress, handle.ui_link))
+
+
+def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
+    """Wait for a job to end, then print where its report is and the report."""
+    _clean_errors(_result)(_settings(ctx), job, as_json)
+
+
+async def _result(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
+    client, handle = await _handle(settings, job)
+    _print_result(await _final(handle), client, as_json)
+
+
+def _decide(action: str) -> Callable[..., None]:
+    async def go(settings: OrchestrationSettings, job: str, by: str, notes: str, as_json: bool) -> None:
+        _, handle = await _handle(settings, job)
+        if action == "revise":
+            progress = await handle.revise(notes, by=by)
+        else:
+            progress = await getattr(handle, action)(by=by, notes=notes)
+        if as_json:
+            emit_json(progress.model_dump(mode="json"))
+        else:
+            console.print(f"{action}: job {job} is now {progress.phase}", highlight=False)
+
+    def approve(
+        ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON
+    ):
+        """Approve the report of a job waiting for approval."""
+        _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
+
+    def reject(
+        ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON
+    ):
+        """Reject the report of a job waiting for approval."""
+        _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
+
+    def revise(
+        ctx: typer.Context,
+        job: str = _JOB,
+        notes: str = typer.Option(..., "--notes", help="What the writer should change."),
+        by: str = _BY,
+        as_json: bool = _JSON,
+    ) -> None:
+        """Send the report back to the writer with notes."""
+        _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
+
+    return {"approve": approve, "reject": reject, "revise": revise}[action]
+
+
+def cancel(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
+    """Cancel a job; in-flight graphs stop at their next heartbeat, compensations run."""
+    _clean_errors(_cancel)(_settings(ctx), job, as_json)
+
+
+async def _cancel(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
+    _, handle = await _handle(settings, job)
+    await handle.cancel()
+    emit_json({"job_id": job, "cancel_requested": True}) if as_json else console.print(
+        f"Cancellation requested for {job}."
+    )
+
+
+def jobs(ctx: typer.Context, limit: int = typer.Option(50, "--limit"), as_json: bool = _JSON) -> None:
+    """List research jobs, newest first."""
+    _clean_errors(_jobs)(_settings(ctx), limit, as_json)
+
+
+async def _jobs(settings: OrchestrationSettings, limit: int, as_json: bool) -> None:
+    from orchestration.client import ResearchClient
+
+    client = await ResearchClient.connect(settings)
+    rows = await client.jobs(limit=limit)
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table(title="Research jobs")
+    for column in ("job", "status", "started", "closed"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.job_id, r.status, str(r.started or ""), str(r.closed or ""))
+    console.print(table)
+
+
+def worker(
+    ctx: typer.Context,
+    queue: list[str] = typer.Option([], "--queue", help="workflows, reasoning or io (default: all)."),
+    graphs: list[str] = typer.Option([], "--graphs", help="Register graphs from module:attr first."),
+) -> None:
+    """Serve task queues until SIGTERM/SIGINT, then drain in-flight work."""
+    from orchestration.worker import ALL_QUEUES
+
+    bad = [q for q in queue if q not in ALL_QUEUES]
+    if bad:
+        fail(f"--queue {bad[0]!r} must be one of {', '.join(ALL_QUEUES)}")
+    _clean_errors(_worker)(_settings(ctx), queue or list(ALL_QUEUES), graphs)
+
+
+async def _worker(settings: OrchestrationSettings, queues: list[Any], graphs: list[str]) -> None:
+    from orchestration.activities import WorkerDeps
+    from orchestration.client import connect
+    from orchestration.shared.messages import TaskQueues
+    from orchestration.worker import WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
+
+    registry = _load_graphs(graphs)
+    client = await connect(settings)
+    deps = WorkerDeps.from_env(settings.home.expanduser().resolve(), registry=registry)
+    group = WorkerGroup(
+        build_workers(client, deps, queues=TaskQueues(), settings=WorkerSettings(), run=queues)
+    )
+    console.print(f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}")
+    await serve_until_signalled(group)
+    console.print("worker stopped: drained")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    for command in (status, result, cancel, jobs, worker):
+        app.command(command.__name__)(command)
+    for action in ("approve", "reject", "revise"):
+        app.command(action)(_decide(action))

@@ -1,0 +1,270 @@
+"""Run, watch and steer research jobs from Jupyter: server, in-kernel worker, progress, reports, timelines.
+
+Workflows stay in modules (the sandbox cannot load one defined in a cell); graphs may be
+defined in cells because only activities run them, and the worker runs in the kernel's
+own event loop, so it sees everything the notebook registered.
+
+Usage, in a cell (top-level ``await`` works in IPython)::
+
+    nb = await Notebook.start()
+    await nb.start_worker()
+    handle = await nb.client.start({"question": "...", "corpus": ["pkgdocs:temporalio"]})
+    progress = await watch_progress(handle)
+    show_report(handle, await handle.result())
+    await nb.close()
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from orchestration.activities import WorkerDeps
+from orchestration.client import JobHandle, ResearchClient
+from orchestration.server import EmbeddedServer
+from orchestration.settings import OrchestrationSettings
+from orchestration.shared import names
+from orchestration.shared.messages import JobProgress, JobResult
+from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
+
+if TYPE_CHECKING:
+    from IPython.display import Markdown
+    from matplotlib.figure import Figure
+
+_FINAL = ("completed", "rejected", "failed", "cancelled")
+
+
+class Notebook:
+    """One notebook's stack: its state folder, the Temporal server, a client, an in-kernel worker.
+
+    Attributes:
+        settings: where state lives and which Temporal to use.
+        client: the `ResearchClient` for starting and attaching to jobs.
+        deps: what the in-kernel worker's activities use (memory, models, graph registry).
+        started_server: True when this notebook started the embedded server (and so stops it).
+    """
+
+    def __init__(
+        self, settings: OrchestrationSettings, client: ResearchClient, deps: WorkerDeps, started_server: bool
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.deps = deps
+        self.started_server = started_server
+        self._group: WorkerGroup | None = None
+
+    @classmethod
+    async def start(
+        cls,
+        home: str | Path | None = None,
+        *,
+        model: Literal["extractive", "fake", "openai"] | None = None,
+        fake_latency_s: float | None = None,
+        memory_mode: Literal["local", "http", "memory"] | None = None,
+    ) -> Notebook:
+        """Start (or reuse) the embedded server for `home` and connect a client.
+
+        Args:
+            home: the state folder; default `DURABLE_RESEARCH_HOME`, else a new temp folder
+                (then the server also takes free ports, so it never clashes with another).
+            model: the worker's default model provider (a job's spec still chooses its own).
+            fake_latency_s: seconds per fake-model call, to make a job slow enough to watch.
+            memory_mode: override `DURABLE_RESEARCH_MEMORY_MODE` for this notebook's worker.
+        """
+        overrides: dict[str, Any] = {}
+        if home is None and not os.environ.get("DURABLE_RESEARCH_HOME"):
+            home = tempfile.mkdtemp(prefix="durable-research-nb-")
+            overrides |= {"temporal_port": 0, "ui_port": 0}
+        if home is not None:
+            overrides["home"] = Path(home)
+        settings = OrchestrationSettings(**overrides)
+        started = settings.embedded and EmbeddedServer(settings).running() is None
+        client = await ResearchClient.connect(settings)
+        deps = WorkerDeps.from_env(settings.home.expanduser().resolve())
+        model_update: dict[str, Any] = {}
+        if model is not None:
+            model_update["provider"] = model
+        if fake_latency_s is not None:
+            model_update["fake_latency_s"] = fake_latency_s
+        deps.model_settings = deps.model_settings.model_copy(update=model_update)
+        if memory_mode is not None:
+            deps.memory_settings = deps.memory_settings.model_copy(update={"mode": memory_mode})
+        return cls(settings, client, deps, started)
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home.expanduser().resolve()
+
+    @property
+    def worker_running(self) -> bool:
+        return self._group is not None and self._group.running
+
+    async def start_worker(self, graceful_shutdown_s: float = 5.0) -> None:
+        """Run workers for all three task queues as a background task in the kernel's loop."""
+        if self.worker_running:
+            return
+        workers = build_workers(
+            self.client.client,
+            self.deps,
+            queues=self.client.queues,
+            settings=WorkerSettings(graceful_shutdown_s=graceful_shutdown_s),
+        )
+        self._group = WorkerGroup(workers)
+        self._group.start()
+
+    async def stop_worker(self) -> None:
+        """Stop polling and drain; the job waits in Temporal until a worker is back."""
+        if self._group is not None:
+            await self._group.stop()
+            self._group = None
+
+    async def fresh_client(self) -> ResearchClient:
+        """A new client with no shared state, as a new kernel (or another machine) would build."""
+        return await ResearchClient.connect(self.settings, queues=self.client.queues)
+
+    async def close(self, *, stop_server: bool | None = None) -> None:
+        """Stop the worker and, if this notebook started it (or `stop_server`), the server."""
+        await self.stop_worker()
+        stop = self.started_server if stop_server is None else stop_server
+        if stop and self.settings.embedded and EmbeddedServer(self.settings).running():
+            EmbeddedServer(self.settings).stop()
+
+
+async def watch_progress(
+    handle: JobHandle, *, until: Iterable[str] = _FINAL, interval_s: float = 0.5
+) -> JobProgress:
+    """Show a live progress bar (subtasks done of planned, phase as its label) until a phase in `until`.
+
+    Returns:
+        The last progress seen (e.g. with phase "awaiting_approval" or "completed").
+    """
+    from tqdm.auto import tqdm
+
+    stop = set(until) | set(_FINAL)
+    last: JobProgress | None = None
+    with tqdm(total=0, unit="subtask", desc="starting") as bar:
+        async for progress in handle.watch(interval_s=interval_s):
+            last = progress
+            bar.total = max(len(progress.subtasks), 1)
+            bar.n = progress.done + progress.failed
+            running = [t.node for t in progress.subtasks if t.status == "running" and t.node]
+            bar.set_description(progress.phase)
+            bar.set_postfix_str(", ".join(running)[:60])
+            bar.refresh()
+            if progress.phase in stop:
+                break
+    if last is None:  # the job had already ended: the query still answers from history
+        last = await handle.progress()
+    return last
+
+
+def report_text(handle: JobHandle, result: JobResult | JobProgress) -> str:
+    """The report's Markdown from the artifact store (the final, approved version)."""
+    if result.report is None:
+        return f"_Job {handle.job_id} has no report ({getattr(result, 'status', result.phase)})._"
+    return handle.report_markdown(result.report.key)
+
+
+def show_report(handle: JobHandle, result: JobResult | JobProgress) -> Markdown:
+    """Render the report as Markdown in the notebook (the cell's value is displayed)."""
+    from IPython.display import Markdown
+
+    return Markdown(report_text(handle, result))
+
+
+class Span(BaseModel):
+    """One bar of a job's timeline: an activity from scheduled to closed (seconds from job start)."""
+
+    label: str
+    category: Literal["phase", "subtask", "publish"]
+    activity: str
+    scheduled: float
+    started: float | None = None
+    closed: float | None = None
+    attempt: int = 1
+    outcome: Literal["completed", "failed", "timed_out", "cancelled", "running"] = "running"
+
+
+_CLOSED = {
+    "EVENT_TYPE_ACTIVITY_TASK_COMPLETED": "completed",
+    "EVENT_TYPE_ACTIVITY_TASK_FAILED": "failed",
+    "EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT": "timed_out",
+    "EVENT_TYPE_ACTIVITY_TASK_CANCELED": "cancelled",
+}
+_CLOSED_ATTR = {
+    "completed": "activity_task_completed_event_attributes",
+    "failed": "activity_task_failed_event_attributes",
+    "timed_out": "activity_task_timed_out_event_attributes",
+    "cancelled": "activity_task_canceled_event_attributes",
+}
+
+
+async def job_timeline(handle: JobHandle) -> list[Span]:
+    """Spans of every activity of the job, from its event history (no worker needed)."""
+    from temporalio.api.enums.v1 import EventType
+
+    history = await handle.handle.fetch_history()
+    t0: datetime | None = None
+    spans: dict[int, Span] = {}
+    for event in history.events:
+        when = event.event_time.ToDatetime()
+        t0 = t0 or when
+        at = (when - t0).total_seconds()
+        kind = EventType.Name(event.event_type)
+        if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
+            attrs = event.activity_task_scheduled_event_attributes
+            spans[event.event_id] = _span(attrs.activity_type.name, attrs.activity_id, at)
+        elif kind == "EVENT_TYPE_ACTIVITY_TASK_STARTED":
+            attrs = event.activity_task_started_event_attributes
+            span = spans[attrs.scheduled_event_id]
+            span.started, span.attempt = at, attrs.attempt
+        elif kind in _CLOSED:
+            outcome = _CLOSED[kind]
+            span = spans[getattr(event, _CLOSED_ATTR[outcome]).scheduled_event_id]
+            span.closed, span.outcome = at, outcome  # type: ignore[assignment]
+    return list(spans.values())
+
+
+def _span(activity_type: str, activity_id: str, at: float) -> Span:
+    if activity_type == names.RUN_SUBTASK:
+        # activity ids look like subtask/<id>/r<round>
+        parts = activity_id.split("/")
+        label = f"{parts[1]} ({parts[2]})" if len(parts) == 3 else activity_id
+        return Span(label=label, category="subtask", activity=activity_type, scheduled=at)
+    short = activity_type.split(".", 1)[-1]
+    category: Literal["phase", "publish"] = "phase" if activity_type in _PHASES else "publish"
+    return Span(label=short, category=category, activity=activity_type, scheduled=at)
+
+
+_PHASES = {names.INGEST, names.PLAN, names.VALIDATE, names.WRITE}
+_COLOURS = {"phase": "tab:blue", "subtask": "tab:orange", "publish": "tab:green"}
+
+
+def plot_timeline(spans: list[Span], title: str = "Job timeline") -> Figure:
+    """A Gantt chart of the spans: queued time hatched, running time solid, failures red."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    fig = Figure(figsize=(9, 0.35 * max(len(spans), 3) + 1.2))
+    ax = fig.subplots()
+    end_of_job = max((s.closed or s.started or s.scheduled for s in spans), default=1.0)
+    for row, span in enumerate(spans):
+        start = span.started if span.started is not None else span.scheduled
+        end = span.closed if span.closed is not None else end_of_job
+        colour = "tab:red" if span.outcome in ("failed", "timed_out") else _COLOURS[span.category]
+        if start > span.scheduled:
+            ax.barh(row, start - span.scheduled, left=span.scheduled, color=colour, alpha=0.25, hatch="//")
+        ax.barh(row, max(end - start, 0.01), left=start, color=colour)
+    ax.set_yticks(range(len(spans)), [s.label for s in spans])
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the job started")
+    ax.set_title(title)
+    ax.legend(handles=[Patch(color=c, label=k) for k, c in _COLOURS.items()], loc="lower right")
+    fig.tight_layout()
+    return fig
