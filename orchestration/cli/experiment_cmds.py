@@ -1,9 +1,60 @@
-"""Placeholder until its issue lands: registers no commands yet."""
+"""`experiment recovery`: LangGraph checkpointer vs Temporal under seeded SIGKILLs."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import typer
+
+from orchestration.cli.output import console, emit_json, err_console, fail
+
+experiment_app = typer.Typer(help="Experiments (recovery under crashes).", no_args_is_help=True)
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    """Accept both `--arms A0,A3` and `--arms A0 --arms A3`."""
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+@experiment_app.command("recovery")
+def recovery(
+    arms: list[str] = typer.Option(None, "--arms", help="Arms, e.g. A0,A1sync,A3 (default all)."),
+    points: list[str] = typer.Option(None, "--points", help="Kill points (default: profile's)."),
+    kills: int = typer.Option(None, "--kills", min=0, help="Runs per arm and kill point."),
+    seed: int = typer.Option(None, "--seed", help="Seed of the kill plans."),
+    profile: str = typer.Option("quick", "--profile", help="quick, medium or full."),
+    out: Path = typer.Option(
+        Path("experiments/recovery/results"), "--out", help="Folder for JSONL, summary, plots."
+    ),
+    latency_ms: float = typer.Option(None, "--latency-ms", help="Model stub latency."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Crash the workload graph at seeded logical points under every arm and compare recovery."""
+    from experiments.recovery import RecoveryExperimentError, profile_config, run_experiment
+
+    try:
+        config = profile_config(
+            profile,  # type: ignore[arg-type]
+            arms=_names(arms), points=_names(points), kills=kills, seed=seed, out=out,
+            latency_ms=latency_ms,
+        )  # fmt: skip
+        say = (lambda msg: err_console.print(msg, highlight=False)) if as_json else console.print
+        result = asyncio.run(run_experiment(config, progress=say))
+    except RecoveryExperimentError as exc:
+        fail(str(exc))
+    if as_json:
+        import json
+
+        summary = json.loads((result.out / "summary.json").read_text())
+        emit_json({"out": str(result.out), "runs": len(result.records), **summary})
+        return
+    console.print(result.summary.read_text(), markup=False, highlight=False)
+    console.print(f"Results: {result.jsonl}, {result.summary}, plots: "
+                  + ", ".join(p.name for p in result.plots))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.add_typer(experiment_app, name="experiment")

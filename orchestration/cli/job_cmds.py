@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -41,31 +44,59 @@ def _settings(ctx: typer.Context) -> OrchestrationSettings:
     return settings
 
 
-def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, _T]:
+def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, None]:
     """Run an async command; expected failures become `error: ...` and exit 1."""
 
     @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        from temporalio.client import WorkflowUpdateFailedError
-        from temporalio.service import RPCError, RPCStatusCode
-
-        from orchestration.errors import DurableResearchError
-        from reasoning import ReasoningError
-
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        code = 1
         try:
-            return asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
-        except (DurableResearchError, ReasoningError) as exc:
-            fail(str(exc))
-        except ValidationError as exc:
-            fail("invalid job spec:\n" + _pydantic_problems(exc))
-        except WorkflowUpdateFailedError as exc:
-            fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                fail(f"no such job ({exc.message}); `durable-research jobs` lists them")
-            fail(f"Temporal said: {exc.message}")
+            _run_mapped(fn, *args, **kwargs)
+            code = 0
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            code = 130
+        except BaseException:
+            traceback.print_exc()
+        _exit_now(code)
 
     return wrapper
+
+
+def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from orchestration.errors import DurableResearchError
+    from reasoning import ReasoningError
+
+    try:
+        asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
+    except (DurableResearchError, ReasoningError) as exc:
+        fail(str(exc))
+    except ValidationError as exc:
+        fail("invalid job spec:\n" + _pydantic_problems(exc))
+    except WorkflowUpdateFailedError as exc:
+        fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            fail(f"no such job ({exc.message}); `durable-research jobs` lists them")
+        fail(f"Temporal said: {exc.message}")
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without interpreter teardown.
+
+    The Temporal client's Rust runtime keeps threads that can touch the GIL while
+    CPython finalizes, which aborts the process (SIGABRT) at random after the command
+    already succeeded (temporalio/sdk-python#300; seen here on about half the runs).
+    Everything is flushed first, so skipping teardown loses nothing.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _pydantic_problems(exc: ValidationError) -> str:

@@ -60,9 +60,7 @@ async def running_jobs(
     """Workers for all three queues in this process, and a ResearchClient pointing at them."""
     deps = deps or make_deps(home)
     queues = unique_queues()
-    workers = build_workers(
-        client, deps, queues=queues, settings=WorkerSettings(graceful_shutdown_s=2)
-    )
+    workers = build_workers(client, deps, queues=queues, settings=WorkerSettings(graceful_shutdown_s=2))
     async with WorkerGroup(workers):
         yield ResearchClient(
             client, queues=queues, tuning=tuning or Tuning(retry_initial_s=0.2), artifacts=deps.artifacts

@@ -35,9 +35,7 @@ async def test_cancel_mid_subtask(temporal_client: Client, tmp_path: Path) -> No
         await asyncio.sleep(1.5)
     # A sync model call already under way finishes in its thread (the fake logs at the
     # end of a call); what must not happen is a call *starting* after the cancel landed.
-    started_late = [
-        c for c in read_call_log(tmp_path / "calls.jsonl") if c["time"] - 0.5 > ended_at + 0.1
-    ]
+    started_late = [c for c in read_call_log(tmp_path / "calls.jsonl") if c["time"] - 0.5 > ended_at + 0.1]
     assert started_late == [], "the graph kept running after it was cancelled"
 
     state = ended.value.state
