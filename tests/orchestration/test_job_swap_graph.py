@@ -25,7 +25,7 @@ async def test_swap_graph_mid_run(temporal_client: Client, tmp_path: Path) -> No
 
     assert swapped >= 1, "at least one subtask had not started yet"
     graphs = {t.ref.id: t.graph for t in result.subtasks}
-    assert list(graphs.values())[0] == "researcher@1"  # already running: keeps its pin
+    assert result.subtasks[0].graph == "researcher@1"  # already running: keeps its pin
     assert list(graphs.values()).count("researcher-lite@1") == swapped + 1  # + the added one
     assert graphs[added.id] == "researcher-lite@1"
     assert spec_now["graphs"]["research"] == "researcher-lite@1"
