@@ -30,6 +30,15 @@ OFFLINE_NOTE = (
 )
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"(\[])")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LINK_ITEM = re.compile(r"^[-*+]\s*\[[^\]]*\]\([^)]*\)\s*$")
+_MAX_WORDS = 60
+_LIST_ITEM = re.compile(r"^([-*+]|\d+[.)])\s+")
+_CODE_LINE = re.compile(
+    r"^(from\s+\S+\s+import\s|import\s+\w|(async\s+)?def\s|class\s+\w+[(:]|await\s|return\b"
+    r"|@\w|[\w.\[\]]+\s*=\s|[)\]}])"
+)
+_CODE_CHARS = frozenset("()=_{}[]:;<>")
 _SPLIT = re.compile(r"\?\s*|;\s*|,?\s+and also\s+|,?\s+as well as\s+", re.IGNORECASE)
 
 
@@ -205,10 +214,47 @@ class ExtractiveChatModel(BaseChatModel):
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, dropping Markdown headings and very short fragments."""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("#", "```"))]
-    flat = " ".join(" ".join(lines).split())
-    return [s.strip() for s in _SENTENCE.split(flat) if len(s.split()) >= 4]
+    """Split Markdown prose into quotable sentences.
+
+    Headings, code (fenced, indented or dense with brackets), link-only list items (tables
+    of contents) and very short or very long fragments are dropped, and ``[text](url)``
+    links keep only their text, so the provider quotes prose rather than navigation or code.
+    Blank lines and list items end a sentence even without a full stop.
+    """
+    sentences: list[str] = []
+    for block in _prose_blocks(text):
+        flat = " ".join(_LINK.sub(r"\1", block).split())
+        sentences.extend(s.strip() for s in _SENTENCE.split(flat))
+    return [s for s in sentences if 4 <= len(s.split()) <= _MAX_WORDS and not _looks_like_code(s)]
+
+
+def _prose_blocks(text: str) -> list[str]:
+    blocks: list[list[str]] = [[]]
+    in_fence = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        if in_fence or _is_code_or_nav(stripped):
+            blocks.append([])
+            continue
+        if not stripped or _LIST_ITEM.match(stripped):
+            blocks.append([])
+        if stripped:
+            blocks[-1].append(_LIST_ITEM.sub("", stripped))
+    return [" ".join(b) for b in blocks if b]
+
+
+def _is_code_or_nav(line: str) -> bool:
+    if line.startswith(("#", "|", ">>>")) or _LINK_ITEM.match(line) or _CODE_LINE.match(line):
+        return True
+    return bool(line) and _looks_like_code(line)
+
+
+def _looks_like_code(sentence: str) -> bool:
+    # Prose rarely packs brackets, underscores and '=' the way code does.
+    return sum(ch in _CODE_CHARS for ch in sentence) / len(sentence) > 0.05
 
 
 def _kind_for(question: str, kinds: list[str]) -> str:
