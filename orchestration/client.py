@@ -99,6 +99,7 @@ class ResearchClient:
             record = EmbeddedServer(settings).running()
             ui = record.ui_url if record else None
         kwargs.setdefault("artifacts", LocalArtifactStore(settings.home.expanduser() / "artifacts"))
+        kwargs.setdefault("queues", settings.task_queues())
         return cls(client, ui_url=ui, **kwargs)
 
     async def start(

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestration.shared.messages import TaskQueues
+
 
 class OrchestrationSettings(BaseSettings):
     """Where state lives and which Temporal to talk to.
@@ -36,6 +38,9 @@ class OrchestrationSettings(BaseSettings):
     )
     temporal_port: int = Field(default=7233, ge=0, le=65535)
     ui_port: int = Field(default=8233, ge=0, le=65535)
+    task_queue_prefix: str = Field(
+        default="", description="Prefix for the task queues, to share a cluster between setups."
+    )
     start_timeout_s: float = Field(default=30.0, gt=0)
     dynamic_config: dict[str, str] = Field(
         default_factory=dict,
@@ -50,6 +55,10 @@ class OrchestrationSettings(BaseSettings):
     def address(self) -> str:
         """The Temporal frontend address clients connect to."""
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def task_queues(self) -> TaskQueues:
+        p = self.task_queue_prefix
+        return TaskQueues(workflows=f"{p}research", reasoning=f"{p}reasoning", io=f"{p}io")
 
     def ui_url(self) -> str | None:
         """The Temporal UI base URL, when this project runs the server."""

@@ -11,33 +11,34 @@ from tests.orchestration.test_cli_jobs_support import (
     QUESTION,
     cli,
     cli_json,
-    start_worker,
     stop_server,
     wait_for,
+    worker_process,
 )
 
 
 def test_detached_job_is_run_by_a_worker_and_approved(tmp_path: Path) -> None:
     home = tmp_path / "state"
-    started = cli_json(home, "run", QUESTION, "--corpus", CORPUS, "--approve", "wait", "--detach")
-    job = started["job_id"]
-    worker = start_worker(home)
     try:
-        waiting = wait_for(
-            lambda: (s := cli_json(home, "status", job))["phase"] == "awaiting_approval" and s,
-            what="the approval wait",
-        )
-        assert waiting["report"] is not None and waiting["approval"] == "pending"
-        approved = cli_json(home, "approve", job, "--by", "tester", "--notes", "ok")
-        assert approved["phase"] in ("publishing", "completed")
-        result = cli(home, "result", job, "--json")
-        again = cli(home, "approve", job)
+        started = cli_json(home, "run", QUESTION, "--corpus", CORPUS, "--approve", "wait", "--detach")
+        job = started["job_id"]
+        with worker_process(home) as worker:
+            waiting = wait_for(
+                lambda: (s := cli_json(home, "status", job))["phase"] == "awaiting_approval" and s,
+                what="the approval wait",
+            )
+            assert waiting["report"] is not None and waiting["approval"] == "pending"
+            approved = cli_json(home, "approve", job, "--by", "tester", "--notes", "ok")
+            assert approved["job_id"] == job
+            result = cli(home, "result", job, "--json")
+            again = cli(home, "approve", job)
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
         stop_server(home)
     assert result.returncode == 0, result.stderr
     final = json.loads(result.stdout)
     assert final["status"] == "completed"
     assert Path(final["report_path"]).exists()
-    assert again.returncode == 1 and "refused" in again.stderr, "approving a finished job must be refused"
+    assert again.returncode == 1, "approving a finished job must be refused"
+    assert "already ended" in again.stderr and "Traceback" not in again.stderr

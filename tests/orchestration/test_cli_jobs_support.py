@@ -6,11 +6,13 @@ model and in-process semantic memory; `stop_server` is called at the end of each
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +46,22 @@ def cli_json(home: Path, *args: str, **env: str) -> Any:
     return json.loads(out.stdout)
 
 
-def start_worker(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
-    """A `durable-research worker` process; returns once it says it is ready."""
+@contextlib.contextmanager
+def worker_process(home: Path, *args: str, **env: str) -> Iterator[subprocess.Popen[str]]:
+    """A `durable-research worker` process, yielded once it says it is ready; killed if still up."""
     proc = subprocess.Popen(
         [CLI, "worker", *args], env=cli_env(home, **env), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert "worker ready" in line, line + (proc.stderr.read() if proc.poll() is not None else "")  # type: ignore[union-attr]
-    return proc
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "worker ready" in line, f"worker did not start: {line}"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
 
 
 def wait_for(predicate: Any, timeout_s: float = 60, what: str = "condition") -> Any:

@@ -1,0 +1,140 @@
+"""A worker process SIGKILLed mid-subtask: a new worker finishes the job, finished subtasks
+are not re-run, and the report equals a crash-free run's. In resume mode the killed graph
+continues from its last finished node instead of starting over."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from orchestration.artifacts import LocalArtifactStore
+from orchestration.client import ResearchClient
+from orchestration.server import ServerRecord
+from orchestration.shared import JobResult, Tuning
+from orchestration.shared.spec import subtask_activity_id
+from reasoning.models import read_call_log
+from tests.orchestration.jobs import spec
+
+LATENCY_S = 0.6
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def worker_process(server: ServerRecord, home: Path, prefix: str) -> Iterator[subprocess.Popen[str]]:
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": server.address,
+        "DURABLE_RESEARCH_HOME": str(home),
+        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
+        "DURABLE_RESEARCH_MEMORY_MODE": "local",
+        "DURABLE_RESEARCH_MEMORY_CHUNK_SIZE": "400",
+        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(LATENCY_S),
+        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.orchestration.worker_proc"],
+        env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
+
+
+def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
+    from orchestration.settings import OrchestrationSettings
+
+    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
+    tuning = Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2)
+    return ResearchClient(
+        temporal_client, queues=queues, tuning=tuning, artifacts=LocalArtifactStore(home / "artifacts")
+    )
+
+
+JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0}
+
+
+async def _clean_run(
+    temporal_client: Client, server: ServerRecord, home: Path, recovery: str
+) -> tuple[str, Counter[str]]:
+    prefix = f"clean-{uuid.uuid4().hex[:6]}-"
+    with worker_process(server, home, prefix):
+        jobs = _client(temporal_client, home, prefix)
+        handle = await jobs.start(spec(**JOB, recovery=recovery))
+        result = await handle.result()
+    assert result.report is not None
+    report = jobs.artifacts.get_text(result.report.key)  # type: ignore[union-attr]
+    return report, Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
+
+
+async def _crash_run(
+    temporal_client: Client, server: ServerRecord, home: Path, recovery: str
+) -> tuple[JobResult, str, Counter[str], str]:
+    prefix = f"crash-{uuid.uuid4().hex[:6]}-"
+    jobs = _client(temporal_client, home, prefix)
+    with worker_process(server, home, prefix) as first:
+        handle = await jobs.start(spec(**JOB, recovery=recovery))
+        async for p in handle.watch(interval_s=0.05):
+            # Past "retrieve": at least one model-calling node of the graph has finished.
+            running = [t for t in p.subtasks if t.status == "running" and t.node not in (None, "retrieve")]
+            if p.done >= 1 and running:
+                killed = running[0]
+                break
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    with worker_process(server, home, prefix):
+        result = await handle.result()
+        history = await handle.handle.fetch_history()
+    report = jobs.artifacts.get_text(result.report.key)  # type: ignore[union-attr]
+    attempts: dict[str, int] = {}
+    scheduled = {}
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[e.event_id] = e.activity_task_scheduled_event_attributes.activity_id
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            attrs = e.activity_task_started_event_attributes
+            attempts[scheduled[attrs.scheduled_event_id]] = attrs.attempt
+    for task in result.subtasks:
+        expected = 2 if task.ref.id == killed.ref.id else 1
+        assert attempts[subtask_activity_id(task.ref.id, 1)] == expected, task.ref.id
+    calls = Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
+    return result, report, calls, killed.ref.id
+
+
+@pytest.mark.parametrize("recovery", ["restart", "resume"])
+async def test_worker_killed_mid_subtask(
+    temporal_client: Client, temporal_server: ServerRecord, tmp_path: Path, recovery: str
+) -> None:
+    clean_report, clean_calls = await _clean_run(
+        temporal_client, temporal_server, tmp_path / "clean", recovery
+    )
+    result, report, calls, killed_id = await _crash_run(
+        temporal_client, temporal_server, tmp_path / "crash", recovery
+    )
+
+    assert result.status == "completed"
+    assert report == clean_report, "the crash changed the report"
+    repeated = sum((calls - clean_calls).values())
+    killed = next(t for t in result.subtasks if t.ref.id == killed_id)
+    assert killed.result is not None
+    if recovery == "restart":
+        assert repeated >= 1, "restart mode re-runs the killed graph from its first node"
+        assert not killed.result.resumed
+    else:
+        assert killed.result.resumed, "resume mode continues the killed graph's thread"
+        assert repeated <= 1, f"resume re-ran {repeated} model calls; only the one in flight may repeat"
+        assert "retrieve" not in killed.result.nodes_run
