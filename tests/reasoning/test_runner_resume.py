@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
 
 from reasoning import (
     CheckpointConfig,
@@ -23,27 +20,10 @@ from reasoning import (
     read_call_log,
     run_graph,
 )
-from reasoning.models import parse_task
 from tests.reasoning.corpus import KeywordRetriever
+from tests.reasoning.outage import TaskOutage
 
 INPUT = ResearchInput(subtask=Subtask(id="s1", kind="research", question="What is LangGraph?"))
-
-
-class _DraftOutage(BaseChatModel):
-    """Delegates to the fake, but the provider is down for the "draft" task."""
-
-    fake: FakeChatModel
-
-    @property
-    def _llm_type(self) -> str:
-        return "outage"
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ) -> ChatResult:
-        if parse_task(messages)[0] == "draft":
-            raise RetryableModelError("503 from the provider", status=503)
-        return self.fake._generate(messages, stop, run_manager, **kwargs)
 
 
 def _ctx(model: BaseChatModel) -> GraphContext:
@@ -58,7 +38,7 @@ def test_resume_continues_after_a_failed_node(tmp_path: Path) -> None:
         run_graph(
             spec,
             INPUT,
-            context=_ctx(_DraftOutage(fake=fake)),
+            context=_ctx(TaskOutage(fake=fake)),
             mode="resume",
             thread_id="wf/act",
             checkpoint=checkpoint,
