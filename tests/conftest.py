@@ -64,7 +64,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_extra_args=[
             "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
             "--log-level", "error",
-        ],  # fmt: skip
+        ],
     )
     yield env
     await env.shutdown()

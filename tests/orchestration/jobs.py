@@ -15,7 +15,9 @@ from orchestration.client import ResearchClient
 from orchestration.shared.messages import TaskQueues, Tuning
 from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
-CORPUS = str(Path(__file__).parent.parent / "data" / "corpus")
+# Relative to the repository root (where pytest runs), so recorded histories hold no
+# machine-specific path.
+CORPUS = "tests/data/corpus"
 
 
 def make_deps(home: Path, *, latency_s: float = 0.0, memory: str = "memory") -> WorkerDeps:
@@ -24,6 +26,7 @@ def make_deps(home: Path, *, latency_s: float = 0.0, memory: str = "memory") -> 
     from reasoning.runner import CheckpointConfig
     from retrieval import MemorySettings
 
+    home.mkdir(parents=True, exist_ok=True)
     return WorkerDeps(
         home=home,
         memory_settings=MemorySettings(mode=memory, chunk_size=400, chunk_overlap=40),  # type: ignore[arg-type]

@@ -11,28 +11,24 @@ from orchestration.settings import OrchestrationSettings
 from tests.orchestration.test_cli_jobs_support import (
     CORPUS,
     QUESTION,
-    cli_env,
     cli_json,
-    start_worker,
     stop_server,
     wait_for,
+    worker_process,
 )
 
-SLOW = {"DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": "0.8", "DURABLE_RESEARCH_WORKER_GRACEFUL_SHUTDOWN_S": "60"}
+SLOW = {"DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": "2.0", "DURABLE_RESEARCH_WORKER_GRACEFUL_SHUTDOWN_S": "60"}
 
 
 async def test_sigterm_drains_the_worker(tmp_path: Path) -> None:
     home = tmp_path / "state"
     job = cli_json(home, "run", QUESTION, "--corpus", CORPUS, "--model", "fake", "--detach")["job_id"]
-    worker = start_worker(home, **SLOW)
     try:
-        wait_for(lambda: cli_json(home, "status", job)["running"] > 0, what="a running subtask")
-        worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=90)
-        env = cli_env(home)
-        settings = OrchestrationSettings(
-            home=home, temporal_port=0, ui_port=0, namespace=env.get("TEMPORAL_NAMESPACE", "default")
-        )
+        with worker_process(home, **SLOW) as worker:
+            wait_for(lambda: cli_json(home, "status", job)["running"] > 0, what="a running subtask")
+            worker.send_signal(signal.SIGTERM)
+            out, err = worker.communicate(timeout=90)
+        settings = OrchestrationSettings(home=home, temporal_port=0, ui_port=0)
         spans = await job_timeline((await ResearchClient.connect(settings)).attach(job))
     finally:
         stop_server(home)
