@@ -325,12 +325,13 @@ def status(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
 async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     _, handle = await _handle(settings, job)
     if await handle.closed():
-        desc = await handle.handle.describe()
-        closed = desc.status.name.lower() if desc.status else "unknown"
+        summary = await _closed_summary(handle)
         if as_json:
-            emit_json({"job_id": job, "phase": closed, "closed": True})
+            emit_json(summary)
         else:
-            console.print(f"Job {job}: {closed}. `durable-research result {job}` prints the report.")
+            console.print(
+                f"Job {job}: {summary['phase']}. `durable-research result {job}` prints the report."
+            )
         return
     try:
         # A query needs a worker; without one it would hang until the RPC deadline.
@@ -341,6 +342,28 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
         emit_json(progress.model_dump(mode="json") | {"ui": handle.ui_link})
     else:
         console.print(_progress_view(progress, handle.ui_link))
+
+
+async def _closed_summary(handle: Any) -> dict[str, Any]:
+    """Status of an ended job from its history alone (a query would need a worker to replay)."""
+    from temporalio.client import WorkflowFailureError
+
+    desc = await handle.handle.describe()
+    summary: dict[str, Any] = {"job_id": handle.job_id, "closed": True, "running": 0, "pending": 0}
+    try:
+        result = await handle.handle.result()
+    except WorkflowFailureError as exc:
+        name = desc.status.name.lower() if desc.status else "failed"
+        return summary | {"phase": name, "error": str(exc.cause), "subtasks": [], "report": None}
+    done = [t for t in result.subtasks if t.status == "done"]
+    return summary | {
+        "phase": result.status,
+        "done": len(done),
+        "failed": len(result.subtasks) - len(done),
+        "subtasks": [t.model_dump(mode="json") for t in result.subtasks],
+        "report": result.report.model_dump(mode="json") if result.report else None,
+        "error": result.error,
+    }
 
 
 def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
@@ -363,7 +386,7 @@ def _decide(action: str) -> Callable[..., None]:
         if as_json:
             emit_json(progress.model_dump(mode="json"))
         else:
-            console.print(f"{action}: job {job} is now {progress.phase}", highlight=False)
+            console.print(f"{action}: accepted by job {job}", highlight=False)
 
     def approve(
         ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON
