@@ -69,8 +69,11 @@ async def arun_graph(
             checkpoints under `thread_id` and continues unfinished work with `invoke(None)`.
         thread_id: required for resume (e.g. "workflow_id/activity_id").
         checkpoint: where resume keeps checkpoints.
-        on_node: called once per finished node (the activity passes its heartbeat).
-        budgets: step, model call, token and wall-time limits.
+        on_node: called once per finished node (the activity passes its heartbeat); in
+            resume mode only after that node's step is checkpointed, so a node reported
+            finished is never re-run by a later resume.
+        budgets: step, model call, token and wall-time limits. The wall-time limit cancels
+            the run between nodes; a sync node already running finishes its current call.
 
     Raises:
         ConfigError: bad mode/thread/checkpoint settings, or an input that does not validate.
