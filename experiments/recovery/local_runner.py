@@ -59,10 +59,9 @@ def run(spec: LocalRunSpec) -> LocalRunResult:
 
 
 def main() -> None:
-    # Pay every import before READY, as a Temporal worker does before it polls.
-    import chromadb  # noqa: F401
-    import langchain_openai  # noqa: F401
+    from experiments.recovery.workload import warm_up
 
+    warm_up()  # exactly what a Temporal worker of the experiment does before it polls
     print("READY", flush=True)
     line = sys.stdin.readline()
     if not line.strip():

@@ -102,6 +102,18 @@ def remember(memory_dir: str, ledger_path: str, run: str, text: str) -> bool:
     return existed
 
 
+def warm_up() -> None:
+    """Pay Chroma's first-client cost (engine start, migrations) in a throwaway folder."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="recovery-warm-") as folder:
+        seed_corpus(folder)
+        search(folder, "warm up")
+        with _lock:
+            client = _clients.pop(folder)
+        client.clear_system_cache()
+
+
 def count_notes(memory_dir: str) -> int:
     """Documents of kind note in the memory (the controller reads this after a run)."""
     return len(_collection(memory_dir).get(where={"kind": "note"})["ids"])

@@ -45,8 +45,9 @@ def _plugin(heartbeat_s: float, max_attempts: int, retry_initial_s: float) -> An
 
 async def serve(args: argparse.Namespace) -> None:
     """Poll the task queue until killed."""
-    import chromadb  # noqa: F401  (imports paid before READY, like the local arms)
-    import langchain_openai  # noqa: F401
+    from experiments.recovery.workload import warm_up
+
+    warm_up()  # exactly what a local standby does before READY
 
     client = await Client.connect(args.address, data_converter=pydantic_data_converter)
     common: dict[str, Any] = {

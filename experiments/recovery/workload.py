@@ -10,8 +10,10 @@ LangGraph run context, which is a plain dict so the plugin can serialise it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
@@ -66,6 +68,17 @@ _models: dict[tuple[str, str, str], Any] = {}
 _models_lock = threading.Lock()
 
 
+def run_context(runtime: Runtime[Any]) -> RunContext:
+    """The run's context, whether given directly or inside ``reasoning.GraphContext.params``.
+
+    The local arms and the plugin pass the plain dict; A2/A3 run through the project's
+    ``reasoning.runner``, whose context is a ``GraphContext`` carrying it in ``params``.
+    """
+    ctx = runtime.context
+    params = getattr(ctx, "params", None)
+    return params["run"] if isinstance(params, dict) and "run" in params else ctx  # type: ignore[no-any-return]
+
+
 def _model(ctx: RunContext) -> Any:
     """One ChatOpenAI per (stub, arm, run) per process; retries belong to the arm, not here."""
     from langchain_openai import ChatOpenAI
@@ -88,6 +101,60 @@ def _model(ctx: RunContext) -> Any:
         return _models[key]
 
 
+def stub_model(ctx: RunContext) -> Any:
+    """The chat model of this run (what ``reasoning.GraphContext.model`` carries)."""
+    return _model(ctx)
+
+
+class _SearchRetriever:
+    """``reasoning.Retriever`` over the run's memory (the graph itself calls memory.search)."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+
+    def retrieve(self, query: str, k: int = 5) -> list[Any]:
+        return memory.search(self._ctx["memory_dir"], query, k)
+
+
+def search_retriever(ctx: RunContext) -> Any:
+    """A retriever for ``reasoning.GraphContext``; kept for the contract, unused by the nodes."""
+    return _SearchRetriever(ctx)
+
+
+def warm_up() -> None:
+    """Pay first-use costs before a process says READY, so standbys and workers start equally warm.
+
+    Chroma's first client, the OpenAI client's lazily imported request path (a call to
+    a closed loopback port), and LangGraph's SQLite saver each cost 0.1-0.3 s the first
+    time in a process; a recovering process must not be charged for them in one arm
+    and not in another.
+    """
+    import socket
+    import sqlite3
+    import tempfile
+
+    from langchain_openai import ChatOpenAI
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    memory.warm_up()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    model = ChatOpenAI(
+        model="stub", base_url=f"http://127.0.0.1:{closed_port}/v1", api_key="warm", max_retries=0
+    )  # type: ignore[arg-type]
+    with contextlib.suppress(Exception):  # refused on purpose: only the code path warms
+        model.invoke("warm up")
+    with tempfile.TemporaryDirectory(prefix="recovery-warm-") as folder:
+        conn = sqlite3.connect(f"{folder}/warm.sqlite", check_same_thread=False)
+        try:
+            saver = SqliteSaver(conn)
+            saver.setup()
+            build_graph().compile(checkpointer=saver).get_state({"configurable": {"thread_id": "w"}})
+        finally:
+            conn.close()
+
+
 def _call_model_raw(ctx: RunContext, role: str, text: str) -> str:
     reply = _model(ctx).invoke([("system", f"You are the {role}."), ("human", text)])
     return str(reply.content)
@@ -106,13 +173,13 @@ def call_model(ctx: RunContext, role: str, text: str) -> str:
 
 
 def _plan(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = run_context(runtime)
     plan = call_model(ctx, "planner", f"Plan the research for: {state['question']}")
     return {"plan": plan, "loops": 0}
 
 
 def _retrieve(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = run_context(runtime)
     query = call_model(ctx, "searcher", f"Write a search query for: {state['question']}")
     memory.seed_corpus(ctx["memory_dir"])
     passages = memory.search(ctx["memory_dir"], f"{state['question']} {query}")
@@ -122,11 +189,11 @@ def _retrieve(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 def _analyze(arg: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
     text = f"Analyse {arg['aspect']} given:\n" + "\n".join(arg["evidence"])
-    return {"notes": {arg["aspect"]: call_model(runtime.context, f"{arg['aspect']} analyst", text)}}
+    return {"notes": {arg["aspect"]: call_model(run_context(runtime), f"{arg['aspect']} analyst", text)}}
 
 
 def _remember(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = run_context(runtime)
     repeated = 0
     for i, aspect in enumerate(sorted(state["notes"])):
         note = f"{aspect}: {state['notes'][aspect]}"
@@ -139,11 +206,11 @@ def _synthesize(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any
     notes = "\n".join(f"{a}: {state['notes'][a]}" for a in sorted(state["notes"]))
     critique = state.get("critique", "")
     text = f"Answer {state['question']}\nNotes:\n{notes}\nCritique to address: {critique}"
-    return {"draft": call_model(runtime.context, "writer", text)}
+    return {"draft": call_model(run_context(runtime), "writer", text)}
 
 
 def _critique(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    critique = call_model(runtime.context, "critic", f"Critique this answer:\n{state['draft']}")
+    critique = call_model(run_context(runtime), "critic", f"Critique this answer:\n{state['draft']}")
     loops = state.get("loops", 0)
     revise = loops < MAX_REVISIONS and hashlib.sha256(critique.encode()).digest()[0] % 4 != 0
     if revise:
@@ -175,16 +242,15 @@ _AFTER_CRITIQUE = RunnableLambda(_after_critique, afunc=_aafter_critique, name="
 
 def _started(runtime: Runtime[RunContext]) -> None:
     """Under Temporal, a retried attempt is how the crash was noticed: tell the controller."""
-    from temporalio import activity
-
-    if activity.in_activity() and activity.info().attempt > 1:
-        ctx = runtime.context
+    activity = sys.modules.get("temporalio.activity")  # never imported outside a worker
+    if activity is not None and activity.in_activity() and activity.info().attempt > 1:
+        ctx = run_context(runtime)
         probe(ctx["events"], "attempt_start", ctx["run"], attempt=activity.info().attempt)
 
 
 def _returned(name: str, runtime: Runtime[RunContext], update: dict[str, Any]) -> dict[str, Any]:
     """Report the node's return to the controller (which may kill us right there)."""
-    ctx = runtime.context
+    ctx = run_context(runtime)
     probe(ctx["events"], "node_end", ctx["run"], node=name)
     return update
 

@@ -1,0 +1,69 @@
+"""The quick recovery profile, end to end with real processes, real SIGKILLs, a real
+Temporal dev server and real Chroma, checks the invariants of issue 7."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from experiments.recovery import ExperimentResult, profile_config, run_experiment
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+DURABLE = ("A1sync", "A1async", "A1t", "A2", "A3", "A4")
+
+
+@pytest.fixture(scope="module")
+async def quick(tmp_path_factory: pytest.TempPathFactory) -> ExperimentResult:
+    out = tmp_path_factory.mktemp("recovery-results")
+    config = profile_config("quick", out=out)
+    return await run_experiment(config, work=tmp_path_factory.mktemp("recovery-work"))
+
+
+def _kill_runs(result: ExperimentResult, arm: str) -> list[dict[str, Any]]:
+    runs = [r for r in result.records if r["arm"] == arm and r["point"] != "none"]
+    assert runs, f"no kill runs for {arm}"
+    assert all(r["kills"] >= 1 for r in runs), f"a planned kill of {arm} never fired"
+    return runs
+
+
+def _clean_calls(result: ExperimentResult, arm: str) -> int:
+    return next(r["calls"] for r in result.records if r["arm"] == arm and r["point"] == "none")
+
+
+def test_every_durable_arm_completes_with_the_clean_answer(quick: ExperimentResult) -> None:
+    for arm in DURABLE:
+        for run in _kill_runs(quick, arm):
+            assert run["completed"], (arm, run)
+            assert run["answer_ok"], (arm, run)
+
+
+def test_a0_repeats_everything_it_had_done(quick: ExperimentResult) -> None:
+    for run in _kill_runs(quick, "A0"):
+        assert run["completed"] and run["answer_ok"]
+        if run["calls_before_kill"]:
+            assert run["restarted_from_scratch"], run
+            assert run["re_executed_calls"] >= run["calls_before_kill"], run
+
+
+def test_a3_reexecutes_at_most_one_call_per_kill_median(quick: ExperimentResult) -> None:
+    per_kill = [r["re_executed_calls"] / r["kills"] for r in _kill_runs(quick, "A3")]
+    assert statistics.median(per_kill) <= 1, per_kill
+
+
+def test_a2_reexecutes_at_most_one_graph_per_kill(quick: ExperimentResult) -> None:
+    graph_calls = _clean_calls(quick, "A2")
+    for run in _kill_runs(quick, "A2"):
+        assert 0 <= run["re_executed_calls"] <= graph_calls * run["kills"], run
+
+
+def test_results_are_written(quick: ExperimentResult) -> None:
+    assert quick.jsonl.exists() and quick.summary.exists()
+    assert "| A3 | model_call |" in quick.summary.read_text()
+    for plot in quick.plots:
+        assert plot.stat().st_size > 1000, plot
+    assert len(quick.jsonl.read_text().splitlines()) == len(quick.records)
+    assert isinstance(Path(quick.out), Path)
