@@ -72,8 +72,14 @@ class ChromaMemory:
 
     def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         check_query(text, k)
+        return self.query_by_vector(self._embeddings.embed_query(text), k, where)
+
+    def query_by_vector(
+        self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        """Search with an already-embedded query (embed once, search many collections)."""
+        check_query("vector", k)
         flt = normalize_where(where)
-        vector = self._embeddings.embed_query(text)
         with _filter_errors():
             res = self._col.query(
                 query_embeddings=np.asarray([vector], dtype=np.float32),

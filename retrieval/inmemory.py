@@ -70,8 +70,15 @@ class InMemoryMemory:
 
     def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         check_query(text, k)
+        return self.query_by_vector(self._embeddings.embed_query(text), k, where)
+
+    def query_by_vector(
+        self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        """Search with an already-embedded query (embed once, search many collections)."""
+        check_query("vector", k)
         flt = normalize_where(where)
-        vec = np.asarray(self._embeddings.embed_query(text), dtype=np.float32)
+        vec = np.asarray(vector, dtype=np.float32)
         vec = vec / (np.linalg.norm(vec) or 1.0)
         with self._col.lock:
             rows = [(i, t, m, v) for i, (t, m, v) in self._col.docs.items() if matches(m, flt)]

@@ -124,3 +124,11 @@ def test_bad_input_gets_specific_errors(store: SemanticMemory, make_store: Store
     for name in ("ab", "bad name!", "-dash", "192.168.0.1", "a..b"):
         with pytest.raises(InvalidCollectionNameError, match="not allowed by Chroma"):
             make_store(name)
+
+
+def test_query_by_vector_matches_query(store: SemanticMemory, embeddings) -> None:
+    question = "Which database stores embeddings?"
+    by_text = store.query(question, k=2)
+    by_vector = store.query_by_vector(embeddings.embed_query(question), k=2)  # type: ignore[attr-defined]
+    assert [h.id for h in by_vector] == [h.id for h in by_text]
+    assert by_vector[0].score == pytest.approx(by_text[0].score, abs=1e-5)

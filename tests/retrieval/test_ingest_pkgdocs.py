@@ -9,7 +9,7 @@ from tests.retrieval.conftest import settings_for
 
 
 def test_pkgdocs_indexes_description_and_docstrings(tmp_path: Path, local_store: SemanticMemory) -> None:
-    settings = settings_for("local", tmp_path)
+    settings = settings_for("local", tmp_path, chunk_size=500, chunk_overlap=50)
     report = ingest(["pkgdocs:chromadb,langgraph"], local_store, settings=settings)
     assert report.files == 4  # description + module docstrings, per package
     assert report.added == local_store.count() > 4

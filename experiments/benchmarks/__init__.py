@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers (throughput, latency, retrieval quality); never timed tests."""
