@@ -16,9 +16,10 @@ Usage, in a cell (top-level ``await`` works in IPython)::
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -137,16 +138,27 @@ class Notebook:
 
 
 async def watch_progress(
-    handle: JobHandle, *, until: Iterable[str] = _FINAL, interval_s: float = 0.5
+    handle: JobHandle,
+    *,
+    until: Iterable[str] | Callable[[JobProgress], bool] = _FINAL,
+    interval_s: float = 0.5,
 ) -> JobProgress:
-    """Show a live progress bar (subtasks done of planned, phase as its label) until a phase in `until`.
+    """Show a live progress bar (subtasks done of planned; phase and current nodes as its label).
+
+    Args:
+        handle: the job to watch.
+        until: phases to stop at (e.g. ``{"awaiting_approval"}``), or a predicate on the
+            progress; watching always stops when the job ends.
+        interval_s: how often to poll the progress query.
 
     Returns:
-        The last progress seen (e.g. with phase "awaiting_approval" or "completed").
+        The last progress seen.
     """
     from tqdm.auto import tqdm
 
-    stop = set(until) | set(_FINAL)
+    done: Callable[[JobProgress], bool] = (
+        until if callable(until) else functools.partial(_phase_in, frozenset(until))
+    )
     last: JobProgress | None = None
     with tqdm(total=0, unit="subtask", desc="starting") as bar:
         async for progress in handle.watch(interval_s=interval_s):
@@ -157,11 +169,15 @@ async def watch_progress(
             bar.set_description(progress.phase)
             bar.set_postfix_str(", ".join(running)[:60])
             bar.refresh()
-            if progress.phase in stop:
+            if progress.phase in _FINAL or done(progress):
                 break
-    if last is None:  # the job had already ended: the query still answers from history
+    if last is None:  # the job had already ended before the first poll
         last = await handle.progress()
     return last
+
+
+def _phase_in(phases: frozenset[str], progress: JobProgress) -> bool:
+    return progress.phase in phases
 
 
 def report_text(handle: JobHandle, result: JobResult | JobProgress) -> str:
@@ -248,11 +264,10 @@ _COLOURS = {"phase": "tab:blue", "subtask": "tab:orange", "publish": "tab:green"
 
 def plot_timeline(spans: list[Span], title: str = "Job timeline") -> Figure:
     """A Gantt chart of the spans: queued time hatched, running time solid, failures red."""
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt  # pyplot, so Jupyter's inline backend shows the figure
     from matplotlib.patches import Patch
 
-    fig = Figure(figsize=(9, 0.35 * max(len(spans), 3) + 1.2))
-    ax = fig.subplots()
+    fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(spans), 3) + 1.2))
     end_of_job = max((s.closed or s.started or s.scheduled for s in spans), default=1.0)
     for row, span in enumerate(spans):
         start = span.started if span.started is not None else span.scheduled

@@ -80,12 +80,15 @@ class IoActivities:
             )
             for i, chunk in enumerate(_sections(markdown))
         ]
-        self._deps.memory(req.collection).upsert(docs)  # content-hash ids: a retry adds nothing
-        return PublishedStep(step="index", ref=req.collection, ids=[d.id for d in docs])
+        collection = reports_collection(req.collection)
+        self._deps.memory(collection).upsert(docs)  # content-hash ids: a retry adds nothing
+        return PublishedStep(step="index", ref=collection, ids=[d.id for d in docs])
 
     @activity.defn(name=names.UNINDEX_REPORT)
     def unindex_report(self, req: PublishRequest) -> PublishedStep:
-        removed = self._deps.memory(req.collection).delete(where={"report_of": req.job_id})
+        removed = self._deps.memory(reports_collection(req.collection)).delete(
+            where={"report_of": req.job_id}
+        )
         return PublishedStep(step="index", ref=f"removed {removed}")
 
     # --- notification --------------------------------------------------------
@@ -110,6 +113,12 @@ class IoActivities:
             self.ingest_corpus, self.publish_artifact, self.unpublish_artifact,
             self.index_report, self.unindex_report, self.notify, self.retract_notification,
         ]  # fmt: skip
+
+
+def reports_collection(corpus_collection: str) -> str:
+    """Published reports get their own collection: a recurring job's next run must not
+    cite its own earlier report as evidence."""
+    return f"{corpus_collection}-reports"
 
 
 def _sections(markdown: str, size: int = 1200) -> list[str]:

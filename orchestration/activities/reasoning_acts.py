@@ -142,7 +142,7 @@ class ReasoningActivities:
         markdown = out.markdown
         if req.previous_report_key and self._deps.artifacts.exists(req.previous_report_key):
             markdown += changes_since(self._deps.artifacts.get_text(req.previous_report_key), markdown)
-        key = f"jobs/{req.job_id}/report-v{req.revision}.md"
+        key = f"jobs/{req.job_id}/run{req.run_number}/report-v{req.revision}.md"
         self._deps.artifacts.put_text(key, markdown)
         return ReportRef(
             key=key, title=out.title, preview=markdown[:1500], chars=len(markdown),

@@ -114,6 +114,7 @@ class WriteRequest(GraphCall):
     finding_keys: list[str]
     notes: str = ""
     revision: int = 0
+    run_number: int = 1
     previous_report_key: str | None = None
 
 

@@ -64,7 +64,8 @@ class Recurrence(BaseModel):
 class JobSpec(BaseModel):
     question: str = Field(min_length=3, max_length=4000)
     corpus: list[str] = Field(default_factory=list)
-    collection: str = Field(default="research", min_length=3, max_length=63)
+    # Reports are indexed into "<collection>-reports", which must fit Chroma's 63 characters.
+    collection: str = Field(default="research", min_length=3, max_length=55)
     graphs: dict[str, str] = Field(
         default_factory=lambda: {"research": "researcher@1"},
         description="Graph per subtask kind, pinned at start.",
@@ -101,7 +102,7 @@ class JobSpec(BaseModel):
     def _collection_name(cls, name: str) -> str:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$", name) or ".." in name:
             raise ValueError(
-                f"collection '{name}' must be 3-63 characters of letters, digits, '.', '_' "
+                f"collection '{name}' must be 3-55 characters of letters, digits, '.', '_' "
                 "or '-', starting and ending with a letter or digit"
             )
         return name

@@ -253,6 +253,7 @@ class ResearchJobWorkflow:
                 finding_keys=self._keys(),
                 notes=notes,
                 revision=len(s.revisions),
+                run_number=s.run_number,
                 previous_report_key=s.previous_report_key,
             ),
             result_type=ReportRef,

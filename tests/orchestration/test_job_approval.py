@@ -51,7 +51,7 @@ async def test_revise_reruns_the_writer(temporal_client: Client, tmp_path: Path)
         await handle.approve()
         result = await handle.result()
         state = await handle.state()
-    assert first.key.endswith("report-v0.md") and second.key.endswith("report-v1.md")
+    assert first.key.endswith("run1/report-v0.md") and second.key.endswith("run1/report-v1.md")
     assert result.report == second
     assert state.revisions == ["Add a section on retries."]
 

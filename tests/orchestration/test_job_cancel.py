@@ -64,4 +64,4 @@ async def test_cancel_during_publish_compensates(temporal_client: Client, tmp_pa
     assert state is not None and state.phase == "cancelled"
     assert [p.step for p in state.published] == ["artifact", "index"]
     assert len(state.compensated) == 3
-    assert deps.memory("research").count(where={"report_of": handle.job_id}) == 0
+    assert deps.memory("research-reports").count(where={"report_of": handle.job_id}) == 0

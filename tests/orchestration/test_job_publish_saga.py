@@ -27,7 +27,7 @@ async def test_publish_failure_compensates(temporal_client: Client, tmp_path: Pa
     assert [p.step for p in state.published] == ["artifact", "index"]
     assert state.compensated == UNDO_ALL  # the failed step's own undo first, then in reverse
     assert not (tmp_path / "artifacts" / "published" / f"{handle.job_id}.md").exists()
-    assert deps.memory("research").count(where={"report_of": handle.job_id}) == 0
+    assert deps.memory("research-reports").count(where={"report_of": handle.job_id}) == 0
     assert [r["kind"] for r in hook.received] == ["published", "retraction"]
     assert state.report is not None, "partial results are kept"
 
@@ -46,6 +46,6 @@ async def test_reject_during_publish_compensates(temporal_client: Client, tmp_pa
     assert result.status == "rejected"
     assert [p.step for p in result.published] == ["artifact", "index"]
     assert result.compensated == UNDO_ALL
-    assert deps.memory("research").count(where={"report_of": handle.job_id}) == 0
+    assert deps.memory("research-reports").count(where={"report_of": handle.job_id}) == 0
     assert not (tmp_path / "artifacts" / "published" / f"{handle.job_id}.md").exists()
     assert hook.received[-1]["kind"] == "retraction"
