@@ -11,7 +11,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
@@ -29,17 +29,16 @@ with workflow.unsafe.imports_passed_through():
         PlanResult,
         ReportRef,
         SubtaskRef,
-        SubtaskRequest,
-        SubtaskResult,
         SubtaskState,
         SwapGraph,
         ValidateRequest,
         ValidationResult,
         WriteRequest,
     )
-    from orchestration.shared.spec import JobSpec, subtask_activity_id
+    from orchestration.shared.spec import JobSpec
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
+    from orchestration.workflows.subtasks import SubtaskPool
 
 # Phases in which the plan can still change (swap a graph, add a subtask).
 _OPEN_PHASES = ("ingesting", "planning", "researching", "validating")
@@ -54,7 +53,7 @@ class ResearchJobWorkflow:
         self._state = inp.state or JobState(spec=inp.spec)
         self._opts = ActivityOptions(inp.queues, inp.tuning)
         self._decision: tuple[str, Decision] | None = None
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._pool = SubtaskPool(self._state, self._opts, self._graph_call)
         self._saga = PublishSaga(self._state, self._opts)
 
     # --- lifecycle -----------------------------------------------------------
@@ -65,7 +64,7 @@ class ResearchJobWorkflow:
         try:
             await self._lifecycle()
         except asyncio.CancelledError:
-            await self._stop_subtasks()
+            await self._pool.stop()
             s.phase = "cancelled"
             await self._saga.compensate()
             raise
@@ -160,62 +159,9 @@ class ResearchJobWorkflow:
             raise _JobFailed("the planner produced no subtasks")
 
     async def _research(self) -> None:
-        parallelism = self._state.spec.parallelism
-        while True:
-            pending = [t for t in self._state.subtasks if t.status == "pending"]
-            if not pending and not self._running:
-                break
-            if pending and len(self._running) < parallelism:
-                task = pending[0]
-                task.status = "running"
-                task.graph = self._state.spec.graphs.get(task.ref.kind, task.graph)
-                self._running[task.ref.id] = asyncio.create_task(self._run_subtask(task))
-                continue
-            await workflow.wait_condition(
-                lambda: (
-                    (
-                        len(self._running) < parallelism
-                        and any(t.status == "pending" for t in self._state.subtasks)
-                    )
-                    or not self._running
-                )
-            )
+        await self._pool.run_pending()
         if not any(t.status == "done" for t in self._state.subtasks):
             raise _JobFailed("every subtask failed: " + "; ".join(self._errors()))
-
-    async def _run_subtask(self, task: SubtaskState) -> None:
-        spec = self._state.spec
-        try:
-            task.result = await workflow.execute_activity(
-                names.RUN_SUBTASK,
-                SubtaskRequest(
-                    **self._graph_call(task.graph, recovery=spec.recovery),
-                    subtask=task.ref,
-                    round=task.round,
-                    notes=task.notes,
-                ),
-                result_type=SubtaskResult,
-                # Stable per subtask and round: clients map heartbeats to subtasks by it,
-                # and resume mode keys the graph's checkpoint thread with it.
-                activity_id=subtask_activity_id(task.ref.id, task.round),
-                **self._opts.subtask(),
-            )
-            task.status, task.error = "done", None
-        except ActivityError as err:
-            cancelled = isinstance(err.cause, CancelledError)
-            task.status, task.error = ("cancelled", None) if cancelled else ("failed", _cause(err))
-        except asyncio.CancelledError:
-            task.status = "cancelled"
-            raise
-        finally:
-            self._running.pop(task.ref.id, None)
-
-    async def _stop_subtasks(self) -> None:
-        """Cancel in-flight graphs (delivered through their heartbeats) and wait for them."""
-        running = list(self._running.values())
-        for t in running:
-            t.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
 
     async def _validate(self) -> None:
         s = self._state
@@ -460,10 +406,3 @@ class ResearchJobWorkflow:
 
 class _JobFailed(Exception):
     """A failure of the job itself (not of one subtask): compensate, then fail the workflow."""
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    while cause is not None and cause.cause is not None and not str(cause):
-        cause = cause.cause
-    return str(cause or err)

@@ -1,0 +1,91 @@
+"""Runs a job's pending subtasks as activities, at most `parallelism` at a time.
+
+Subtasks added (by update) while the pool runs are picked up; a failed subtask is
+recorded and the others go on; cancelling the pool cancels the in-flight graphs, which
+see it on their next heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestration.shared import names
+    from orchestration.shared.messages import JobState, SubtaskRequest, SubtaskResult, SubtaskState
+    from orchestration.shared.spec import subtask_activity_id
+    from orchestration.workflows.options import ActivityOptions
+
+
+class SubtaskPool:
+    def __init__(
+        self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., dict[str, object]]
+    ) -> None:
+        self._state = state
+        self._opts = opts
+        self._graph_call = graph_call
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    def _pending(self) -> list[SubtaskState]:
+        return [t for t in self._state.subtasks if t.status == "pending"]
+
+    async def run_pending(self) -> None:
+        """Return when no subtask is pending or running."""
+        parallelism = self._state.spec.parallelism
+        while True:
+            pending = self._pending()
+            if not pending and not self._running:
+                return
+            if pending and len(self._running) < parallelism:
+                task = pending[0]
+                task.status = "running"
+                # A graph swapped by update applies to subtasks that start from now on.
+                task.graph = self._state.spec.graphs.get(task.ref.kind, task.graph)
+                self._running[task.ref.id] = asyncio.create_task(self._run(task))
+                continue
+            await workflow.wait_condition(
+                lambda: (len(self._running) < parallelism and bool(self._pending())) or not self._running
+            )
+
+    async def _run(self, task: SubtaskState) -> None:
+        try:
+            task.result = await workflow.execute_activity(
+                names.RUN_SUBTASK,
+                SubtaskRequest(
+                    **self._graph_call(task.graph, recovery=self._state.spec.recovery),
+                    subtask=task.ref,
+                    round=task.round,
+                    notes=task.notes,
+                ),
+                result_type=SubtaskResult,
+                # Stable per subtask and round: clients map heartbeats to subtasks by it,
+                # and resume mode keys the graph's checkpoint thread with it.
+                activity_id=subtask_activity_id(task.ref.id, task.round),
+                **self._opts.subtask(),
+            )
+            task.status, task.error = "done", None
+        except ActivityError as err:
+            cancelled = isinstance(err.cause, CancelledError)
+            task.status, task.error = ("cancelled", None) if cancelled else ("failed", _cause(err))
+        except asyncio.CancelledError:
+            task.status = "cancelled"
+            raise
+        finally:
+            self._running.pop(task.ref.id, None)
+
+    async def stop(self) -> None:
+        """Cancel in-flight graphs and wait until each acknowledged it."""
+        running = list(self._running.values())
+        for t in running:
+            t.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    while cause is not None and cause.cause is not None and not str(cause):
+        cause = cause.cause
+    return str(cause or err)
