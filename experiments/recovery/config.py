@@ -23,7 +23,7 @@ class ExperimentConfig(BaseModel):
     clean_runs: int = Field(default=5, ge=1, description="Crash-free runs per arm.")
     seed: int = 7
     profile: Profile = "full"
-    latency_ms: float = Field(default=200.0, gt=0)
+    latency_ms: float = Field(default=100.0, gt=0)
     heartbeat_s: float = 2.0
     sticky_s: float = 1.0
     retry_initial_s: float = 0.2
@@ -49,8 +49,9 @@ _PROFILES: dict[str, dict[str, object]] = {
     # return), so four kills still say something about every arm.
     "quick": {"kills": 2, "clean_runs": 1, "latency_ms": 40.0, "seed": 3,
               "points": ["model_call", "after_node"], "run_timeout_s": 60.0},
-    "medium": {"kills": 5, "clean_runs": 3, "latency_ms": 150.0},
-    "full": {"kills": 30, "clean_runs": 5, "latency_ms": 200.0},
+    "medium": {"kills": 8, "clean_runs": 3, "latency_ms": 100.0},
+    # >= 30 kills per arm and point; 100 ms calls keep ~1,300 runs near an hour.
+    "full": {"kills": 30, "clean_runs": 5, "latency_ms": 100.0},
 }  # fmt: skip
 
 

@@ -86,11 +86,10 @@ class EventHub:
         self._server.server_close()
 
     def arm(self, run: str, triggers: list[Trigger]) -> RunWatch:
-        """Start watching `run`; its first trigger is armed now."""
+        """Start watching `run`; a time trigger starts counting at the run's first event."""
         watch = RunWatch(run=run, triggers=list(triggers))
         with self._lock:
             self._watch = watch
-            self._arm_timer(watch)
         return watch
 
     def disarm(self) -> RunWatch | None:
@@ -124,6 +123,8 @@ class EventHub:
             if watch is None or message.get("run") != watch.run:
                 return
             watch.events.append(message)
+            if len(watch.events) == 1:
+                self._arm_timer(watch)  # "uniform" time counts from the graph's first sign
             pid = int(message.get("pid") or 0)
             if pid in self.owned_pids:
                 watch.last_pid = pid

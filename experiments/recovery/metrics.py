@@ -70,8 +70,11 @@ def _recovery(
         out["restarted_from_scratch"] = next_call["attempt"] > 1 and next_call["hash"] == first
     if notice is not None:
         out["detection_s"] = notice - kill_t
-        if next_call is not None:
-            out["resume_s"] = next_call["t_begin"] - notice
+        # Work on a surviving worker (A4's parallel activities) may go on before the
+        # notice; resume measures the recovered path only: notice to its first call.
+        resumed = [c for c in calls if c["t_begin"] >= notice]
+        if resumed:
+            out["resume_s"] = resumed[0]["t_begin"] - notice
     return out
 
 

@@ -120,6 +120,7 @@ def write_report(config: ExperimentConfig, records: list[dict[str, Any]], wall_s
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "runs.jsonl"
     jsonl.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    (out / "runs.partial.jsonl").unlink(missing_ok=True)
     summary = summarise(records)
     points = [p for p in POINTS if p in config.points]
     settings = config.model_dump(mode="json", exclude={"out"})

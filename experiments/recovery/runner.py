@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import tempfile
 import time
 import uuid
@@ -15,8 +16,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from experiments.recovery import memory
-from experiments.recovery.arms import ArmEnv, ArmSettings, LocalArm, TemporalArm, make_arms
+from experiments.recovery.arms import (
+    ArmEnv,
+    ArmSettings,
+    LocalArm,
+    Outcome,
+    TemporalArm,
+    make_arms,
+)
 from experiments.recovery.config import ExperimentConfig
+from experiments.recovery.errors import ExperimentRunError
 from experiments.recovery.hub import EventHub, Trigger
 from experiments.recovery.metrics import calls_of, clean_profile, run_metrics
 from experiments.recovery.plans import CleanProfile, make_triggers, plan_rng
@@ -72,6 +81,14 @@ class _Session:
         self.records: list[dict[str, Any]] = []
         self.reference_answer = ""
 
+    def add(self, record: dict[str, Any]) -> None:
+        """Keep a record, and append it to ``runs.partial.jsonl`` so a long run loses nothing."""
+        self.records.append(record)
+        out = Path(self.config.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "runs.partial.jsonl").open("a") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+
     def context(self, arm: LocalArm | TemporalArm, run: str, run_dir: Path) -> dict[str, Any]:
         return {
             "arm": arm.name, "run": run, "stub_url": self.stub_url, "events": self.hub.address,
@@ -86,13 +103,18 @@ class _Session:
         run_dir = self.work / "runs" / run
         run_dir.mkdir(parents=True)
         watch = self.hub.arm(run, triggers)
+        started = time.time()
         try:
             outcome = await arm.run(self.context(arm, run, run_dir), run_dir)
+        except ExperimentRunError as exc:  # one stuck run is a data point, not the end
+            outcome = Outcome(False, started, time.time(), error=str(exc))
         finally:
             self.hub.disarm()
         # Calls cut short by a kill are logged when the stub's sleep ends.
         await asyncio.sleep(self.config.latency_ms * 1.5 / 1000 + 0.05)
         ledger = memory.count_ledger(str(run_dir / "ledger.sqlite"))
+        # Sizes are already measured; ~1 MB of Chroma per run adds up over a full profile.
+        shutil.rmtree(run_dir, ignore_errors=True)
         return calls_of(self.log, run), watch, outcome, ledger
 
 
@@ -104,10 +126,14 @@ async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, 
         for i in range(cfg.clean_runs):
             calls, watch, outcome, ledger = await session.one_run(arm, f"clean{i}", [])
             clean = clean_profile(calls, watch, outcome, ledger)
-            session.reference_answer = session.reference_answer or clean.answer_hash
-            cleans.append(clean)
+            if outcome.completed:
+                session.reference_answer = session.reference_answer or clean.answer_hash
+                cleans.append(clean)
             rec = run_metrics(calls, watch, outcome, clean, session.reference_answer, ledger)
-            session.records.append({"arm": arm.name, "point": "none", "index": i, **rec})
+            session.add({"arm": arm.name, "point": "none", "index": i, **rec})
+        if not cleans:
+            progress(f"{arm.name}: no clean run completed; its kill runs are skipped")
+            return
         base = sorted(cleans, key=lambda c: c.wall_s)[len(cleans) // 2]
         progress(f"{arm.name}: clean run {base.wall_s:.2f}s, {base.calls} model calls")
         for point in cfg.points:
@@ -115,7 +141,7 @@ async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, 
                 triggers = make_triggers(point, plan_rng(cfg.seed, point, i), base, cfg.latency_ms / 1000)
                 calls, watch, outcome, ledger = await session.one_run(arm, f"{point}{i}", triggers)
                 rec = run_metrics(calls, watch, outcome, base, session.reference_answer, ledger)
-                session.records.append({"arm": arm.name, "point": point, "index": i, **rec})
+                session.add({"arm": arm.name, "point": point, "index": i, **rec})
             progress(f"{arm.name}: {point} x{cfg.kills} done")
     finally:
         await arm.teardown()
