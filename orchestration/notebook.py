@@ -198,7 +198,7 @@ class Span(BaseModel):
     """One bar of a job's timeline: an activity from scheduled to closed (seconds from job start)."""
 
     label: str
-    category: Literal["phase", "subtask", "publish"]
+    category: Literal["phase", "subtask", "publish", "approval"]
     activity: str
     scheduled: float
     started: float | None = None
@@ -244,7 +244,26 @@ async def job_timeline(handle: JobHandle) -> list[Span]:
             outcome = _CLOSED[kind]
             span = spans[getattr(event, _CLOSED_ATTR[outcome]).scheduled_event_id]
             span.closed, span.outcome = at, outcome  # type: ignore[assignment]
-    return list(spans.values())
+        elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
+            name = event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            if name in _DECISIONS:
+                _add_approval_wait(spans, name, at)
+    return sorted(spans.values(), key=lambda s: s.scheduled)
+
+
+_DECISIONS = ("approve", "reject", "revise")
+
+
+def _add_approval_wait(spans: dict[int, Span], decision: str, at: float) -> None:
+    """The wait for a human: from the last written report to the decision."""
+    written = [s.closed for s in spans.values() if s.activity == names.WRITE and s.closed is not None]
+    if not written:
+        return
+    begin = max(written)
+    spans[-len(spans) - 1] = Span(
+        label=f"awaiting approval ({decision})", category="approval", activity="approval",
+        scheduled=begin, started=begin, closed=at, outcome="completed",
+    )  # fmt: skip
 
 
 def _span(activity_type: str, activity_id: str, at: float) -> Span:
@@ -259,7 +278,7 @@ def _span(activity_type: str, activity_id: str, at: float) -> Span:
 
 
 _PHASES = {names.INGEST, names.PLAN, names.VALIDATE, names.WRITE}
-_COLOURS = {"phase": "tab:blue", "subtask": "tab:orange", "publish": "tab:green"}
+_COLOURS = {"phase": "tab:blue", "subtask": "tab:orange", "approval": "tab:gray", "publish": "tab:green"}
 
 
 def plot_timeline(spans: list[Span], title: str = "Job timeline") -> Figure:
@@ -269,17 +288,22 @@ def plot_timeline(spans: list[Span], title: str = "Job timeline") -> Figure:
 
     fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(spans), 3) + 1.2))
     end_of_job = max((s.closed or s.started or s.scheduled for s in spans), default=1.0)
+    thinnest = end_of_job / 300  # keep millisecond activities visible as a sliver
     for row, span in enumerate(spans):
         start = span.started if span.started is not None else span.scheduled
         end = span.closed if span.closed is not None else end_of_job
         colour = "tab:red" if span.outcome in ("failed", "timed_out") else _COLOURS[span.category]
         if start > span.scheduled:
             ax.barh(row, start - span.scheduled, left=span.scheduled, color=colour, alpha=0.25, hatch="//")
-        ax.barh(row, max(end - start, 0.01), left=start, color=colour)
+        ax.barh(row, max(end - start, thinnest), left=start, color=colour)
     ax.set_yticks(range(len(spans)), [s.label for s in spans])
     ax.invert_yaxis()
+    ax.set_xlim(left=0)
     ax.set_xlabel("seconds since the job started")
     ax.set_title(title)
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in _COLOURS.items()], loc="lower right")
+    ax.legend(
+        handles=[Patch(color=c, label=k) for k, c in _COLOURS.items()],
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+    )  # fmt: skip
     fig.tight_layout()
     return fig
