@@ -92,6 +92,11 @@ class _Run:
     progress: ProgressCallback | None
     report: IngestReport
 
+    @property
+    def _scope_key(self) -> str:
+        """The caller's metadata as one string: ids and stale-chunk cleanup are scoped by it."""
+        return json.dumps(self.scope, sort_keys=True) if self.scope else ""
+
     def document(self, doc: TextDocument) -> None:
         """Chunk one document, upsert its new chunks batch by batch, then drop stale ones."""
         self.report.warnings.extend(doc.warnings)
@@ -102,7 +107,7 @@ class _Run:
         size = self.settings.batch_size
         for start in range(0, len(chunks), size):
             self._batch(doc, chunks[start : start + size])
-        stale = {"doc": doc.key, "doc_hash": {"$ne": doc_hash}, **self.scope}
+        stale = {"doc": doc.key, "scope": self._scope_key, "doc_hash": {"$ne": doc_hash}}
         self.report.replaced += self.memory.delete(where=stale)
         self.report.files += 1
 
@@ -132,7 +137,7 @@ class _Run:
         )
         pieces = [p for p in splitter.create_documents([doc.text]) if p.page_content.strip()]
         doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()[:16]
-        id_scope = doc.key + (json.dumps(self.scope, sort_keys=True) if self.scope else "")
+        id_scope = doc.key + self._scope_key
         out: dict[str, Document] = {}
         for index, piece in enumerate(pieces):
             start = int(piece.metadata.get("start_index", -1))
@@ -145,6 +150,7 @@ class _Run:
                 "start": start,
                 "end": start + len(piece.page_content) if start >= 0 else -1,
                 "doc_hash": doc_hash,
+                "scope": self._scope_key,
             }
             cid = chunk_id(id_scope, piece.page_content)
             out.setdefault(cid, Document(id=cid, text=piece.page_content, metadata=meta))

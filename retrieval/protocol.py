@@ -21,7 +21,7 @@ class SemanticMemory(Protocol):
     """A collection of embedded chunks: upsert, query by text with filters, get, delete, count.
 
     ``where`` filters are Chroma-style (``{"job": "j1"}``, ``{"n": {"$gte": 2}}``,
-    ``{"$or": [...]}``); several top-level keys mean "all of them".
+    ``{"$or": [...]}``); several top-level keys mean "all of them"; ``{}`` matches all.
     """
 
     collection: str

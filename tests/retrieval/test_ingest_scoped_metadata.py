@@ -23,3 +23,14 @@ def test_two_jobs_ingesting_one_file_keep_separate_chunks(
     (corpus / "chroma.txt").write_text("Rewritten for job b only.")
     ingest([str(corpus)], local_store, settings=settings, metadata={"job": "b", "tenant": "t"})
     assert local_store.count({"job": "a"}) == one.chunks  # job a's chunks untouched
+
+
+def test_unscoped_reingest_leaves_scoped_chunks_alone(tmp_path: Path, local_store: SemanticMemory) -> None:
+    doc = tmp_path / "note.md"
+    doc.write_text("Version one of a note about child workflows.")
+    settings = settings_for("local", tmp_path)
+    ingest([str(doc)], local_store, settings=settings, metadata={"job": "a"})
+    doc.write_text("Version two of the note, ingested without a job.")
+    report = ingest([str(doc)], local_store, settings=settings)
+    assert report.replaced == 0
+    assert local_store.count({"job": "a"}) == 1 and local_store.count() == 2
