@@ -186,3 +186,28 @@ def _arm_settings(config: ExperimentConfig) -> ArmSettings:
 def records_from_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read back a results file."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
+    """Combine experiments run in parallel (e.g. local arms and Temporal arms) into one report.
+
+    Each source folder holds the ``runs.jsonl`` and ``summary.json`` of one run of
+    :func:`run_experiment`; the settings must agree apart from the arms.
+    """
+    from experiments.recovery.report import write_report
+
+    records: list[dict[str, Any]] = []
+    arms: list[str] = []
+    config: ExperimentConfig | None = None
+    wall = 0.0
+    for source in sources:
+        meta = json.loads((source / "summary.json").read_text())
+        part = ExperimentConfig.model_validate(meta["config"])
+        arms += part.arms
+        config = config or part
+        wall = max(wall, float(meta["wall_s"]))
+        records += records_from_jsonl(source / "runs.jsonl")
+    if config is None:
+        raise ExperimentRunError("merge_results needs at least one source folder.")
+    merged = config.model_copy(update={"arms": arms, "out": out})
+    return write_report(merged, records, wall)  # type: ignore[no-any-return]
