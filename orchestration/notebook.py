@@ -183,7 +183,8 @@ def _phase_in(phases: frozenset[str], progress: JobProgress) -> bool:
 def report_text(handle: JobHandle, result: JobResult | JobProgress) -> str:
     """The report's Markdown from the artifact store (the final, approved version)."""
     if result.report is None:
-        return f"_Job {handle.job_id} has no report ({getattr(result, 'status', result.phase)})._"
+        state = result.status if isinstance(result, JobResult) else result.phase
+        return f"_Job {handle.job_id} has no report ({state})._"
     return handle.report_markdown(result.report.key)
 
 
@@ -234,12 +235,12 @@ async def job_timeline(handle: JobHandle) -> list[Span]:
         at = (when - t0).total_seconds()
         kind = EventType.Name(event.event_type)
         if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
-            attrs = event.activity_task_scheduled_event_attributes
-            spans[event.event_id] = _span(attrs.activity_type.name, attrs.activity_id, at)
+            scheduled = event.activity_task_scheduled_event_attributes
+            spans[event.event_id] = _span(scheduled.activity_type.name, scheduled.activity_id, at)
         elif kind == "EVENT_TYPE_ACTIVITY_TASK_STARTED":
-            attrs = event.activity_task_started_event_attributes
-            span = spans[attrs.scheduled_event_id]
-            span.started, span.attempt = at, attrs.attempt
+            started = event.activity_task_started_event_attributes
+            span = spans[started.scheduled_event_id]
+            span.started, span.attempt = at, started.attempt
         elif kind in _CLOSED:
             outcome = _CLOSED[kind]
             span = spans[getattr(event, _CLOSED_ATTR[outcome]).scheduled_event_id]

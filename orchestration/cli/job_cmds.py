@@ -14,17 +14,24 @@ import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Group
-from rich.live import Live
-from rich.markdown import Markdown
 from rich.table import Table
-from rich.text import Text
 
+from orchestration.cli.job_support import (
+    build_spec,
+    closed_summary,
+    final_result,
+    load_graphs,
+    print_result,
+    progress_view,
+    pydantic_problems,
+    watch,
+)
 from orchestration.cli.output import console, emit_json, err_console, fail
 from orchestration.settings import OrchestrationSettings
 
@@ -35,7 +42,6 @@ _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _JOB = typer.Argument(..., help="The job id.")
 _BY = typer.Option("cli", "--by", help="Who decides (recorded in the job).")
 _NOTES = typer.Option("", "--notes", help="Notes kept with the decision.")
-_FINAL = ("completed", "rejected", "failed", "cancelled")
 
 
 def _settings(ctx: typer.Context) -> OrchestrationSettings:
@@ -76,7 +82,7 @@ def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) ->
     except (DurableResearchError, ReasoningError) as exc:
         fail(str(exc))
     except ValidationError as exc:
-        fail("invalid job spec:\n" + _pydantic_problems(exc))
+        fail("invalid job spec:\n" + pydantic_problems(exc))
     except WorkflowUpdateFailedError as exc:
         fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
     except RPCError as exc:
@@ -97,145 +103,6 @@ def _exit_now(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-def _pydantic_problems(exc: ValidationError) -> str:
-    return "\n".join(f"- {'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors())
-
-
-# --- building the spec --------------------------------------------------------
-
-
-def _model_choice(model: str) -> dict[str, Any]:
-    provider, _, name = model.partition(":")
-    if provider not in ("extractive", "fake", "openai") or (name and provider != "openai"):
-        fail(f"--model '{model}' must be extractive, fake, openai or openai:MODEL")
-    return {"provider": provider, "name": name or None}
-
-
-def _graph_pins(pins: list[str]) -> dict[str, str]:
-    from orchestration.shared.spec import JobSpec
-
-    graphs = dict(JobSpec.model_fields["graphs"].get_default(call_default_factory=True))
-    for pin in pins:
-        kind, sep, key = pin.partition("=")
-        if not sep or not kind or not key:
-            fail(f"--graph '{pin}' must look like kind=name@version, e.g. research=researcher@1")
-        graphs[kind] = key
-    return graphs
-
-
-def build_spec(
-    question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: str
-) -> Any:
-    """The JobSpec the `run` options describe (pydantic validation included)."""
-    from orchestration.shared.spec import JobSpec
-
-    if approve not in ("auto", "wait"):
-        fail(f"--approve '{approve}' must be auto or wait")
-    return JobSpec.model_validate(
-        {
-            "question": question,
-            "corpus": corpus,
-            "graphs": _graph_pins(graphs),
-            "model": _model_choice(model),
-            "recovery": recovery,
-            "approval": {"required": approve == "wait"},
-        }
-    )
-
-
-def _load_graphs(paths: list[str]) -> Any:
-    from reasoning import default_registry
-
-    default_registry.load_entry_points()
-    for path in paths:
-        default_registry.load(path)
-    return default_registry
-
-
-# --- progress and results -----------------------------------------------------
-
-
-def _progress_view(progress: Any, link: str | None) -> Group:
-    head = Text.assemble(
-        ("job ", "dim"), (progress.job_id, "bold"), ("  phase ", "dim"), (progress.phase, "bold cyan"),
-        (f"  done {progress.done}  running {progress.running}  pending {progress.pending}", "dim"),
-        (f"  failed {progress.failed}" if progress.failed else "", "red"),
-    )  # fmt: skip
-    table = Table(show_header=True, header_style="dim", box=None)
-    for column in ("subtask", "kind", "graph", "status", "node"):
-        table.add_column(column, overflow="fold")
-    for task in progress.subtasks:
-        node = task.node or ""
-        if task.attempt > 1:
-            node += f" (attempt {task.attempt})"
-        table.add_row(task.ref.question[:70], task.ref.kind, task.graph, task.status, node)
-    parts: list[Any] = [head]
-    if link:
-        parts.append(Text(f"Temporal UI: {link}", style="dim"))
-    if progress.subtasks:
-        parts.append(table)
-    return Group(*parts)
-
-
-async def _watch(handle: Any, *, live: bool) -> None:
-    told = False
-    with Live(console=console, refresh_per_second=4, transient=False) if live else _nullctx() as view:
-        async for progress in handle.watch(interval_s=0.5):
-            if view is not None:
-                view.update(_progress_view(progress, handle.ui_link))
-            if progress.phase == "awaiting_approval" and not told:
-                told = True
-                err_console.print(
-                    f"Waiting for approval. In another terminal run:\n  durable-research approve "
-                    f"{handle.job_id}   (or reject {handle.job_id}, or revise {handle.job_id} --notes ...)"
-                )
-    if live:
-        console.print()
-
-
-class _nullctx:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def report_location(result: Any, client: Any) -> Path | None:
-    """The published artifact's path, else where the artifact store keeps the report."""
-    for step in result.published:
-        if step.step == "artifact":
-            return Path(step.ref)
-    if result.report and client.artifacts is not None:
-        return Path(client.artifacts.path(result.report.key))
-    return None
-
-
-def _print_result(result: Any, client: Any, as_json: bool) -> None:
-    path = report_location(result, client)
-    text = path.read_text(encoding="utf-8") if path and path.exists() else None
-    if as_json:
-        emit_json(result.model_dump(mode="json") | {"report_path": str(path) if path else None})
-    else:
-        console.print(f"Job {result.job_id}: [bold]{result.status}[/]", highlight=False)
-        if result.error:
-            console.print(f"[red]{result.error}[/]", highlight=False)
-        if text is not None:
-            console.print(f"Report: {path}\n", highlight=False)
-            console.print(Markdown(text))
-    if result.status != "completed":
-        raise typer.Exit(1)
-
-
-async def _final(handle: Any) -> Any:
-    from orchestration.client import JobEndedError
-
-    try:
-        return await handle.result()
-    except JobEndedError as exc:
-        fail(str(exc))
 
 
 # --- commands -----------------------------------------------------------------
@@ -259,7 +126,7 @@ def run(
     try:
         spec = build_spec(question, corpus, approve, graph, model, recovery)
     except ValidationError as exc:
-        fail("invalid job spec:\n" + _pydantic_problems(exc))
+        fail("invalid job spec:\n" + pydantic_problems(exc))
     _clean_errors(_run)(settings, spec, job_id, graphs_from, detach, as_json)
 
 
@@ -276,7 +143,7 @@ async def _run(
     from orchestration.preflight import check_spec
     from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
-    registry = _load_graphs(graphs)
+    registry = load_graphs(graphs)
     check_spec(spec, registry=registry)  # before the server or anything else starts
     client = await ResearchClient.connect(settings)
     if detach:
@@ -293,9 +160,9 @@ async def _run(
     workers = build_workers(client.client, deps, queues=client.queues, settings=WorkerSettings())
     async with WorkerGroup(workers):
         handle = await client.start(spec, job_id=job_id, registry=registry)
-        await _watch(handle, live=not as_json)
-        result = await _final(handle)
-    _print_result(result, client, as_json)
+        await watch(handle, live=not as_json)
+        result = await final_result(handle)
+    print_result(result, client, as_json)
 
 
 def _sdk_logs_to_file(path: Path) -> None:
@@ -325,7 +192,7 @@ def status(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
 async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     _, handle = await _handle(settings, job)
     if await handle.closed():
-        summary = await _closed_summary(handle)
+        summary = await closed_summary(handle)
         if as_json:
             emit_json(summary)
         else:
@@ -341,29 +208,7 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
     if as_json:
         emit_json(progress.model_dump(mode="json") | {"ui": handle.ui_link})
     else:
-        console.print(_progress_view(progress, handle.ui_link))
-
-
-async def _closed_summary(handle: Any) -> dict[str, Any]:
-    """Status of an ended job from its history alone (a query would need a worker to replay)."""
-    from temporalio.client import WorkflowFailureError
-
-    desc = await handle.handle.describe()
-    summary: dict[str, Any] = {"job_id": handle.job_id, "closed": True, "running": 0, "pending": 0}
-    try:
-        result = await handle.handle.result()
-    except WorkflowFailureError as exc:
-        name = desc.status.name.lower() if desc.status else "failed"
-        return summary | {"phase": name, "error": str(exc.cause), "subtasks": [], "report": None}
-    done = [t for t in result.subtasks if t.status == "done"]
-    return summary | {
-        "phase": result.status,
-        "done": len(done),
-        "failed": len(result.subtasks) - len(done),
-        "subtasks": [t.model_dump(mode="json") for t in result.subtasks],
-        "report": result.report.model_dump(mode="json") if result.report else None,
-        "error": result.error,
-    }
+        console.print(progress_view(progress, handle.ui_link))
 
 
 def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
@@ -373,7 +218,7 @@ def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
 
 async def _result(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     client, handle = await _handle(settings, job)
-    _print_result(await _final(handle), client, as_json)
+    print_result(await final_result(handle), client, as_json)
 
 
 def _decide(action: str) -> Callable[..., None]:
@@ -443,8 +288,12 @@ async def _jobs(settings: OrchestrationSettings, limit: int, as_json: bool) -> N
     for column in ("job", "status", "started", "closed"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.job_id, r.status, str(r.started or ""), str(r.closed or ""))
+        table.add_row(r.job_id, r.status, _when(r.started), _when(r.closed))
     console.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment else ""
 
 
 def worker(
@@ -467,7 +316,7 @@ async def _worker(settings: OrchestrationSettings, queues: list[Any], graphs: li
     from orchestration.shared.messages import TaskQueues
     from orchestration.worker import WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
 
-    registry = _load_graphs(graphs)
+    registry = load_graphs(graphs)
     client = await connect(settings)
     deps = WorkerDeps.from_env(settings.home.expanduser().resolve(), registry=registry)
     group = WorkerGroup(

@@ -1,0 +1,179 @@
+"""What the job commands share: building a spec from options, live progress, printing results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Group
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from orchestration.cli.output import console, emit_json, err_console, fail
+
+_FINAL = ("completed", "rejected", "failed", "cancelled")
+
+
+def pydantic_problems(exc: ValidationError) -> str:
+    return "\n".join(f"- {'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors())
+
+
+# --- building the spec --------------------------------------------------------
+
+
+def model_choice(model: str) -> dict[str, Any]:
+    provider, _, name = model.partition(":")
+    if provider not in ("extractive", "fake", "openai") or (name and provider != "openai"):
+        fail(f"--model '{model}' must be extractive, fake, openai or openai:MODEL")
+    return {"provider": provider, "name": name or None}
+
+
+def graph_pins(pins: list[str]) -> dict[str, str]:
+    from orchestration.shared.spec import JobSpec
+
+    graphs = dict(JobSpec.model_fields["graphs"].get_default(call_default_factory=True))
+    for pin in pins:
+        kind, sep, key = pin.partition("=")
+        if not sep or not kind or not key:
+            fail(f"--graph '{pin}' must look like kind=name@version, e.g. research=researcher@1")
+        graphs[kind] = key
+    return graphs
+
+
+def build_spec(
+    question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: str
+) -> Any:
+    """The JobSpec the `run` options describe (pydantic validation included)."""
+    from orchestration.shared.spec import JobSpec
+
+    if approve not in ("auto", "wait"):
+        fail(f"--approve '{approve}' must be auto or wait")
+    return JobSpec.model_validate(
+        {
+            "question": question,
+            "corpus": corpus,
+            "graphs": graph_pins(graphs),
+            "model": model_choice(model),
+            "recovery": recovery,
+            "approval": {"required": approve == "wait"},
+        }
+    )
+
+
+def load_graphs(paths: list[str]) -> Any:
+    from reasoning import default_registry
+
+    default_registry.load_entry_points()
+    for path in paths:
+        default_registry.load(path)
+    return default_registry
+
+
+# --- progress and results -----------------------------------------------------
+
+
+def progress_view(progress: Any, link: str | None) -> Group:
+    head = Text.assemble(
+        ("job ", "dim"), (progress.job_id, "bold"), ("  phase ", "dim"), (progress.phase, "bold cyan"),
+        (f"  done {progress.done}  running {progress.running}  pending {progress.pending}", "dim"),
+        (f"  failed {progress.failed}" if progress.failed else "", "red"),
+    )  # fmt: skip
+    table = Table(show_header=True, header_style="dim", box=None)
+    for column in ("subtask", "kind", "graph", "status", "node"):
+        table.add_column(column, overflow="fold")
+    for task in progress.subtasks:
+        node = task.node or ""
+        if task.attempt > 1:
+            node += f" (attempt {task.attempt})"
+        table.add_row(task.ref.question[:70], task.ref.kind, task.graph, task.status, node)
+    parts: list[Any] = [head]
+    if link:
+        parts.append(Text(f"Temporal UI: {link}", style="dim"))
+    if progress.subtasks:
+        parts.append(table)
+    return Group(*parts)
+
+
+async def watch(handle: Any, *, live: bool) -> None:
+    told = False
+    with Live(console=console, refresh_per_second=4, transient=False) if live else _nullctx() as view:
+        async for progress in handle.watch(interval_s=0.5):
+            if view is not None:
+                view.update(progress_view(progress, handle.ui_link))
+            if progress.phase == "awaiting_approval" and not told:
+                told = True
+                err_console.print(
+                    f"Waiting for approval. In another terminal run:\n  durable-research approve "
+                    f"{handle.job_id}   (or reject {handle.job_id}, or revise {handle.job_id} --notes ...)"
+                )
+    if live:
+        console.print()
+
+
+class _nullctx:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def report_location(result: Any, client: Any) -> Path | None:
+    """The published artifact's path, else where the artifact store keeps the report."""
+    for step in result.published:
+        if step.step == "artifact":
+            return Path(step.ref)
+    if result.report and client.artifacts is not None:
+        return Path(client.artifacts.path(result.report.key))
+    return None
+
+
+def print_result(result: Any, client: Any, as_json: bool) -> None:
+    path = report_location(result, client)
+    text = path.read_text(encoding="utf-8") if path and path.exists() else None
+    if as_json:
+        emit_json(result.model_dump(mode="json") | {"report_path": str(path) if path else None})
+    else:
+        console.print(f"Job {result.job_id}: [bold]{result.status}[/]", highlight=False)
+        if result.error:
+            console.print(f"[red]{result.error}[/]", highlight=False)
+        if text is not None:
+            console.print(f"Report: {path}\n", highlight=False)
+            console.print(Markdown(text))
+    if result.status != "completed":
+        raise typer.Exit(1)
+
+
+async def final_result(handle: Any) -> Any:
+    from orchestration.client import JobEndedError
+
+    try:
+        return await handle.result()
+    except JobEndedError as exc:
+        fail(str(exc))
+
+
+async def closed_summary(handle: Any) -> dict[str, Any]:
+    """Status of an ended job from its history alone (a query would need a worker to replay)."""
+    from temporalio.client import WorkflowFailureError
+
+    desc = await handle.handle.describe()
+    summary: dict[str, Any] = {"job_id": handle.job_id, "closed": True, "running": 0, "pending": 0}
+    try:
+        result = await handle.handle.result()
+    except WorkflowFailureError as exc:
+        name = desc.status.name.lower() if desc.status else "failed"
+        return summary | {"phase": name, "error": str(exc.cause), "subtasks": [], "report": None}
+    done = [t for t in result.subtasks if t.status == "done"]
+    return summary | {
+        "phase": result.status,
+        "done": len(done),
+        "failed": len(result.subtasks) - len(done),
+        "subtasks": [t.model_dump(mode="json") for t in result.subtasks],
+        "report": result.report.model_dump(mode="json") if result.report else None,
+        "error": result.error,
+    }
