@@ -16,6 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from reasoning import Finding, GraphContext, GraphSpec, ResearchInput
+
 CLI = str(Path(sys.executable).parent / "durable-research")
 CORPUS = str(Path(__file__).parent.parent / "data" / "corpus")
 QUESTION = "How do Temporal and LangGraph make long AI jobs durable?"
@@ -30,6 +35,8 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
         "DURABLE_RESEARCH_MEMORY_MODE": "memory",
         "DURABLE_RESEARCH_MODEL_PROVIDER": "fake",
         "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
+        # so `--graphs tests.orchestration.test_cli_jobs_support:QUOTER` imports in the CLI
+        "PYTHONPATH": str(Path(__file__).parents[2]),
         **extra,
     }
 
@@ -76,3 +83,27 @@ def wait_for(predicate: Any, timeout_s: float = 60, what: str = "condition") -> 
 
 def stop_server(home: Path) -> None:
     cli(home, "server", "stop", timeout=30)
+
+
+def _quote(state: dict[str, Any], runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    task = state["subtask"]
+    hits = runtime.context.retriever.retrieve(task["question"], k=1)
+    cites = [{"chunk_id": h.chunk_id, "source": h.source, "quote": h.text[:80]} for h in hits]
+    return {
+        "subtask_id": task["id"], "question": task["question"], "provider": "quoter",
+        "answer": "QUOTER: " + " ".join(c["quote"] for c in cites),
+        "claims": [{"text": c["quote"], "citations": [c["chunk_id"]]} for c in cites],
+        "citations": cites,
+    }  # fmt: skip
+
+
+def _make_quoter(ctx: GraphContext | None = None) -> StateGraph[Any, Any, Any, Any]:
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(dict, context_schema=GraphContext)
+    graph.add_node("quote", _quote)
+    graph.add_edge(START, "quote")
+    graph.add_edge("quote", END)
+    return graph
+
+
+# Not registered on import: only `--graphs tests.orchestration.test_cli_jobs_support:QUOTER` adds it.
+QUOTER = GraphSpec("quoter", "1", _make_quoter, ResearchInput, Finding, "Quote the best chunk.")

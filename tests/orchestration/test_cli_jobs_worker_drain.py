@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from orchestration.client import ResearchClient
 from orchestration.notebook import job_timeline
 from orchestration.settings import OrchestrationSettings
@@ -20,6 +22,7 @@ from tests.orchestration.test_cli_jobs_support import (
 SLOW = {"DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": "2.0", "DURABLE_RESEARCH_WORKER_GRACEFUL_SHUTDOWN_S": "60"}
 
 
+@pytest.mark.slow
 async def test_sigterm_drains_the_worker(tmp_path: Path) -> None:
     home = tmp_path / "state"
     job = cli_json(home, "run", QUESTION, "--corpus", CORPUS, "--model", "fake", "--detach")["job_id"]
