@@ -10,12 +10,14 @@ from pydantic import ValidationError
 from rich.console import Group
 from rich.live import Live
 from rich.markdown import Markdown
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
 from orchestration.cli.output import console, emit_json, err_console, fail
 
 _FINAL = ("completed", "rejected", "failed", "cancelled")
+_INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
 
 def pydantic_problems(exc: ValidationError) -> str:
@@ -90,7 +92,9 @@ def progress_view(progress: Any, link: str | None) -> Group:
         if task.attempt > 1:
             node += f" (attempt {task.attempt})"
         table.add_row(task.ref.question[:70], task.ref.kind, task.graph, task.status, node)
-    parts: list[Any] = [head]
+    parts: list[Any] = [head if progress.phase in _FINAL else Spinner("dots", text=head)]
+    if progress.phase == "ingesting":
+        parts.append(Text(_INGEST_NOTE, style="dim"))
     if link:
         parts.append(Text(f"Temporal UI: {link}", style="dim"))
     if progress.subtasks:
@@ -106,7 +110,8 @@ async def watch(handle: Any, *, live: bool) -> None:
                 view.update(progress_view(progress, handle.ui_link))
             if progress.phase == "awaiting_approval" and not told:
                 told = True
-                err_console.print(
+                # Live redraws stdout: print through it; JSON mode keeps stdout for the result.
+                (console if live else err_console).print(
                     f"Waiting for approval. In another terminal run:\n  durable-research approve "
                     f"{handle.job_id}   (or reject {handle.job_id}, or revise {handle.job_id} --notes ...)"
                 )
