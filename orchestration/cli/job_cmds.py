@@ -139,7 +139,7 @@ async def _run(
     as_json: bool,
 ) -> None:
     from orchestration.activities import WorkerDeps
-    from orchestration.client import ResearchClient
+    from orchestration.client import JobEndedError, ResearchClient
     from orchestration.preflight import check_spec
     from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
@@ -160,8 +160,17 @@ async def _run(
     workers = build_workers(client.client, deps, queues=client.queues, settings=WorkerSettings())
     async with WorkerGroup(workers):
         handle = await client.start(spec, job_id=job_id, registry=registry)
-        await watch(handle, live=not as_json)
-        result = await final_result(handle)
+        try:
+            await watch(handle, live=not as_json)
+            result = await handle.result()
+        except asyncio.CancelledError:  # Ctrl-C: the job itself lives on in Temporal
+            err_console.print(
+                f"Interrupted. Job {handle.job_id} keeps its state; run `durable-research worker` to "
+                f"continue it, `durable-research status {handle.job_id}` to look at it."
+            )
+            raise
+        except JobEndedError as exc:
+            fail(f"{exc}\nThe worker's log: {home / 'worker.log'}")
     print_result(result, client, as_json)
 
 
