@@ -86,9 +86,13 @@ def search_cmd(
     query: str = typer.Argument(..., help="The question to search for."),
     collection: str = _COLLECTION,
     k: int = typer.Option(5, "-k", "--k", min=1, max=100, help="How many hits."),
+    where: list[str] = typer.Option(
+        [], "--where", "-w", help="Metadata filter KEY=VALUE (repeatable; all must match)."
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Show the K chunks most similar to QUERY, with source, chunk id and score."""
+    filters = _parse_where(where)
     memory, _ = _open(ctx, collection)
     try:
         if memory.count() == 0:
@@ -96,7 +100,7 @@ def search_cmd(
                 f"Collection {collection!r} is empty. Index something first, e.g. "
                 "`durable-research ingest pkgdocs:temporalio,langgraph`."
             )
-        hits = memory.query(query, k=k)
+        hits = memory.query(query, k=k, where=filters)
     except RetrievalError as exc:
         fail(escape(str(exc)))
     finally:
@@ -124,6 +128,17 @@ def search_cmd(
         snippet = " ".join(h.text.split())[:240]
         table.add_row(f"{h.score:.3f}", f"{h.source}\n[dim]{h.id}[/]", snippet)
     console.print(table)
+
+
+def _parse_where(pairs: list[str]) -> dict[str, str | int] | None:
+    """``["job=j1", "chunk=0"]`` -> ``{"job": "j1", "chunk": 0}`` (integers stay integers)."""
+    filters: dict[str, str | int] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--where expects KEY=VALUE, got {pair!r}.")
+        filters[key] = int(value) if value.lstrip("-").isdigit() else value
+    return filters or None
 
 
 def _close(memory: SemanticMemory) -> None:

@@ -13,8 +13,9 @@ from tests.retrieval.conftest import write_corpus
 CLI = str(Path(sys.executable).parent / "durable-research")
 
 
-def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(home: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DURABLE_RESEARCH_")}
+    env.update(extra_env)
     env.update(
         DURABLE_RESEARCH_HOME=str(home),
         DURABLE_RESEARCH_MEMORY_CHUNK_SIZE="200",
@@ -64,3 +65,22 @@ def test_human_output_and_errors(tmp_path: Path) -> None:
 
     missing = _run(home, "ingest", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_server_mode_and_where_filter(tmp_path: Path, chroma_url: str) -> None:
+    home = tmp_path / "state"
+    corpus = write_corpus(tmp_path / "corpus")
+    server = {"DURABLE_RESEARCH_MEMORY_MODE": "http", "DURABLE_RESEARCH_MEMORY_URL": chroma_url}
+    collection = f"cli-{tmp_path.name[-20:].replace('_', '-')}"
+    done = _run(home, "ingest", str(corpus), "-c", collection, "--json", **server)
+    assert done.returncode == 0, done.stderr
+    assert not (home / "memory").exists()  # nothing local: the server holds the data
+
+    only = str(corpus / "chroma.txt")
+    found = _run(
+        home, "search", "durable workflows", "-c", collection, "--where", f"source={only}",
+        "--json", **server,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert hits and {h["source"] for h in hits} == {only}
