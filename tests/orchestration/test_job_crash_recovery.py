@@ -42,11 +42,11 @@ def worker_process(server: ServerRecord, home: Path, prefix: str) -> Iterator[su
         "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.orchestration.worker_proc"],
+        [str(Path(sys.executable).parent / "durable-research"), "worker"],
         env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
     )  # fmt: skip
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
         yield proc
     finally:
         if proc.poll() is None:
