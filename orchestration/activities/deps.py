@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.shared.spec import ModelChoice
 
@@ -14,6 +16,19 @@ if TYPE_CHECKING:
     from reasoning.registry import GraphRegistry
     from reasoning.runner import CheckpointConfig
     from retrieval import MemorySettings, SemanticMemory
+
+
+class CheckpointSettings(BaseSettings):
+    """Where resume-mode graphs keep their checkpoints; env prefix DURABLE_RESEARCH_CHECKPOINT_.
+
+    SQLite under the state folder suits one host; workers on several hosts must share
+    Postgres, or a retry on another host would find no checkpoint and start over.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_CHECKPOINT_", extra="ignore")
+
+    sqlite_path: Path | None = None
+    postgres_url: str | None = None
 
 
 @dataclass
@@ -44,12 +59,16 @@ class WorkerDeps:
         from reasoning.runner import CheckpointConfig
         from retrieval import MemorySettings
 
+        checkpoints = CheckpointSettings()
         return cls(
             home=home,
             memory_settings=MemorySettings(),
             model_settings=ModelSettings(),
             registry=registry or default_registry,
-            checkpoint=CheckpointConfig(sqlite_path=home / "checkpoints.sqlite"),
+            checkpoint=CheckpointConfig(
+                sqlite_path=checkpoints.sqlite_path or home / "checkpoints.sqlite",
+                postgres_url=checkpoints.postgres_url,
+            ),
         )
 
     def memory(self, collection: str) -> SemanticMemory:
