@@ -205,9 +205,7 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
         if as_json:
             emit_json(summary)
         else:
-            console.print(
-                f"Job {job}: {summary['phase']}. `durable-research result {job}` prints the report."
-            )
+            console.print(f"Job {job}: {summary['phase']}. `durable-research result {job}` prints the report.")
         return
     try:
         # A query needs a worker; without one it would hang until the RPC deadline.
@@ -242,15 +240,11 @@ def _decide(action: str) -> Callable[..., None]:
         else:
             console.print(f"{action}: accepted by job {job}", highlight=False)
 
-    def approve(
-        ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON
-    ):
+    def approve(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON):
         """Approve the report of a job waiting for approval."""
         _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
 
-    def reject(
-        ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON
-    ):
+    def reject(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON):
         """Reject the report of a job waiting for approval."""
         _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
 
@@ -322,14 +316,13 @@ def worker(
 async def _worker(settings: OrchestrationSettings, queues: list[Any], graphs: list[str]) -> None:
     from orchestration.activities import WorkerDeps
     from orchestration.client import connect
-    from orchestration.shared.messages import TaskQueues
     from orchestration.worker import WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
 
     registry = load_graphs(graphs)
     client = await connect(settings)
     deps = WorkerDeps.from_env(settings.home.expanduser().resolve(), registry=registry)
     group = WorkerGroup(
-        build_workers(client, deps, queues=TaskQueues(), settings=WorkerSettings(), run=queues)
+        build_workers(client, deps, queues=settings.task_queues(), settings=WorkerSettings(), run=queues)
     )
     console.print(f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}")
     await serve_until_signalled(group)
