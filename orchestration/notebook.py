@@ -156,9 +156,7 @@ async def watch_progress(
     """
     from tqdm.auto import tqdm
 
-    done: Callable[[JobProgress], bool] = (
-        until if callable(until) else functools.partial(_phase_in, frozenset(until))
-    )
+    done: Callable[[JobProgress], bool] = until if callable(until) else functools.partial(_phase_in, frozenset(until))
     last: JobProgress | None = None
     with tqdm(total=0, unit="subtask", desc="starting") as bar:
         async for progress in handle.watch(interval_s=interval_s):

@@ -240,11 +240,11 @@ def _decide(action: str) -> Callable[..., None]:
         else:
             console.print(f"{action}: accepted by job {job}", highlight=False)
 
-    def approve(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON):
+    def approve(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON) -> None:
         """Approve the report of a job waiting for approval."""
         _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
 
-    def reject(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON):
+    def reject(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON) -> None:
         """Reject the report of a job waiting for approval."""
         _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
 

@@ -46,9 +46,7 @@ def graph_pins(pins: list[str]) -> dict[str, str]:
     return graphs
 
 
-def build_spec(
-    question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: str
-) -> Any:
+def build_spec(question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: str) -> Any:
     """The JobSpec the `run` options describe (pydantic validation included)."""
     from orchestration.shared.spec import JobSpec
 

@@ -42,9 +42,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(home: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *args], env=cli_env(home, **env), capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([CLI, *args], env=cli_env(home, **env), capture_output=True, text=True, timeout=timeout)
 
 
 def cli_json(home: Path, *args: str, **env: str) -> Any:
