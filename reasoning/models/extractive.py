@@ -187,7 +187,12 @@ class ExtractiveChatModel(BaseChatModel):
             return {"supported": False, "reason": "No cited evidence."}
         if any(text and text in e for e in evidence):
             return {"supported": True, "reason": "Quoted verbatim from the cited evidence."}
-        sentences = [s for e in evidence for s in split_sentences(e)]
+        # Split the raw evidence: flattening whitespace first can merge a whole chunk
+        # (code, tables) into nothing the splitter keeps.
+        sentences = [s for e in claim.get("evidence") or [] for s in split_sentences(str(e))]
+        sentences = sentences or [e for e in evidence if e]
+        if not text or not sentences:
+            return {"supported": False, "reason": "No evidence sentence to compare the claim with."}
         vectors = self._vectors("p", [text, *sentences])
         best = max(_cosine(vectors[0], v) for v in vectors[1:])
         ok = best >= self.support_threshold
