@@ -7,9 +7,10 @@ TEST_EXTRAS := dev,notebooks,experiments,postgres
 
 run:
 	@scripts/bootstrap.sh
+	$(BIN)/durable-research server start
+	$(BIN)/durable-research doctor
 	$(BIN)/durable-research run "How do Temporal, LangGraph and Chroma make long-running AI research jobs durable?" \
 		--corpus pkgdocs:temporalio,langgraph,chromadb --model extractive --approve auto
-
 
 test:
 	@scripts/bootstrap.sh $(TEST_EXTRAS)
