@@ -74,9 +74,7 @@ class ChromaMemory:
         check_query(text, k)
         return self.query_by_vector(self._embeddings.embed_query(text), k, where)
 
-    def query_by_vector(
-        self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None
-    ) -> list[Hit]:
+    def query_by_vector(self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an already-embedded query (embed once, search many collections)."""
         check_query("vector", k)
         flt = normalize_where(where)

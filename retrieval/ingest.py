@@ -58,12 +58,13 @@ def ingest(
         EmptyCorpusError: no source produced any text.
     """
     started = time.monotonic()
+    if isinstance(sources, str):  # a lone string would otherwise be read letter by letter
+        sources = [sources]
     if not sources:
         raise EmptyCorpusError("No sources given; pass a path, pkgdocs:PACKAGE or a URL.")
     if settings.chunk_overlap >= settings.chunk_size:
         raise MemoryConfigError(
-            f"chunk_overlap ({settings.chunk_overlap}) must be smaller than "
-            f"chunk_size ({settings.chunk_size})."
+            f"chunk_overlap ({settings.chunk_overlap}) must be smaller than chunk_size ({settings.chunk_size})."
         )
     check_sources(list(sources))
     run = _Run(memory, settings, dict(metadata or {}), progress, IngestReport(sources=list(sources)))
@@ -78,8 +79,7 @@ def ingest(
     if report.chunks == 0:
         skipped = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:10])
         raise EmptyCorpusError(
-            f"The sources {list(sources)} hold no text to index."
-            + (f" Skipped: {skipped}." if skipped else "")
+            f"The sources {list(sources)} hold no text to index." + (f" Skipped: {skipped}." if skipped else "")
         )
     return report
 

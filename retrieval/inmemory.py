@@ -72,9 +72,7 @@ class InMemoryMemory:
         check_query(text, k)
         return self.query_by_vector(self._embeddings.embed_query(text), k, where)
 
-    def query_by_vector(
-        self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None
-    ) -> list[Hit]:
+    def query_by_vector(self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an already-embedded query (embed once, search many collections)."""
         check_query("vector", k)
         flt = normalize_where(where)
@@ -86,10 +84,7 @@ class InMemoryMemory:
             return []
         scores = np.stack([r[3] for r in rows]) @ vec
         order = np.argsort(-scores, kind="stable")[:k]
-        return [
-            Hit(id=rows[i][0], text=rows[i][1], score=float(scores[i]), metadata=dict(rows[i][2]))
-            for i in order
-        ]
+        return [Hit(id=rows[i][0], text=rows[i][1], score=float(scores[i]), metadata=dict(rows[i][2])) for i in order]
 
     def get(self, ids: Sequence[str]) -> list[Document]:
         with self._col.lock:

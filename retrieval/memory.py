@@ -39,9 +39,7 @@ def memory_path(settings: MemorySettings, home: Path | None) -> Path:
     if settings.path is not None:
         return settings.path
     if home is None:
-        raise MemoryConfigError(
-            "Local semantic memory needs a folder: set DURABLE_RESEARCH_MEMORY_PATH or pass home."
-        )
+        raise MemoryConfigError("Local semantic memory needs a folder: set DURABLE_RESEARCH_MEMORY_PATH or pass home.")
     return home / "memory"
 
 

