@@ -63,7 +63,7 @@ class PublishSaga:
             handle = workflow.start_activity(
                 action, self._request(), result_type=PublishedStep, **self._opts.io()
             )
-            await workflow.wait_condition(lambda h=handle: h.done() or self._recalled_by is not None)
+            await workflow.wait_condition(lambda: handle.done() or self._recalled_by is not None)  # noqa: B023
             if not handle.done():
                 handle.cancel()
                 await asyncio.gather(handle, return_exceptions=True)

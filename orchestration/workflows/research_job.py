@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -372,7 +373,7 @@ class ResearchJobWorkflow:
     def _job_id(self) -> str:
         return workflow.info().workflow_id
 
-    def _graph_call(self, graph: str, recovery: str = "restart") -> dict[str, object]:
+    def _graph_call(self, graph: str, recovery: str = "restart") -> dict[str, Any]:
         spec = self._state.spec
         return {
             "job_id": self._job_id, "graph": graph, "model": spec.model,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.exceptions import ActivityError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
@@ -22,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
 class SubtaskPool:
     def __init__(
-        self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., dict[str, object]]
+        self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., dict[str, Any]]
     ) -> None:
         self._state = state
         self._opts = opts
@@ -85,7 +86,8 @@ class SubtaskPool:
 
 
 def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    while cause is not None and cause.cause is not None and not str(cause):
+    """The innermost failure message that says something (activity errors nest)."""
+    cause: BaseException | None = err.cause
+    while isinstance(cause, FailureError) and cause.cause is not None and not str(cause):
         cause = cause.cause
     return str(cause or err)
