@@ -67,9 +67,7 @@ class LocalArm:
 
     kind = "local"
 
-    def __init__(
-        self, name: str, *, checkpoint: bool, durability: str = "sync", use_tasks: bool = False
-    ) -> None:
+    def __init__(self, name: str, *, checkpoint: bool, durability: str = "sync", use_tasks: bool = False) -> None:
         self.name = name
         self.checkpoint = checkpoint
         self.durability = durability

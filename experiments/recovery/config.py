@@ -31,6 +31,7 @@ class ExperimentConfig(BaseModel):
     workers: int = 2
     run_timeout_s: float = 120.0
     out: Path = Path("experiments/recovery/results")
+    note: str = Field(default="", description="Free text, e.g. how merged results were made.")
 
     def validate_names(self) -> ExperimentConfig:
         """Refuse unknown arms and points with a message that lists the valid ones."""

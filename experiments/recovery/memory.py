@@ -31,8 +31,7 @@ CORPUS = (
     "Content-hash ids make memory upserts idempotent: writing the same note twice keeps one document.",
     "Sticky task queues route a workflow's next task to the worker that cached it; a "
     "dead worker delays the task until the sticky schedule-to-start timeout.",
-    "Model calls dominate the cost of an agent run: re-executed calls are paid twice, "
-    "in tokens and in seconds.",
+    "Model calls dominate the cost of an agent run: re-executed calls are paid twice, in tokens and in seconds.",
 )
 
 
@@ -61,9 +60,7 @@ def _collection(memory_dir: str) -> Any:
         if client is None:
             client = chromadb.PersistentClient(path=memory_dir, settings=Settings(anonymized_telemetry=False))
             _clients[memory_dir] = client
-    return client.get_or_create_collection(
-        COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
-    )
+    return client.get_or_create_collection(COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"})
 
 
 def seed_corpus(memory_dir: str) -> None:
@@ -79,9 +76,7 @@ def seed_corpus(memory_dir: str) -> None:
 
 def search(memory_dir: str, query: str, k: int = 3) -> list[str]:
     """The `k` corpus passages nearest to `query`, in a stable order."""
-    result = _collection(memory_dir).query(
-        query_embeddings=[embed(query)], n_results=k, where={"kind": "corpus"}
-    )
+    result = _collection(memory_dir).query(query_embeddings=[embed(query)], n_results=k, where={"kind": "corpus"})
     docs = result.get("documents") or [[]]
     return [str(d) for d in docs[0]]
 

@@ -31,9 +31,7 @@ def _model_s(calls: list[dict[str, Any]]) -> float:
     return sum(float(c["t_end"]) - float(c["t_begin"]) for c in calls)
 
 
-def clean_profile(
-    calls: list[dict[str, Any]], watch: RunWatch, outcome: Outcome, ledger_rows: int
-) -> CleanProfile:
+def clean_profile(calls: list[dict[str, Any]], watch: RunWatch, outcome: Outcome, ledger_rows: int) -> CleanProfile:
     """Summarise a crash-free run."""
     events = watch.events
     return CleanProfile(

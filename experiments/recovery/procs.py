@@ -35,9 +35,7 @@ class Child:
             self.ready_line = self.proc.stdout.readline().strip()
             if not self.ready_line:
                 code = self.proc.wait()
-                raise StubStartError(
-                    f"{self.proc.args} exited with {code} before it was ready; see {self._log.name}"
-                )
+                raise StubStartError(f"{self.proc.args} exited with {code} before it was ready; see {self._log.name}")
         return self.ready_line
 
     def alive(self) -> bool:

@@ -95,6 +95,33 @@ def markdown_table(summary: dict[str, dict[str, Any]], points: list[str]) -> str
     return "\n".join(lines)
 
 
+def overview_table(records: list[dict[str, Any]]) -> str:
+    """One row per arm over all kill points: the headline numbers (medians, p95 in brackets)."""
+    head = ["arm", "kill runs", "kills", "same answer", "re-exec calls / kill",
+            "wasted tokens", "detect s", "resume s", "kill→next call s", "dup ledger rows"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for arm in ARMS:
+        rows = [r for r in records if r["arm"] == arm and r["point"] != "none"]
+        if not rows:
+            continue
+        per_kill = [r["re_executed_calls"] / r["kills"] for r in rows if r["kills"]]
+        cells = [arm, str(len(rows)), str(sum(r["kills"] for r in rows)),
+                 f"{sum(bool(r['answer_ok']) for r in rows) / len(rows):.0%}",
+                 _med_p95(per_kill, "{:.1f}"), _med_p95(_values(rows, "wasted_tokens"), "{:.0f}"),
+                 _med_p95(_values(rows, "detection_s"), "{:.2f}"),
+                 _med_p95(_values(rows, "resume_s"), "{:.2f}"),
+                 _med_p95(_values(rows, "recovery_s"), "{:.2f}"),
+                 _med_p95(_values(rows, "dup_ledger_rows"), "{:.0f}")]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _med_p95(values: list[float], fmt: str) -> str:
+    if not values:
+        return "–"
+    return f"{fmt.format(float(np.median(values)))} ({fmt.format(float(np.percentile(values, 95)))})"
+
+
 def clean_table(summary: dict[str, dict[str, Any]]) -> str:
     """Crash-free runs: wall time, overhead relative to A0, storage bytes."""
     base = (summary.get("A0/none") or {}).get("wall_s", {}).get("median")
@@ -124,19 +151,16 @@ def write_report(config: ExperimentConfig, records: list[dict[str, Any]], wall_s
     summary = summarise(records)
     points = [p for p in POINTS if p in config.points]
     settings = config.model_dump(mode="json", exclude={"out"})
-    (out / "summary.json").write_text(
-        json.dumps({"config": settings, "summary": summary, "wall_s": wall_s}, indent=1)
-    )
+    (out / "summary.json").write_text(json.dumps({"config": settings, "summary": summary, "wall_s": wall_s}, indent=1))
     text = "\n\n".join([
         f"# Recovery experiment ({config.profile} profile)",
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {wall_s:.0f} s. "
         f"Settings: `{json.dumps(settings)}`",
         "## Crash-free runs\n\n" + clean_table(summary),
+        "## By arm, all kill points (median, p95 in brackets)\n\n" + overview_table(records),
         "## Runs with kills (median [95% bootstrap CI] p95)\n\n" + markdown_table(summary, points),
     ])  # fmt: skip
     summary_path = out / "summary.md"
     summary_path.write_text(text + "\n")
     plots = write_plots(records, out)
-    return ExperimentResult(
-        out=out, jsonl=jsonl, summary=summary_path, plots=plots, records=records, wall_s=wall_s
-    )
+    return ExperimentResult(out=out, jsonl=jsonl, summary=summary_path, plots=plots, records=records, wall_s=wall_s)

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from experiments.recovery.arms import (
     TemporalArm,
     make_arms,
 )
-from experiments.recovery.config import ExperimentConfig
+from experiments.recovery.config import ARMS, ExperimentConfig
 from experiments.recovery.errors import ExperimentRunError
 from experiments.recovery.hub import EventHub, Trigger
 from experiments.recovery.metrics import calls_of, clean_profile, run_metrics
@@ -141,7 +142,7 @@ async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, 
                 triggers = make_triggers(point, plan_rng(cfg.seed, point, i), base, cfg.latency_ms / 1000)
                 calls, watch, outcome, ledger = await session.one_run(arm, f"{point}{i}", triggers)
                 rec = run_metrics(calls, watch, outcome, base, session.reference_answer, ledger)
-                session.add({"arm": arm.name, "point": point, "index": i, **rec})
+                session.add({"arm": arm.name, "point": point, "index": i, "seed": cfg.seed, **rec})
             progress(f"{arm.name}: {point} x{cfg.kills} done")
     finally:
         await arm.teardown()
@@ -197,17 +198,23 @@ def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
     from experiments.recovery.report import write_report
 
     records: list[dict[str, Any]] = []
-    arms: list[str] = []
-    config: ExperimentConfig | None = None
+    parts: list[ExperimentConfig] = []
     wall = 0.0
     for source in sources:
         meta = json.loads((source / "summary.json").read_text())
         part = ExperimentConfig.model_validate(meta["config"])
-        arms += part.arms
-        config = config or part
-        wall = max(wall, float(meta["wall_s"]))
-        records += records_from_jsonl(source / "runs.jsonl")
-    if config is None:
+        parts.append(part)
+        wall += float(meta["wall_s"])
+        records += [{"seed": part.seed} | r for r in records_from_jsonl(source / "runs.jsonl")]
+    if not parts:
         raise ExperimentRunError("merge_results needs at least one source folder.")
-    merged = config.model_copy(update={"arms": arms, "out": out})
+    arms = [a for a in ARMS if any(a in p.arms for p in parts)]
+    seeds = sorted({p.seed for p in parts})
+    counts = Counter((r["arm"], r["point"]) for r in records if r["point"] != "none")
+    kills = min(counts.values()) if counts else 0  # the fewest kills of any arm and point
+    note = (
+        f"merged from {len(parts)} runs of the harness (seeds {seeds}; arms split across "
+        f"processes run side by side); wall_s is their sum"
+    )
+    merged = parts[0].model_copy(update={"arms": arms, "out": out, "kills": kills, "note": note})
     return write_report(merged, records, wall)  # type: ignore[no-any-return]

@@ -140,9 +140,7 @@ def warm_up() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    model = ChatOpenAI(
-        model="stub", base_url=f"http://127.0.0.1:{closed_port}/v1", api_key="warm", max_retries=0
-    )  # type: ignore[arg-type]
+    model = ChatOpenAI(model="stub", base_url=f"http://127.0.0.1:{closed_port}/v1", api_key="warm", max_retries=0)  # type: ignore[arg-type]
     with contextlib.suppress(Exception):  # refused on purpose: only the code path warms
         model.invoke("warm up")
     with tempfile.TemporaryDirectory(prefix="recovery-warm-") as folder:
