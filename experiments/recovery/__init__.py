@@ -9,7 +9,12 @@ from experiments.recovery.errors import (
     StubStartError,
 )
 from experiments.recovery.plans import POINTS
-from experiments.recovery.runner import ExperimentResult, records_from_jsonl, run_experiment
+from experiments.recovery.runner import (
+    ExperimentResult,
+    merge_results,
+    records_from_jsonl,
+    run_experiment,
+)
 
 __all__ = [
     "ARMS",
@@ -21,6 +26,7 @@ __all__ = [
     "RecoveryExperimentError",
     "RunTimeoutError",
     "StubStartError",
+    "merge_results",
     "profile_config",
     "records_from_jsonl",
     "run_experiment",
