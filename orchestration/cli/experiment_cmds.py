@@ -26,9 +26,7 @@ def recovery(
     kills: int = typer.Option(None, "--kills", min=0, help="Runs per arm and kill point."),
     seed: int = typer.Option(None, "--seed", help="Seed of the kill plans."),
     profile: str = typer.Option("quick", "--profile", help="quick, medium or full."),
-    out: Path = typer.Option(
-        Path("experiments/recovery/results"), "--out", help="Folder for JSONL, summary, plots."
-    ),
+    out: Path = typer.Option(Path("experiments/recovery/results"), "--out", help="Folder for JSONL, summary, plots."),
     latency_ms: float = typer.Option(None, "--latency-ms", help="Model stub latency."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
