@@ -36,9 +36,7 @@ def _server(settings: OrchestrationSettings) -> str:
         return f"external cluster at {settings.address()} (TEMPORAL_ADDRESS)"
     record = EmbeddedServer(settings).running()
     if record is None:
-        raise DurableResearchError(
-            "the embedded server is not running: `durable-research server start`"
-        )
+        raise DurableResearchError("the embedded server is not running: `durable-research server start`")
     return f"pid {record.pid} on {record.address}, UI {record.ui_url}"
 
 
@@ -54,12 +52,8 @@ def _namespace(settings: OrchestrationSettings) -> str:
         address = record.address
 
     async def describe() -> str:
-        client = await asyncio.wait_for(
-            Client.connect(address, namespace=settings.namespace), timeout=10
-        )
-        resp = await client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=settings.namespace)
-        )
+        client = await asyncio.wait_for(Client.connect(address, namespace=settings.namespace), timeout=10)
+        resp = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=settings.namespace))
         return f"'{resp.namespace_info.name}' is registered on {address}"
 
     try:

@@ -70,8 +70,7 @@ def find_temporal_binary(settings: OrchestrationSettings) -> Path:
         )
     if not os.access(candidate, os.X_OK) or candidate.is_dir():
         raise BinaryNotFoundError(
-            f"{candidate} is not executable. Run `chmod +x {candidate}` or reinstall "
-            "with `rm -rf .venv && make run`."
+            f"{candidate} is not executable. Run `chmod +x {candidate}` or reinstall with `rm -rf .venv && make run`."
         )
     return candidate
 
@@ -252,9 +251,7 @@ class EmbeddedServer:
         """Stop the recorded server (SIGTERM, then SIGKILL) and remove its record."""
         record = self.read_record()
         if record is None:
-            raise ServerNotRunningError(
-                f"No embedded server is recorded in {self.home}; nothing to stop."
-            )
+            raise ServerNotRunningError(f"No embedded server is recorded in {self.home}; nothing to stop.")
         if not _pid_is_temporal(record.pid):
             self.record_path.unlink(missing_ok=True)
             raise ServerNotRunningError(

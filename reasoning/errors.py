@@ -131,9 +131,7 @@ def map_provider_error(exc: BaseException) -> ModelError:
     if status is not None:
         retryable = status in _RETRYABLE_STATUS or status >= 500
         cls = RetryableModelError if retryable else NonRetryableModelError
-        return cls(
-            f"Model provider answered {status} ({name}): {exc}", status=status, retry_after_s=retry_after
-        )
+        return cls(f"Model provider answered {status} ({name}): {exc}", status=status, retry_after_s=retry_after)
     if _is_transient(exc):
         return RetryableModelError(f"Model provider unreachable or slow ({name}): {exc}")
     return NonRetryableModelError(f"Model call failed ({name}): {exc}")

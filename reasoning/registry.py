@@ -116,9 +116,7 @@ class GraphRegistry:
         """Register a spec; the name and version must be simple tokens."""
         for label, value in (("name", spec.name), ("version", spec.version)):
             if not _NAME.match(value):
-                raise GraphLoadError(
-                    f"Graph {label} {value!r} is not valid: use letters, digits, '.', '_', '-'."
-                )
+                raise GraphLoadError(f"Graph {label} {value!r} is not valid: use letters, digits, '.', '_', '-'.")
         self._specs[spec.key] = spec
         return spec
 

@@ -132,9 +132,7 @@ def _input_dict(spec: GraphSpec, graph_input: BaseModel | dict[str, Any]) -> dic
     try:
         return spec.input_model.model_validate(raw).model_dump(mode="json")
     except Exception as exc:
-        raise ConfigError(
-            f"Input for {spec.key} does not validate as {spec.input_model.__name__}: {exc}"
-        ) from exc
+        raise ConfigError(f"Input for {spec.key} does not validate as {spec.input_model.__name__}: {exc}") from exc
 
 
 @contextlib.asynccontextmanager
@@ -143,9 +141,7 @@ async def _saver(checkpoint: CheckpointConfig | None) -> AsyncIterator[Any]:
         try:
             from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         except ImportError as exc:
-            raise ConfigError(
-                "Postgres checkpoints need the extra: pip install 'durable-research[postgres]'."
-            ) from exc
+            raise ConfigError("Postgres checkpoints need the extra: pip install 'durable-research[postgres]'.") from exc
         async with AsyncPostgresSaver.from_conn_string(checkpoint.postgres_url) as saver:
             await saver.setup()
             yield saver
@@ -238,9 +234,7 @@ class _Run:
             limit = self.budgets.max_wall_s or 0.0
             raise BudgetExceededError("wall_s", limit, round(self.meter.seconds, 3)) from exc
         except GraphRecursionError as exc:
-            raise BudgetExceededError(
-                "steps", self.budgets.max_steps, len(self.nodes_run) + len(pending)
-            ) from exc
+            raise BudgetExceededError("steps", self.budgets.max_steps, len(self.nodes_run) + len(pending)) from exc
         return values
 
     def _finished(self, updates: list[tuple[str, Any]], offset: int) -> None:

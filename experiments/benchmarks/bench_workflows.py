@@ -34,9 +34,7 @@ class ChainWorkflow:
     async def run(self, chain: Chain) -> int:
         def one(i: int) -> Any:
             assert chain.request is not None
-            req = chain.request.model_copy(
-                update={"subtask": chain.request.subtask.model_copy(update={"id": f"s{i}"})}
-            )
+            req = chain.request.model_copy(update={"subtask": chain.request.subtask.model_copy(update={"id": f"s{i}"})})
             return workflow.execute_activity(
                 chain.activity,
                 req,

@@ -108,9 +108,7 @@ async def overhead_and_throughput(client: Client, home: Path, n: int, workflows:
         total = workflows * fanout
         for activity in ("bench.noop", "reasoning.run_subtask"):
             started = time.perf_counter()
-            await asyncio.gather(
-                *(_chain(client, queue, activity, fanout, parallel=True) for _ in range(workflows))
-            )
+            await asyncio.gather(*(_chain(client, queue, activity, fanout, parallel=True) for _ in range(workflows)))
             elapsed = time.perf_counter() - started
             print(f"throughput {activity}: {total} activities in {elapsed:.2f} s = {total / elapsed:.0f}/s "
                   f"({workflows} workflows x {fanout} in parallel; goal for run_subtask >= 120/s)")  # fmt: skip
@@ -137,9 +135,7 @@ async def recovery(client: Client, address: str, home: Path, heartbeat_s: float)
         "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(latency), "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(log),
     }  # fmt: skip
     settings = OrchestrationSettings(task_queue_prefix=prefix, home=home)
-    jobs = ResearchClient(
-        client, queues=settings.task_queues(), tuning=Tuning(heartbeat_timeout_s=heartbeat_s)
-    )
+    jobs = ResearchClient(client, queues=settings.task_queues(), tuning=Tuning(heartbeat_timeout_s=heartbeat_s))
     home.mkdir(parents=True, exist_ok=True)
     first, standby = _worker(env), _worker(env)
     try:
@@ -174,9 +170,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        settings = OrchestrationSettings(
-            home=home / "server", temporal_port=0, ui_port=0, temporal_address=None
-        )
+        settings = OrchestrationSettings(home=home / "server", temporal_port=0, ui_port=0, temporal_address=None)
         server = EmbeddedServer(settings)
         record = server.ensure_started()
         try:

@@ -86,9 +86,7 @@ class IoActivities:
 
     @activity.defn(name=names.UNINDEX_REPORT)
     def unindex_report(self, req: PublishRequest) -> PublishedStep:
-        removed = self._deps.memory(reports_collection(req.collection)).delete(
-            where={"report_of": req.job_id}
-        )
+        removed = self._deps.memory(reports_collection(req.collection)).delete(where={"report_of": req.job_id})
         return PublishedStep(step="index", ref=f"removed {removed}")
 
     # --- notification --------------------------------------------------------

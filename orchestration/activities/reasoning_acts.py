@@ -76,9 +76,7 @@ class ReasoningActivities:
         except Exception as exc:
             raise to_application_error(exc) from exc
         out = PlannerOutput.model_validate(run.output)
-        return PlanResult(
-            subtasks=[SubtaskRef(id=t.id, kind=t.kind, question=t.question) for t in out.subtasks]
-        )
+        return PlanResult(subtasks=[SubtaskRef(id=t.id, kind=t.kind, question=t.question) for t in out.subtasks])
 
     @activity.defn(name=names.RUN_SUBTASK)
     async def run_subtask(self, req: SubtaskRequest) -> SubtaskResult:
@@ -131,9 +129,7 @@ class ReasoningActivities:
     async def write_report(self, req: WriteRequest) -> ReportRef:
         from reasoning.types import WriterInput, WriterOutput
 
-        writer_input = WriterInput(
-            question=req.question, findings=self._findings(req.finding_keys), notes=req.notes
-        )
+        writer_input = WriterInput(question=req.question, findings=self._findings(req.finding_keys), notes=req.notes)
         try:
             run = await self._run(req, writer_input)
         except Exception as exc:

@@ -32,9 +32,7 @@ def list_graphs(as_json: bool = _JSON, load: list[str] | None = _LOAD) -> None:
     for column in ("key", "nodes", "input -> output", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(
-            row["key"], " -> ".join(row["nodes"]), f"{row['input']} -> {row['output']}", row["description"]
-        )
+        table.add_row(row["key"], " -> ".join(row["nodes"]), f"{row['input']} -> {row['output']}", row["description"])
     console.print(table)
 
 

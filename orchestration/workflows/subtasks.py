@@ -22,9 +22,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 class SubtaskPool:
-    def __init__(
-        self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., dict[str, Any]]
-    ) -> None:
+    def __init__(self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., dict[str, Any]]) -> None:
         self._state = state
         self._opts = opts
         self._graph_call = graph_call

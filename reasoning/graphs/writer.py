@@ -73,8 +73,7 @@ def _render(state: WriterState) -> dict[str, Any]:
     for n, ref in enumerate(state.get("references") or [], start=1):
         quote = " ".join(ref.get("quote", "").split())
         lines.append(
-            f"{n}. [{n}] `{ref['source']}` (chunk {ref['chunk_id']})"
-            + (f': "{quote[:160]}"' if quote else "")
+            f"{n}. [{n}] `{ref['source']}` (chunk {ref['chunk_id']})" + (f': "{quote[:160]}"' if quote else "")
         )
     if not state.get("references"):
         lines.append("No sources were cited.")

@@ -110,9 +110,7 @@ class ExtractiveChatModel(BaseChatModel):
         missing = [t for t in dict.fromkeys(texts) if (kind, t) not in self._cache]
         if missing:
             model = self._model()
-            vectors = (
-                [model.embed_query(t) for t in missing] if kind == "q" else model.embed_passages(missing)
-            )
+            vectors = [model.embed_query(t) for t in missing] if kind == "q" else model.embed_passages(missing)
             self._cache.update({(kind, t): v for t, v in zip(missing, vectors, strict=True)})
         return [self._cache[(kind, t)] for t in texts]
 
@@ -134,9 +132,7 @@ class ExtractiveChatModel(BaseChatModel):
                 parts = halves
         parts = parts or [question.rstrip("?")]
         limit = max(1, int(p.get("max_subtasks", 4)))
-        subtasks = [
-            {"kind": _kind_for(q, kinds), "question": q[:1].upper() + q[1:] + "?"} for q in parts[:limit]
-        ]
+        subtasks = [{"kind": _kind_for(q, kinds), "question": q[:1].upper() + q[1:] + "?"} for q in parts[:limit]]
         return {"subtasks": subtasks}
 
     def _best_sentences(self, question: str, evidence: list[dict[str, Any]]) -> list[dict]:
@@ -145,9 +141,7 @@ class ExtractiveChatModel(BaseChatModel):
         ranked = sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])
         if ranked:  # e5 similarities are compressed: keep only sentences near the best one
             ranked = [r for r in ranked if r[0] >= ranked[0][0] - self.relevance_margin]
-        return [
-            {"chunk_id": c, "quote": s, "score": round(sc, 4)} for sc, (c, s) in ranked[: self.max_quotes]
-        ]
+        return [{"chunk_id": c, "quote": s, "score": round(sc, 4)} for sc, (c, s) in ranked[: self.max_quotes]]
 
     def _read(self, p: dict[str, Any]) -> dict[str, Any]:
         notes = self._best_sentences(str(p.get("question", "")), p.get("evidence") or [])
@@ -202,12 +196,8 @@ class ExtractiveChatModel(BaseChatModel):
     def _write(self, p: dict[str, Any]) -> dict[str, Any]:
         sections = []
         for s in p.get("sections") or []:
-            lines = [
-                c["text"] + "".join(f" [{n}]" for n in c.get("refs") or []) for c in s.get("claims") or []
-            ]
-            sections.append(
-                {"heading": s["question"], "body": " ".join(lines) or "No supported evidence was found."}
-            )
+            lines = [c["text"] + "".join(f" [{n}]" for n in c.get("refs") or []) for c in s.get("claims") or []]
+            sections.append({"heading": s["question"], "body": " ".join(lines) or "No supported evidence was found."})
         summary = OFFLINE_NOTE
         if p.get("notes"):
             summary += f" Revision notes considered: {p['notes']}"

@@ -141,8 +141,7 @@ def _read(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
 
 def _draft(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
     notes = payload.get("notes") or [
-        {"chunk_id": e["chunk_id"], "quote": _first_sentence(e["text"])}
-        for e in (payload.get("evidence") or [])[:2]
+        {"chunk_id": e["chunk_id"], "quote": _first_sentence(e["text"])} for e in (payload.get("evidence") or [])[:2]
     ]
     claims = [{"text": n["quote"], "citations": [n["chunk_id"]]} for n in notes]
     answer = f"Fake answer {digest[:8]}: " + " ".join(n["quote"] for n in notes)

@@ -19,8 +19,7 @@ from reasoning.errors import ModelOutputError, ReasoningError, map_provider_erro
 
 TASKS: dict[str, tuple[str, str]] = {
     "plan": (
-        "Split the research question into at most max_subtasks focused sub-questions; "
-        "give each a kind from kinds.",
+        "Split the research question into at most max_subtasks focused sub-questions; give each a kind from kinds.",
         '{"subtasks": [{"kind": "research", "question": "..."}]}',
     ),
     "read": (

@@ -32,9 +32,7 @@ def test_spec_validation(override: dict[str, object], message: str) -> None:
         JobSpec.model_validate(spec(**override))
 
 
-async def test_unknown_graph_and_missing_corpus_start_nothing(
-    temporal_client: Client, tmp_path: Path
-) -> None:
+async def test_unknown_graph_and_missing_corpus_start_nothing(temporal_client: Client, tmp_path: Path) -> None:
     async with running_jobs(temporal_client, tmp_path) as jobs:
         bad = spec(graphs={"research": "nope@9"}, corpus=["no/such/folder", "pkgdocs:not-a-package-xyz"])
         with pytest.raises(ConfigError) as err:

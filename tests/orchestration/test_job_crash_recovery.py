@@ -119,12 +119,8 @@ async def _crash_run(
 async def test_worker_killed_mid_subtask(
     temporal_client: Client, temporal_server: ServerRecord, tmp_path: Path, recovery: str
 ) -> None:
-    clean_report, clean_calls = await _clean_run(
-        temporal_client, temporal_server, tmp_path / "clean", recovery
-    )
-    result, report, calls, killed_id = await _crash_run(
-        temporal_client, temporal_server, tmp_path / "crash", recovery
-    )
+    clean_report, clean_calls = await _clean_run(temporal_client, temporal_server, tmp_path / "clean", recovery)
+    result, report, calls, killed_id = await _crash_run(temporal_client, temporal_server, tmp_path / "crash", recovery)
 
     assert result.status == "completed"
     assert report == clean_report, "the crash changed the report"

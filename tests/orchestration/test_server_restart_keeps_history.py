@@ -38,9 +38,7 @@ async def test_history_survives_restart(tmp_path: Path) -> None:
             client, task_queue=queue, workflows=[ShoutWorkflow], activities=[shout],
             workflow_runner=UnsandboxedWorkflowRunner(),
         ):  # fmt: skip
-            result = await client.execute_workflow(
-                ShoutWorkflow.run, "durable", id=workflow_id, task_queue=queue
-            )
+            result = await client.execute_workflow(ShoutWorkflow.run, "durable", id=workflow_id, task_queue=queue)
         assert result == "DURABLE"
     finally:
         server.stop()

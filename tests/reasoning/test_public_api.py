@@ -16,8 +16,6 @@ def test_all_is_sorted_and_complete(name: str) -> None:
     assert exported == sorted(exported, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
     assert all(hasattr(module, n) for n in exported)
     public = {
-        n
-        for n, v in vars(module).items()
-        if not n.startswith("_") and not inspect.ismodule(v) and n != "annotations"
+        n for n, v in vars(module).items() if not n.startswith("_") and not inspect.ismodule(v) and n != "annotations"
     }
     assert public <= set(exported), public - set(exported)

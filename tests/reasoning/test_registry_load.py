@@ -71,9 +71,7 @@ def test_bad_paths_say_what_is_wrong(user_module: str, path: str, words: str) ->
         GraphRegistry().load(path.format(mod=user_module))
 
 
-def test_entry_points_group_is_loaded(
-    user_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_entry_points_group_is_loaded(user_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dist = tmp_path / "user_graphs_pkg-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: user-graphs-pkg\nVersion: 0.1\n")

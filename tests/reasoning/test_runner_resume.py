@@ -61,9 +61,7 @@ def test_resume_continues_after_a_failed_node(tmp_path: Path) -> None:
     fresh = run_graph(spec, INPUT, context=_ctx(FakeChatModel()))
     assert result.output == fresh.output
 
-    again = run_graph(
-        spec, INPUT, context=_ctx(fake), mode="resume", thread_id="wf/act", checkpoint=checkpoint
-    )
+    again = run_graph(spec, INPUT, context=_ctx(fake), mode="resume", thread_id="wf/act", checkpoint=checkpoint)
     assert not again.resumed and again.nodes_run[0] == "retrieve"  # finished thread: run input
 
 

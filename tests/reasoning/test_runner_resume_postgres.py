@@ -93,9 +93,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_for_port(port, server)
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(
-            [*prefix, "pg_ctl", "-D", str(data), "stop", "-m", "fast"], capture_output=True, timeout=60
-        )
+        subprocess.run([*prefix, "pg_ctl", "-D", str(data), "stop", "-m", "fast"], capture_output=True, timeout=60)
         server.wait(timeout=30)
         log.close()
         if prefix:

@@ -34,9 +34,7 @@ def test_verdicts_and_unsupported_subtasks(fake_ctx: GraphContext) -> None:
         _finding("bad", [Claim(text="Chroma bakes bread.", citations=[])]),
         _finding("ghost", [Claim(text="Cites a chunk nobody saw.", citations=["c404"])]),
     ]
-    result = run_graph(
-        default_registry.get("validator@1"), ValidatorInput(findings=findings), context=fake_ctx
-    )
+    result = run_graph(default_registry.get("validator@1"), ValidatorInput(findings=findings), context=fake_ctx)
     out = ValidatorOutput.model_validate(result.output)
     by_subtask = {v.subtask_id: v for v in out.verdicts}
     assert by_subtask["good"].supported and by_subtask["good"].reason.startswith("fake judge")

@@ -57,10 +57,7 @@ def test_compound_question_is_decomposed_and_each_part_cited(ctx: GraphContext) 
     question = "How does Temporal retry activities, and how does Chroma find the nearest documents?"
     plan = _run("planner@1", PlannerInput(question=question), ctx)
     assert len(plan["subtasks"]) == 2
-    sources = [
-        _run("researcher@1", ResearchInput(subtask=s), ctx)["citations"][0]["source"]
-        for s in plan["subtasks"]
-    ]
+    sources = [_run("researcher@1", ResearchInput(subtask=s), ctx)["citations"][0]["source"] for s in plan["subtasks"]]
     assert sources == ["temporal.md", "chroma.md"]
 
 
