@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from experiments.recovery.config import ExperimentConfig
 from experiments.recovery.errors import RunTimeoutError
 from experiments.recovery.hub import EventHub
 from experiments.recovery.local_runner import LocalRunResult, LocalRunSpec
@@ -26,24 +27,12 @@ from experiments.recovery.workload import QUESTION
 
 
 @dataclass
-class ArmSettings:
-    """Timeouts and sizes every arm reports with its numbers."""
-
-    heartbeat_s: float = 2.0
-    sticky_s: float = 1.0
-    retry_initial_s: float = 0.2
-    max_attempts: int = 6
-    workers: int = 2
-    run_timeout_s: float = 120.0
-
-
-@dataclass
 class ArmEnv:
-    """What arms share: the work folder, the hub, settings, and Temporal when needed."""
+    """What arms share: the work folder, the hub, the experiment's settings, and Temporal when needed."""
 
     work: Path
     hub: EventHub
-    settings: ArmSettings
+    settings: ExperimentConfig
     temporal_address: str = ""
     client: Any = None
 

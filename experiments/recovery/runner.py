@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from experiments.recovery import memory
 from experiments.recovery.arms import (
     ArmEnv,
-    ArmSettings,
     LocalArm,
     Outcome,
     TemporalArm,
@@ -169,19 +168,11 @@ async def run_experiment(
         session = _Session(config, work, hub, port)
         needs_temporal = any(isinstance(a, TemporalArm) for a in arms)
         async with _temporal(work, needs_temporal) as (address, client):
-            env = ArmEnv(work, hub, _arm_settings(config), address, client)
+            env = ArmEnv(work, hub, config, address, client)
             for arm in arms:
                 await _run_arm(session, arm, env, say)
     wall = time.time() - started
     return write_report(config, session.records, wall)
-
-
-def _arm_settings(config: ExperimentConfig) -> ArmSettings:
-    return ArmSettings(
-        heartbeat_s=config.heartbeat_s, sticky_s=config.sticky_s,
-        retry_initial_s=config.retry_initial_s, max_attempts=config.max_attempts,
-        workers=config.workers, run_timeout_s=config.run_timeout_s,
-    )  # fmt: skip
 
 
 def records_from_jsonl(path: Path) -> list[dict[str, Any]]:
