@@ -18,7 +18,7 @@ from retrieval.models import Document, Hit, Metadata
 from retrieval.protocol import (
     check_model_record,
     check_query,
-    check_vectors,
+    embed_or_check,
     model_record,
     validate_collection_name,
 )
@@ -51,10 +51,7 @@ class ChromaMemory:
         """Insert or replace by id; `embeddings` skips the model (benchmarks, re-imports)."""
         if not docs:
             return 0
-        vectors = embeddings
-        if vectors is None:
-            vectors = self._embeddings.embed_passages([d.text for d in docs])
-        check_vectors(docs, vectors, self._embeddings.dimension)
+        vectors = embed_or_check(docs, embeddings, self._embeddings)
         # Chroma refuses duplicate ids in one call; the last one wins, as in a dict.
         pairs = list({d.id: (d, v) for d, v in zip(docs, vectors, strict=True)}.values())
         added = 0

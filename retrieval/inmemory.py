@@ -16,7 +16,7 @@ from retrieval.models import Document, Hit, Metadata
 from retrieval.protocol import (
     check_model_record,
     check_query,
-    check_vectors,
+    embed_or_check,
     model_record,
     validate_collection_name,
 )
@@ -56,10 +56,7 @@ class InMemoryMemory:
         """Insert or replace by id; `embeddings` skips the model (benchmarks, re-imports)."""
         if not docs:
             return 0
-        vectors = embeddings
-        if vectors is None:
-            vectors = self._embeddings.embed_passages([d.text for d in docs])
-        check_vectors(docs, vectors, self._embeddings.dimension)
+        vectors = embed_or_check(docs, embeddings, self._embeddings)
         with self._col.lock:
             before = len(self._col.docs)
             for doc, vec in zip(docs, vectors, strict=True):

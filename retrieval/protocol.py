@@ -108,6 +108,11 @@ def check_vectors(docs: Sequence[Document], vectors: Sequence[Sequence[float]], 
         raise EmbeddingMismatchError(f"Every embedding must have {dim} dimensions.")
 
 
-def dedupe(docs: Sequence[Document]) -> list[Document]:
-    """Keep the last document per id: Chroma refuses duplicate ids in one call."""
-    return list({doc.id: doc for doc in docs}.values())
+def embed_or_check(
+    docs: Sequence[Document], vectors: Sequence[Sequence[float]] | None, embeddings: Embeddings
+) -> Sequence[Sequence[float]]:
+    """The documents' vectors: embedded now, or the caller's precomputed ones, checked."""
+    if vectors is None:
+        vectors = embeddings.embed_passages([d.text for d in docs])
+    check_vectors(docs, vectors, embeddings.dimension)
+    return vectors
