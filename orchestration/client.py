@@ -10,7 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
@@ -157,17 +163,19 @@ class JobHandle:
 
     async def progress(self) -> JobProgress:
         """The workflow's progress, plus each running subtask's current node and attempt."""
+        return await self._progress(None)
+
+    async def _progress(self, desc: WorkflowExecutionDescription | None) -> JobProgress:
         progress = await self.handle.query("progress", result_type=JobProgress)
         if progress.running:
-            beats = await self._heartbeats()
+            beats = await self._heartbeats(desc or await self.handle.describe())
             for task in progress.subtasks:
                 beat = beats.get(subtask_activity_id(task.ref.id, task.round))
                 if task.status == "running" and beat:
                     task.node, task.attempt = beat
         return progress
 
-    async def _heartbeats(self) -> dict[str, tuple[str | None, int]]:
-        desc = await self.handle.describe()
+    async def _heartbeats(self, desc: WorkflowExecutionDescription) -> dict[str, tuple[str | None, int]]:
         converter = self._owner.client.data_converter
         beats: dict[str, tuple[str | None, int]] = {}
         for pending in desc.raw_description.pending_activities:
@@ -180,20 +188,22 @@ class JobHandle:
         return beats
 
     async def watch(self, interval_s: float = 0.5) -> AsyncIterator[JobProgress]:
-        """Yield progress whenever it changes, until the job ends."""
+        """Yield progress whenever it changes, until the job ends (one describe per poll)."""
         last = None
         while True:
+            desc = await self.handle.describe()
+            closed = desc.status not in (None, WorkflowExecutionStatus.RUNNING)
             try:
-                progress = await self.progress()
+                progress = await self._progress(desc)
             except Exception:
-                if await self.closed():
+                if closed:
                     return
                 raise
             snapshot = progress.model_dump_json()
             if snapshot != last:
                 last = snapshot
                 yield progress
-            if progress.phase in _FINAL or (await self.closed() and progress.phase != "waiting_next_run"):
+            if progress.phase in _FINAL or (closed and progress.phase != "waiting_next_run"):
                 return
             await asyncio.sleep(interval_s)
 
