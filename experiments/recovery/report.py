@@ -138,8 +138,11 @@ def clean_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(config: ExperimentConfig, records: list[dict[str, Any]], wall_s: float) -> Any:
-    """Write ``runs.jsonl``, ``summary.md``, ``summary.json`` and the plots into ``config.out``."""
+def write_report(config: ExperimentConfig, records: list[dict[str, Any]], wall_s: float, harness_runs: int = 1) -> Any:
+    """Write ``runs.jsonl``, ``summary.md``, ``summary.json`` and the plots into ``config.out``.
+
+    ``harness_runs`` counts the processes whose records these are (more than one after a merge).
+    """
     from experiments.recovery.plots import write_plots
     from experiments.recovery.runner import ExperimentResult
 
@@ -151,9 +154,11 @@ def write_report(config: ExperimentConfig, records: list[dict[str, Any]], wall_s
     summary = summarise(records)
     points = [p for p in POINTS if p in config.points]
     settings = config.model_dump(mode="json", exclude={"out"})
-    (out / "summary.json").write_text(json.dumps({"config": settings, "summary": summary, "wall_s": wall_s}, indent=1))
+    (out / "summary.json").write_text(
+        json.dumps({"config": settings, "summary": summary, "wall_s": wall_s, "harness_runs": harness_runs}, indent=1)
+    )
     text = "\n\n".join([
-        f"# Recovery experiment ({config.profile} profile)",
+        f"# Recovery experiment ({config.profile} profile settings, {config.kills} kills per arm and point)",
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {wall_s:.0f} s. "
         f"Settings: `{json.dumps(settings)}`",
         "## Crash-free runs\n\n" + clean_table(summary),

@@ -25,7 +25,7 @@ from experiments.recovery.arms import (
     make_arms,
 )
 from experiments.recovery.config import ARMS, ExperimentConfig
-from experiments.recovery.errors import ExperimentRunError
+from experiments.recovery.errors import ExperimentConfigError, ExperimentRunError
 from experiments.recovery.hub import EventHub, Trigger
 from experiments.recovery.metrics import calls_of, clean_profile, run_metrics
 from experiments.recovery.plans import CleanProfile, make_triggers, plan_rng
@@ -180,32 +180,54 @@ def records_from_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
-    """Combine experiments run in parallel (e.g. local arms and Temporal arms) into one report.
+# Settings that change what the numbers mean; merged parts must agree on all of them.
+_MERGE_MUST_AGREE = (
+    "points", "profile", "latency_ms", "heartbeat_s", "sticky_s", "retry_initial_s",
+    "max_attempts", "workers", "run_timeout_s",
+)  # fmt: skip
 
-    Each source folder holds the ``runs.jsonl`` and ``summary.json`` of one run of
-    :func:`run_experiment`; the settings must agree apart from the arms.
+
+def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
+    """Combine experiments run side by side (arms split across processes) or one after another
+    (more seeds) into one report.
+
+    Each source folder holds the ``runs.jsonl`` and ``summary.json`` of :func:`run_experiment`
+    or of an earlier merge, so batches can be added as they finish. Every setting that changes
+    what the numbers mean must agree; arms, seeds and kill counts may differ. ``out`` may be
+    one of the sources (everything is read before anything is written).
     """
     from experiments.recovery.report import write_report
 
+    if not sources:
+        raise ExperimentConfigError("merge needs at least one source folder.")
     records: list[dict[str, Any]] = []
     parts: list[ExperimentConfig] = []
-    wall = 0.0
+    wall, harness_runs = 0.0, 0
     for source in sources:
+        if not (source / "summary.json").is_file() or not (source / "runs.jsonl").is_file():
+            raise ExperimentConfigError(f"{source} has no summary.json and runs.jsonl of a finished experiment.")
         meta = json.loads((source / "summary.json").read_text())
         part = ExperimentConfig.model_validate(meta["config"])
+        for name in _MERGE_MUST_AGREE:
+            if parts and getattr(part, name) != getattr(parts[0], name):
+                raise ExperimentConfigError(
+                    f"Cannot merge {source} with {sources[0]}: {name} is {getattr(part, name)!r} "
+                    f"there and {getattr(parts[0], name)!r} here."
+                )
         parts.append(part)
         wall += float(meta["wall_s"])
+        harness_runs += int(meta.get("harness_runs", 1))
+        # A record keeps the seed it was run with; older files without one take their part's.
         records += [{"seed": part.seed} | r for r in records_from_jsonl(source / "runs.jsonl")]
-    if not parts:
-        raise ExperimentRunError("merge_results needs at least one source folder.")
     arms = [a for a in ARMS if any(a in p.arms for p in parts)]
-    seeds = sorted({p.seed for p in parts})
+    seeds = sorted({int(r["seed"]) for r in records})
     counts = Counter((r["arm"], r["point"]) for r in records if r["point"] != "none")
     kills = min(counts.values()) if counts else 0  # the fewest kills of any arm and point
     note = (
-        f"merged from {len(parts)} runs of the harness (seeds {seeds}; arms split across "
-        f"processes run side by side); wall_s is their sum"
+        f"merged from {harness_runs} runs of the harness (seeds {seeds}; batches run side by side "
+        f"or one after another); wall_s is their sum"
     )
-    merged = parts[0].model_copy(update={"arms": arms, "out": out, "kills": kills, "note": note})
-    return write_report(merged, records, wall)  # type: ignore[no-any-return]
+    merged = parts[0].model_copy(
+        update={"arms": arms, "out": out, "kills": kills, "seed": seeds[0] if seeds else parts[0].seed, "note": note}
+    )
+    return write_report(merged, records, wall, harness_runs=harness_runs)  # type: ignore[no-any-return]

@@ -1,13 +1,18 @@
-"""`experiment recovery`: LangGraph checkpointer vs Temporal under seeded SIGKILLs."""
+"""`experiment recovery|merge`: LangGraph checkpointer vs Temporal under seeded SIGKILLs."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from orchestration.cli.output import console, emit_json, err_console, fail
+
+if TYPE_CHECKING:
+    from experiments.recovery import ExperimentResult
 
 experiment_app = typer.Typer(help="Experiments (recovery under crashes).", no_args_is_help=True)
 
@@ -17,6 +22,17 @@ def _names(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _show(result: ExperimentResult, as_json: bool) -> None:
+    """Print the summary table (or the summary JSON) and where the files went."""
+    if as_json:
+        summary = json.loads((result.out / "summary.json").read_text())
+        emit_json({"out": str(result.out), "runs": len(result.records), **summary})
+        return
+    console.print(result.summary.read_text(), markup=False, highlight=False)
+    console.print(f"Results: {result.jsonl}, {result.summary}, plots: "
+                  + ", ".join(p.name for p in result.plots))  # fmt: skip
 
 
 @experiment_app.command("recovery")
@@ -43,15 +59,23 @@ def recovery(
         result = asyncio.run(run_experiment(config, progress=say))
     except RecoveryExperimentError as exc:
         fail(str(exc))
-    if as_json:
-        import json
+    _show(result, as_json)
 
-        summary = json.loads((result.out / "summary.json").read_text())
-        emit_json({"out": str(result.out), "runs": len(result.records), **summary})
-        return
-    console.print(result.summary.read_text(), markup=False, highlight=False)
-    console.print(f"Results: {result.jsonl}, {result.summary}, plots: "
-                  + ", ".join(p.name for p in result.plots))  # fmt: skip
+
+@experiment_app.command("merge")
+def merge(
+    sources: list[Path] = typer.Argument(..., help="Result folders of finished experiments (or earlier merges)."),
+    out: Path = typer.Option(Path("experiments/recovery/results"), "--out", help="Folder for the merged results."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Merge recovery results run side by side (arms split across processes) or with more seeds."""
+    from experiments.recovery import RecoveryExperimentError, merge_results
+
+    try:
+        result = merge_results(sources, out)
+    except RecoveryExperimentError as exc:
+        fail(str(exc))
+    _show(result, as_json)
 
 
 def register(app: typer.Typer) -> None:
