@@ -51,7 +51,8 @@ _PROFILES: dict[str, dict[str, object]] = {
     "quick": {"kills": 2, "clean_runs": 1, "latency_ms": 40.0, "seed": 3,
               "points": ["model_call", "after_node"], "run_timeout_s": 60.0},
     "medium": {"kills": 8, "clean_runs": 3, "latency_ms": 100.0},
-    # >= 30 kills per arm and point; 100 ms calls keep ~1,300 runs near an hour.
+    # >= 30 kills per arm and point, ~1,300 runs: ~3 h in one process on 2 cores, ~1.5 h with
+    # local and Temporal arms in two processes (then `experiment merge`).
     "full": {"kills": 30, "clean_runs": 5, "latency_ms": 100.0},
 }  # fmt: skip
 
