@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -24,7 +24,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.errors import DurableResearchError
-from orchestration.preflight import check_spec
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
@@ -61,6 +60,16 @@ class JobEndedError(DurableResearchError):
         self.state = state
 
 
+class Preflight(Protocol):
+    """Checks a spec before it starts (the edge's `check_spec`); raises ConfigError.
+
+    Injected rather than imported: the checks read the local machine and the graph
+    registry (domain packages), which the Temporal core must not depend on.
+    """
+
+    def __call__(self, spec: JobSpec, *, registry: Any | None = None, local_sources: bool = True) -> None: ...
+
+
 class JobSummary(BaseModel):
     job_id: str
     status: str
@@ -90,8 +99,10 @@ class ResearchClient:
         tuning: Tuning | None = None,
         artifacts: LocalArtifactStore | None = None,
         ui_url: str | None = None,
+        preflight: Preflight | None = None,
     ) -> None:
         self.client = client
+        self.preflight = preflight
         self.queues = queues or TaskQueues()
         self.tuning = tuning or Tuning()
         self.artifacts = artifacts
@@ -116,9 +127,16 @@ class ResearchClient:
         registry: Any | None = None,
         local_sources: bool = True,
     ) -> JobHandle:
-        """Validate the spec (and, given a registry, its graphs), then start the job."""
+        """Validate the spec (and, with a preflight, its graphs and sources), then start the job.
+
+        Args:
+            registry: the graph registry pinned graphs must exist in (the in-process worker's);
+                None skips that check, for a detached start whose workers may know more graphs.
+            local_sources: let the preflight check that corpus paths and packages exist here.
+        """
         spec = spec if isinstance(spec, JobSpec) else JobSpec.model_validate(spec)
-        check_spec(spec, registry=registry, local_sources=local_sources)
+        if self.preflight is not None:
+            self.preflight(spec, registry=registry, local_sources=local_sources)
         job_id = job_id or new_job_id(spec.question)
         try:
             await self.client.start_workflow(

@@ -8,7 +8,7 @@ import contextlib
 import signal
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,8 +19,16 @@ from orchestration.activities import WorkerDeps, io_activities, reasoning_activi
 from orchestration.shared.messages import TaskQueues
 from orchestration.workflows import WORKFLOWS
 
-Queue = Literal["workflows", "reasoning", "io"]
-ALL_QUEUES: tuple[Queue, ...] = ("workflows", "reasoning", "io")
+
+class Queue(StrEnum):
+    """The roles a worker process can serve (`worker --queue ...`); values are the names users type."""
+
+    WORKFLOWS = "workflows"
+    REASONING = "reasoning"
+    IO = "io"
+
+
+ALL_QUEUES: tuple[Queue, ...] = tuple(Queue)
 
 
 class WorkerSettings(BaseSettings):
@@ -42,7 +50,7 @@ def build_workers(
     *,
     queues: TaskQueues,
     settings: WorkerSettings,
-    run: Iterable[Queue] = ALL_QUEUES,
+    run: Iterable[Queue | str] = ALL_QUEUES,
     executor: concurrent.futures.Executor | None = None,
 ) -> list[Worker]:
     """One `Worker` per task queue this process serves."""

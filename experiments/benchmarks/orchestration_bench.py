@@ -116,7 +116,7 @@ async def overhead_and_throughput(client: Client, home: Path, n: int, workflows:
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli.main", "worker"],
+        [sys.executable, "-m", "orchestration.edge.cli.main", "worker"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 

@@ -9,8 +9,8 @@ from experiments.recovery.errors import (
     StubStartError,
 )
 from experiments.recovery.plans import POINTS
+from experiments.recovery.report import ExperimentResult
 from experiments.recovery.runner import (
-    ExperimentResult,
     merge_results,
     records_from_jsonl,
     run_experiment,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from experiments.recovery.config import ARMS, ExperimentConfig
 from experiments.recovery.plans import POINTS
@@ -22,6 +23,17 @@ _COLUMNS = (
     ("wall_rel", "wall/clean", "{:.2f}"),
     ("dup_ledger_rows", "dup ledger rows", "{:.0f}"),
 )
+
+
+class ExperimentResult(BaseModel):
+    """Where the results went and the per-run records themselves."""
+
+    out: Path
+    jsonl: Path
+    summary: Path
+    plots: list[Path]
+    records: list[dict[str, Any]]
+    wall_s: float
 
 
 def _values(rows: list[dict[str, Any]], key: str) -> list[float]:
@@ -138,13 +150,14 @@ def clean_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(config: ExperimentConfig, records: list[dict[str, Any]], wall_s: float, harness_runs: int = 1) -> Any:
+def write_report(
+    config: ExperimentConfig, records: list[dict[str, Any]], wall_s: float, harness_runs: int = 1
+) -> ExperimentResult:
     """Write ``runs.jsonl``, ``summary.md``, ``summary.json`` and the plots into ``config.out``.
 
     ``harness_runs`` counts the processes whose records these are (more than one after a merge).
     """
     from experiments.recovery.plots import write_plots
-    from experiments.recovery.runner import ExperimentResult
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

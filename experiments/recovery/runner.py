@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from experiments.recovery import memory
 from experiments.recovery.arms import (
     ArmEnv,
@@ -30,19 +28,9 @@ from experiments.recovery.hub import EventHub, Trigger
 from experiments.recovery.metrics import calls_of, clean_profile, run_metrics
 from experiments.recovery.plans import CleanProfile, make_triggers, plan_rng
 from experiments.recovery.procs import start_stub
+from experiments.recovery.report import ExperimentResult, write_report
 
 Progress = Callable[[str], None]
-
-
-class ExperimentResult(BaseModel):
-    """Where the results went and the per-run records themselves."""
-
-    out: Path
-    jsonl: Path
-    summary: Path
-    plots: list[Path]
-    records: list[dict[str, Any]]
-    wall_s: float
 
 
 @contextlib.asynccontextmanager
@@ -151,8 +139,6 @@ async def run_experiment(
     config: ExperimentConfig, progress: Progress | None = None, work: Path | None = None
 ) -> ExperimentResult:
     """Run every selected arm at every selected kill point and write JSONL, summary and plots."""
-    from experiments.recovery.report import write_report
-
     say = progress or (lambda _msg: None)
     started = time.time()
     arms = [a for name, a in make_arms().items() if name in config.arms]
@@ -196,8 +182,6 @@ def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
     what the numbers mean must agree; arms, seeds and kill counts may differ. ``out`` may be
     one of the sources (everything is read before anything is written).
     """
-    from experiments.recovery.report import write_report
-
     if not sources:
         raise ExperimentConfigError("merge needs at least one source folder.")
     records: list[dict[str, Any]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from orchestration.cli.main import app
+from orchestration.edge.cli.main import app
 
 
 def test_unknown_arm_is_refused_with_the_valid_names() -> None:

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments.recovery import ExperimentConfigError, merge_results, records_from_jsonl
-from orchestration.cli.main import app
+from orchestration.edge.cli.main import app
 
 COMMITTED = Path(__file__).resolve().parents[2] / "experiments" / "recovery" / "results"
 LOCAL_ARMS = {"A0", "A1sync", "A1async", "A1t"}

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from orchestration.activities import WorkerDeps
 from orchestration.client import ResearchClient
+from orchestration.edge.preflight import check_spec
 from orchestration.shared.messages import TaskQueues, Tuning
 from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
@@ -64,7 +65,11 @@ async def running_jobs(
     workers = build_workers(client, deps, queues=queues, settings=WorkerSettings(graceful_shutdown_s=2))
     async with WorkerGroup(workers):
         yield ResearchClient(
-            client, queues=queues, tuning=tuning or Tuning(retry_initial_s=0.2), artifacts=deps.artifacts
+            client,
+            queues=queues,
+            tuning=tuning or Tuning(retry_initial_s=0.2),
+            artifacts=deps.artifacts,
+            preflight=check_spec,
         )
 
 

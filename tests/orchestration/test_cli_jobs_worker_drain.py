@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.client import ResearchClient
-from orchestration.notebook import job_timeline
+from orchestration.edge.notebook import job_timeline
 from orchestration.settings import OrchestrationSettings
 from tests.orchestration.test_cli_jobs_support import (
     CORPUS,

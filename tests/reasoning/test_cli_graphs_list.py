@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from orchestration.cli.main import app
+from orchestration.edge.cli.main import app
 
 
 def test_list_json_has_builtins_with_nodes_and_types() -> None:

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from orchestration.activities import WorkerDeps
 from orchestration.client import JobHandle, ResearchClient
+from orchestration.edge.preflight import check_spec
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
@@ -86,7 +87,7 @@ class Notebook:
             overrides["home"] = Path(home)
         settings = OrchestrationSettings(**overrides)
         started = settings.embedded and EmbeddedServer(settings).running() is None
-        client = await ResearchClient.connect(settings)
+        client = await ResearchClient.connect(settings, preflight=check_spec)
         deps = WorkerDeps.from_env(settings.home.expanduser().resolve())
         model_update: dict[str, Any] = {}
         if model is not None:
@@ -127,7 +128,7 @@ class Notebook:
 
     async def fresh_client(self) -> ResearchClient:
         """A new client with no shared state, as a new kernel (or another machine) would build."""
-        return await ResearchClient.connect(self.settings, queues=self.client.queues)
+        return await ResearchClient.connect(self.settings, queues=self.client.queues, preflight=check_spec)
 
     async def close(self, *, stop_server: bool | None = None) -> None:
         """Stop the worker and, if this notebook started it (or `stop_server`), the server."""

@@ -1,18 +1,25 @@
-"""`experiment recovery|merge`: LangGraph checkpointer vs Temporal under seeded SIGKILLs."""
+"""`experiment recovery|merge`: LangGraph checkpointer vs Temporal under seeded SIGKILLs.
+
+A plugin of the `durable-research` CLI: the `durable_research.cli` entry point names
+`register`, so the product's CLI never imports the experiments package.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from orchestration.cli.output import console, emit_json, err_console, fail
-
-if TYPE_CHECKING:
-    from experiments.recovery import ExperimentResult
+from experiments.recovery import (
+    ExperimentResult,
+    RecoveryExperimentError,
+    merge_results,
+    profile_config,
+    run_experiment,
+)
+from orchestration.edge.cli.output import console, emit_json, err_console, fail
 
 experiment_app = typer.Typer(help="Experiments (recovery under crashes).", no_args_is_help=True)
 
@@ -47,8 +54,6 @@ def recovery(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Crash the workload graph at seeded logical points under every arm and compare recovery."""
-    from experiments.recovery import RecoveryExperimentError, profile_config, run_experiment
-
     try:
         config = profile_config(
             profile,  # type: ignore[arg-type]
@@ -69,8 +74,6 @@ def merge(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Merge recovery results run side by side (arms split across processes) or with more seeds."""
-    from experiments.recovery import RecoveryExperimentError, merge_results
-
     try:
         result = merge_results(sources, out)
     except RecoveryExperimentError as exc:
@@ -79,4 +82,5 @@ def merge(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `experiment` to the `durable-research` app (the entry point's target)."""
     app.add_typer(experiment_app, name="experiment")

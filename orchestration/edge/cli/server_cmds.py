@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from orchestration.cli.output import console, emit_json, fail
-from orchestration.doctor import run_checks
+from orchestration.edge.cli.output import console, emit_json, fail
+from orchestration.edge.doctor import run_checks
 from orchestration.errors import DurableResearchError
 from orchestration.server import EmbeddedServer, describe
 from orchestration.settings import OrchestrationSettings

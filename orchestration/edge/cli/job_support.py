@@ -14,7 +14,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from orchestration.cli.output import console, emit_json, err_console, fail
+from orchestration.edge.cli.output import console, emit_json, err_console, fail
 
 _FINAL = ("completed", "rejected", "failed", "cancelled")
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
@@ -50,8 +50,6 @@ def build_spec(question: str, corpus: list[str], approve: str, graphs: list[str]
     """The JobSpec the `run` options describe (pydantic validation included)."""
     from orchestration.shared.spec import JobSpec
 
-    if approve not in ("auto", "wait"):
-        fail(f"--approve '{approve}' must be auto or wait")
     return JobSpec.model_validate(
         {
             "question": question,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from orchestration.cli.output import console, emit_json, fail
+from orchestration.edge.cli.output import console, emit_json, fail
 
 graphs_app = typer.Typer(help="The LangGraph graphs jobs can pin.", no_args_is_help=True)
 

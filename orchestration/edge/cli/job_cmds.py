@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import sys
-import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from orchestration.cli.job_support import (
+from orchestration.activities import WorkerDeps
+from orchestration.client import JobEndedError, JobHandle, ResearchClient, connect
+from orchestration.edge.cli.job_support import (
     build_spec,
     closed_summary,
     final_result,
@@ -32,8 +33,14 @@ from orchestration.cli.job_support import (
     pydantic_problems,
     watch,
 )
-from orchestration.cli.output import console, emit_json, err_console, fail
+from orchestration.edge.cli.output import console, emit_json, err_console, fail
+from orchestration.edge.preflight import check_spec
+from orchestration.errors import DurableResearchError
 from orchestration.settings import OrchestrationSettings
+from orchestration.shared.messages import Recovery
+from orchestration.shared.spec import JobSpec
+from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
+from reasoning import ReasoningError
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -55,28 +62,15 @@ def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, None]:
 
     @functools.wraps(fn)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
-        code = 1
         try:
             _run_mapped(fn, *args, **kwargs)
-            code = 0
-        except typer.Exit as exc:
-            code = exc.exit_code
         except KeyboardInterrupt:
-            code = 130
-        except BaseException:
-            traceback.print_exc()
-        _exit_now(code)
+            raise typer.Exit(130) from None
 
     return wrapper
 
 
 def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from orchestration.errors import DurableResearchError
-    from reasoning import ReasoningError
-
     try:
         asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
     except (DurableResearchError, ReasoningError) as exc:
@@ -91,20 +85,6 @@ def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) ->
         fail(f"Temporal said: {exc.message}")
 
 
-def _exit_now(code: int) -> NoReturn:
-    """Exit without interpreter teardown.
-
-    The Temporal client's Rust runtime keeps threads that can touch the GIL while
-    CPython finalizes, which aborts the process (SIGABRT) at random after the command
-    already succeeded (temporalio/sdk-python#300; seen here on about half the runs).
-    Everything is flushed first, so skipping teardown loses nothing.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 # --- commands -----------------------------------------------------------------
 
 
@@ -112,10 +92,12 @@ def run(
     ctx: typer.Context,
     question: str = typer.Argument(..., help="What to research."),
     corpus: list[str] = typer.Option([], "--corpus", help="Folder, file, URL or pkgdocs:a,b (repeatable)."),
-    approve: str = typer.Option("auto", "--approve", help="auto: publish at once; wait: ask a human."),
+    approve: Literal["auto", "wait"] = typer.Option(
+        "auto", "--approve", help="auto: publish at once; wait: ask a human."
+    ),
     graph: list[str] = typer.Option([], "--graph", help="Pin a graph: kind=name@version (repeatable)."),
     model: str = typer.Option("extractive", "--model", help="extractive, fake, openai or openai:MODEL."),
-    recovery: str = typer.Option("restart", "--recovery", help="restart or resume a retried graph."),
+    recovery: Recovery = typer.Option("restart", "--recovery", help="restart or resume a retried graph."),
     job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: from the question)."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
     detach: bool = typer.Option(False, "--detach", help="Start the job and return; no worker here."),
@@ -132,20 +114,15 @@ def run(
 
 async def _run(
     settings: OrchestrationSettings,
-    spec: Any,
+    spec: JobSpec,
     job_id: str | None,
     graphs: list[str],
     detach: bool,
     as_json: bool,
 ) -> None:
-    from orchestration.activities import WorkerDeps
-    from orchestration.client import JobEndedError, ResearchClient
-    from orchestration.preflight import check_spec
-    from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
-
     registry = load_graphs(graphs)
     check_spec(spec, registry=registry)  # before the server or anything else starts
-    client = await ResearchClient.connect(settings)
+    client = await ResearchClient.connect(settings, preflight=check_spec)
     if detach:
         handle = await client.start(spec, job_id=job_id, registry=registry)
         if as_json:
@@ -184,10 +161,8 @@ def _sdk_logs_to_file(path: Path) -> None:
     sdk.propagate = False
 
 
-async def _handle(settings: OrchestrationSettings, job: str) -> tuple[Any, Any]:
-    from orchestration.client import ResearchClient
-
-    client = await ResearchClient.connect(settings)
+async def _handle(settings: OrchestrationSettings, job: str) -> tuple[ResearchClient, JobHandle]:
+    client = await ResearchClient.connect(settings, preflight=check_spec)
     handle = client.attach(job)
     await handle.handle.describe()  # an unknown id fails here, with NOT_FOUND
     return client, handle
@@ -280,9 +255,7 @@ def jobs(ctx: typer.Context, limit: int = typer.Option(50, "--limit"), as_json: 
 
 
 async def _jobs(settings: OrchestrationSettings, limit: int, as_json: bool) -> None:
-    from orchestration.client import ResearchClient
-
-    client = await ResearchClient.connect(settings)
+    client = await ResearchClient.connect(settings, preflight=check_spec)
     rows = await client.jobs(limit=limit)
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
@@ -301,23 +274,14 @@ def _when(moment: datetime | None) -> str:
 
 def worker(
     ctx: typer.Context,
-    queue: list[str] = typer.Option([], "--queue", help="workflows, reasoning or io (default: all)."),
+    queue: list[Queue] = typer.Option([], "--queue", help="Task queues to serve (default: all)."),
     graphs: list[str] = typer.Option([], "--graphs", help="Register graphs from module:attr first."),
 ) -> None:
     """Serve task queues until SIGTERM/SIGINT, then drain in-flight work."""
-    from orchestration.worker import ALL_QUEUES
-
-    bad = [q for q in queue if q not in ALL_QUEUES]
-    if bad:
-        fail(f"--queue {bad[0]!r} must be one of {', '.join(ALL_QUEUES)}")
     _clean_errors(_worker)(_settings(ctx), queue or list(ALL_QUEUES), graphs)
 
 
-async def _worker(settings: OrchestrationSettings, queues: list[Any], graphs: list[str]) -> None:
-    from orchestration.activities import WorkerDeps
-    from orchestration.client import connect
-    from orchestration.worker import WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
-
+async def _worker(settings: OrchestrationSettings, queues: list[Queue], graphs: list[str]) -> None:
     registry = load_graphs(graphs)
     client = await connect(settings)
     deps = WorkerDeps.from_env(settings.home.expanduser().resolve(), registry=registry)

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from orchestration.cli.output import console, emit_json, err_console, fail
+from orchestration.edge.cli.output import console, emit_json, err_console, fail
 from orchestration.settings import OrchestrationSettings
 from retrieval import (
     DEFAULT_COLLECTION,

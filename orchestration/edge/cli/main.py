@@ -1,0 +1,73 @@
+"""`durable-research`: the command line. Settings are built here, once, and passed down.
+
+Commands of other packages join through the `durable_research.cli` entry-point group:
+each entry point names a `register(app)` function (the experiments package adds
+`experiment` this way, so the product never imports the experiments).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import sys
+import traceback
+from typing import NoReturn
+
+import typer
+
+from orchestration.edge.cli import graphs_cmds, job_cmds, memory_cmds, server_cmds
+from orchestration.settings import OrchestrationSettings
+
+PLUGIN_GROUP = "durable_research.cli"
+
+app = typer.Typer(
+    name="durable-research",
+    help="Durable AI research jobs on Temporal + LangGraph + Chroma.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    ctx.obj = OrchestrationSettings()
+
+
+for _module in (server_cmds, job_cmds, memory_cmds, graphs_cmds):
+    _module.register(app)
+for _entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+    _entry.load()(app)
+
+
+def main() -> None:
+    """Run one command, then leave without interpreter teardown (see `_exit_now`)."""
+    code = 1
+    try:
+        app()
+    except SystemExit as exc:  # click ends every command this way, success included
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without interpreter teardown.
+
+    The Temporal client's Rust runtime keeps threads that can touch the GIL while
+    CPython finalizes, which aborts the process (SIGABRT) at random after the command
+    already succeeded (temporalio/sdk-python#300; seen here on about half the runs).
+    Everything is flushed first, so skipping teardown loses nothing. Applied once here,
+    so every command (short ones, `doctor`, plugins) gets it.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
