@@ -16,6 +16,7 @@ test:
 	@scripts/bootstrap.sh $(TEST_EXTRAS)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint:

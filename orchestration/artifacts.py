@@ -11,6 +11,11 @@ from orchestration.errors import ConfigError
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@:-]*$")
 
 
+def artifact_store(home: Path) -> LocalArtifactStore:
+    """The store of a state folder: `<home>/artifacts` (clients and workers must agree on it)."""
+    return LocalArtifactStore(home / "artifacts")
+
+
 class LocalArtifactStore:
     """Files under one root folder (a shared mount when workers run on several hosts).
 

@@ -22,12 +22,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestration.artifacts import LocalArtifactStore
+from orchestration.artifacts import LocalArtifactStore, artifact_store
 from orchestration.errors import DurableResearchError
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
 from orchestration.shared.messages import (
+    FINAL_PHASES,
     AddSubtask,
     Decision,
     JobInput,
@@ -40,8 +41,6 @@ from orchestration.shared.messages import (
     Tuning,
 )
 from orchestration.shared.spec import JobSpec, subtask_activity_id
-
-_FINAL = ("completed", "rejected", "failed", "cancelled")
 
 
 class JobExistsError(DurableResearchError):
@@ -115,7 +114,7 @@ class ResearchClient:
         if settings.embedded:
             record = EmbeddedServer(settings).running()
             ui = record.ui_url if record else None
-        kwargs.setdefault("artifacts", LocalArtifactStore(settings.home.expanduser() / "artifacts"))
+        kwargs.setdefault("artifacts", artifact_store(settings.home.expanduser()))
         kwargs.setdefault("queues", settings.task_queues())
         return cls(client, ui_url=ui, **kwargs)
 
@@ -221,7 +220,7 @@ class JobHandle:
             if snapshot != last:
                 last = snapshot
                 yield progress
-            if progress.phase in _FINAL or (closed and progress.phase != "waiting_next_run"):
+            if progress.phase in FINAL_PHASES or (closed and progress.phase != "waiting_next_run"):
                 return
             await asyncio.sleep(interval_s)
 

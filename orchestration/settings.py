@@ -59,7 +59,3 @@ class OrchestrationSettings(BaseSettings):
     def task_queues(self) -> TaskQueues:
         p = self.task_queue_prefix
         return TaskQueues(workflows=f"{p}research", reasoning=f"{p}reasoning", io=f"{p}io")
-
-    def ui_url(self) -> str | None:
-        """The Temporal UI base URL, when this project runs the server."""
-        return f"http://127.0.0.1:{self.ui_port}" if self.embedded else None

@@ -108,6 +108,11 @@ class WorkerGroup:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    async def wait(self) -> None:
+        """Return when every worker has stopped (a fatal worker error is raised here)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
     async def stop(self) -> None:
         if self._task is None:
             return
@@ -131,8 +136,9 @@ async def serve_until_signalled(group: WorkerGroup) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     group.start()
-    assert group._task is not None
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({group._task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    workers = asyncio.create_task(group.wait())
+    await asyncio.wait({workers, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
-    await group.stop()
+    workers.cancel()  # only this waiter: the group itself is shielded and drains below
+    await group.stop()  # re-raises a worker's fatal error

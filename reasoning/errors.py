@@ -114,13 +114,24 @@ class BudgetExceededError(ReasoningError):
         )
 
 
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
+"""HTTP statuses worth retrying besides every 5xx, for model providers and webhooks alike.
+
+408 Request Timeout and 429 Too Many Requests say "later"; 425 Too Early asks for a replay;
+409 Conflict is what idempotency-keyed APIs (OpenAI's, Stripe-style webhooks) answer while
+a request with the same key is still in flight. Every other 4xx fails the same way again.
+"""
+
+
+def is_retryable_status(status: int) -> bool:
+    """True for the statuses in `RETRYABLE_STATUSES` and every 5xx."""
+    return status in RETRYABLE_STATUSES or status >= 500
 
 
 def map_provider_error(exc: BaseException) -> ModelError:
     """Map any provider exception (openai SDK, httpx, stdlib) to a typed ModelError.
 
-    429, 408, 5xx, timeouts and connection failures are retryable; 400, 401, 403, 404
+    `is_retryable_status` statuses, timeouts and connection failures are retryable; 400, 401, 403, 404
     and other client errors are not. Unknown exceptions are not retryable, because a
     retry of a programming error fails the same way. A ModelError passes through.
     """
@@ -129,7 +140,7 @@ def map_provider_error(exc: BaseException) -> ModelError:
     status, retry_after = _status_and_retry_after(exc)
     name = type(exc).__name__
     if status is not None:
-        retryable = status in _RETRYABLE_STATUS or status >= 500
+        retryable = is_retryable_status(status)
         cls = RetryableModelError if retryable else NonRetryableModelError
         return cls(f"Model provider answered {status} ({name}): {exc}", status=status, retry_after_s=retry_after)
     if _is_transient(exc):

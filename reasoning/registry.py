@@ -17,9 +17,9 @@ from reasoning.errors import GraphFactoryError, GraphLoadError, GraphNotFoundErr
 if TYPE_CHECKING:
     from langgraph.graph import StateGraph
 
-    from reasoning.context import GraphContext
-
-GraphFactory = Callable[["GraphContext | None"], "StateGraph[Any, Any, Any, Any]"]
+# A factory takes no argument: nodes get the retriever and model at run time through
+# LangGraph's `Runtime[GraphContext]` (`context_schema`), never at build time.
+GraphFactory = Callable[[], "StateGraph[Any, Any, Any, Any]"]
 
 _SPEC_ATTR = "__graph_spec__"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -32,7 +32,7 @@ class GraphSpec:
     Attributes:
         name: stable name a job pins per subtask kind (e.g. "researcher").
         version: its version; several versions of one name coexist.
-        factory: builds an uncompiled StateGraph; gets None when only its shape is wanted.
+        factory: builds an uncompiled StateGraph (no argument; context arrives at run time).
         input_model: the pydantic model of the graph's input.
         output_model: the pydantic model the final state must validate as.
         description: one line for `graphs list`.
@@ -49,16 +49,16 @@ class GraphSpec:
     def key(self) -> str:
         return f"{self.name}@{self.version}"
 
-    def build(self, context: GraphContext | None = None) -> StateGraph[Any, Any, Any, Any]:
+    def build(self) -> StateGraph[Any, Any, Any, Any]:
         """Call the factory, reporting any failure with this graph's key."""
         try:
-            return self.factory(context)
+            return self.factory()
         except Exception as exc:
             raise GraphFactoryError(self.key, exc) from exc
 
     def nodes(self) -> list[str]:
-        """The graph's node names in insertion order (builds it without a context)."""
-        return list(self.build(None).nodes)
+        """The graph's node names in insertion order."""
+        return list(self.build().nodes)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-safe summary for listings."""

@@ -84,7 +84,7 @@ async def arun_graph(
     if mode not in ("restart", "resume"):
         raise ConfigError(f"Unknown mode {mode!r}: use 'restart' or 'resume'.")
     payload = _input_dict(spec, graph_input)
-    builder = spec.build(context)
+    builder = spec.build()
     run = _Run(spec, context, budgets or Budgets(), on_node)
     if mode == "restart":
         return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)

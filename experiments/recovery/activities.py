@@ -51,7 +51,7 @@ def _spec() -> Any:
     return GraphSpec(
         name="recovery-workload",
         version="1",
-        factory=lambda _ctx: build_graph(),
+        factory=build_graph,
         input_model=WorkloadInput,
         output_model=WorkloadOutput,
         description="The recovery experiment's workload (plan, retrieve, fan-out, critique).",

@@ -5,17 +5,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestration.artifacts import LocalArtifactStore
+from orchestration.artifacts import LocalArtifactStore, artifact_store
 from orchestration.shared.spec import ModelChoice
-
-if TYPE_CHECKING:
-    from reasoning.registry import GraphRegistry
-    from reasoning.runner import CheckpointConfig
-    from retrieval import MemorySettings, SemanticMemory
+from reasoning import GraphRegistry, default_registry
+from reasoning.models import ModelSettings, make_chat_model
+from reasoning.runner import CheckpointConfig
+from retrieval import MemorySettings, SemanticMemory, open_memory
 
 
 class CheckpointSettings(BaseSettings):
@@ -41,7 +41,7 @@ class WorkerDeps:
 
     home: Path
     memory_settings: MemorySettings
-    model_settings: Any  # reasoning.models.ModelSettings
+    model_settings: ModelSettings
     registry: GraphRegistry
     checkpoint: CheckpointConfig
     artifacts: LocalArtifactStore = field(init=False)
@@ -49,16 +49,11 @@ class WorkerDeps:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self.artifacts = LocalArtifactStore(self.home / "artifacts")
+        self.artifacts = artifact_store(self.home)
 
     @classmethod
     def from_env(cls, home: Path, registry: GraphRegistry | None = None) -> WorkerDeps:
         """Read the reasoning/retrieval settings from the environment, once, at the edge."""
-        from reasoning import default_registry
-        from reasoning.models import ModelSettings
-        from reasoning.runner import CheckpointConfig
-        from retrieval import MemorySettings
-
         checkpoints = CheckpointSettings()
         return cls(
             home=home,
@@ -72,17 +67,13 @@ class WorkerDeps:
         )
 
     def memory(self, collection: str) -> SemanticMemory:
-        from retrieval import open_memory
-
         with self._lock:
             if collection not in self._memories:
                 self._memories[collection] = open_memory(self.memory_settings, collection, home=self.home)
             return self._memories[collection]
 
-    def model(self, choice: ModelChoice) -> Any:
+    def model(self, choice: ModelChoice) -> BaseChatModel:
         """A chat model for the job's choice; endpoint and key come from this worker's env."""
-        from reasoning.models import make_chat_model
-
         update: dict[str, Any] = {"provider": choice.provider}
         if choice.name:
             update["name"] = choice.name

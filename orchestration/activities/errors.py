@@ -13,13 +13,12 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from orchestration.errors import ConfigError as OrchestrationConfigError
+from reasoning.errors import BudgetExceededError, ModelError, map_provider_error
+from reasoning.errors import ConfigError as ReasoningConfigError
+from retrieval.errors import MemoryConfigError, SourceError
 
 
 def to_application_error(exc: BaseException) -> ApplicationError:
-    from reasoning.errors import BudgetExceededError, ModelError, map_provider_error
-    from reasoning.errors import ConfigError as ReasoningConfigError
-    from retrieval.errors import MemoryConfigError, SourceError
-
     if isinstance(exc, ApplicationError):
         return exc
     name = type(exc).__name__

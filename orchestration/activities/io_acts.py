@@ -7,12 +7,10 @@ changes nothing the first call did not.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
+import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +18,12 @@ from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
 from orchestration.shared import names
 from orchestration.shared.messages import IngestRequest, IngestSummary, PublishedStep, PublishRequest
+from orchestration.shared.spec import reports_collection
+from reasoning.errors import is_retryable_status
+from retrieval import IngestProgress, ingest, ingest_text
+
+# A webhook that takes longer than this is treated as down; the retry policy tries again.
+WEBHOOK_TIMEOUT_S = 10.0
 
 
 class IoActivities:
@@ -28,10 +32,8 @@ class IoActivities:
 
     @activity.defn(name=names.INGEST)
     def ingest_corpus(self, req: IngestRequest) -> IngestSummary:
-        from retrieval import ingest
-
-        def progress(p: Any) -> None:
-            activity.heartbeat(_scalars(p))
+        def progress(p: IngestProgress) -> None:
+            activity.heartbeat(p.model_dump())
 
         try:
             report = ingest(
@@ -69,20 +71,18 @@ class IoActivities:
 
     @activity.defn(name=names.INDEX_REPORT)
     def index_report(self, req: PublishRequest) -> PublishedStep:
-        from retrieval import Document
-
-        markdown = self._deps.artifacts.get_text(req.report_key)
-        docs = [
-            Document(
-                id=hashlib.sha256(f"{req.job_id}\0{i}\0{chunk}".encode()).hexdigest()[:32],
-                text=chunk,
-                metadata={"source": f"report:{req.job_id}", "report_of": req.job_id, "chunk_index": i},
-            )
-            for i, chunk in enumerate(_sections(markdown))
-        ]
         collection = reports_collection(req.collection)
-        self._deps.memory(collection).upsert(docs)  # content-hash ids: a retry adds nothing
-        return PublishedStep(step="index", ref=collection, ids=[d.id for d in docs])
+        memory = self._deps.memory(collection)
+        scope: dict[str, str] = {"report_of": req.job_id}
+        # The corpus's own chunker and content-hash ids: a retry adds nothing.
+        ids = ingest_text(
+            f"report:{req.job_id}",
+            self._deps.artifacts.get_text(req.report_key),
+            memory,
+            settings=self._deps.memory_settings,
+            metadata=scope,
+        )
+        return PublishedStep(step="index", ref=collection, ids=ids)
 
     @activity.defn(name=names.UNINDEX_REPORT)
     def unindex_report(self, req: PublishRequest) -> PublishedStep:
@@ -113,43 +113,18 @@ class IoActivities:
         ]  # fmt: skip
 
 
-def reports_collection(corpus_collection: str) -> str:
-    """Published reports get their own collection: a recurring job's next run must not
-    cite its own earlier report as evidence."""
-    return f"{corpus_collection}-reports"
-
-
-def _sections(markdown: str, size: int = 1200) -> list[str]:
-    """Split a report at paragraph boundaries into chunks of about `size` characters."""
-    chunks: list[str] = []
-    current = ""
-    for para in markdown.split("\n\n"):
-        if current and len(current) + len(para) > size:
-            chunks.append(current.strip())
-            current = ""
-        current += para + "\n\n"
-    if current.strip():
-        chunks.append(current.strip())
-    return chunks
-
-
 def _post(url: str, payload: dict[str, Any], key: str) -> None:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
-    )  # fmt: skip
+    """POST the notification; the Idempotency-Key lets the receiver drop a retry's repeat."""
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            return
-    except urllib.error.HTTPError as err:
-        retryable = err.code in (408, 429) or err.code >= 500
-        raise ApplicationError(
-            f"webhook {url} answered {err.code}", type="WebhookError", non_retryable=not retryable
-        ) from None
-    except (urllib.error.URLError, OSError) as err:
+        response = httpx.post(
+            url, json=payload, headers={"Idempotency-Key": key}, timeout=WEBHOOK_TIMEOUT_S, follow_redirects=False
+        )
+    except httpx.HTTPError as err:
         raise ApplicationError(f"webhook {url} unreachable: {err}", type="WebhookError") from None
-
-
-def _scalars(obj: Any) -> dict[str, Any]:
-    data = obj.model_dump() if hasattr(obj, "model_dump") else dict(getattr(obj, "__dict__", {}))
-    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool))}
+    if response.is_success:
+        return
+    raise ApplicationError(
+        f"webhook {url} answered {response.status_code}",
+        type="WebhookError",
+        non_retryable=not is_retryable_status(response.status_code),
+    )

@@ -17,7 +17,6 @@ from temporalio import activity
 
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
-from orchestration.activities.report_diff import changes_since
 from orchestration.shared import names
 from orchestration.shared.messages import (
     GraphCall,
@@ -31,17 +30,28 @@ from orchestration.shared.messages import (
     ValidationResult,
     WriteRequest,
 )
+from reasoning.context import GraphContext, MemoryRetriever
+from reasoning.report_diff import changes_since
+from reasoning.runner import NodeEvent, RunResult, arun_graph
+from reasoning.types import (
+    Finding,
+    PlannerInput,
+    PlannerOutput,
+    ResearchInput,
+    Subtask,
+    ValidatorInput,
+    ValidatorOutput,
+    WriterInput,
+    WriterOutput,
+)
 
 
 class ReasoningActivities:
     def __init__(self, deps: WorkerDeps) -> None:
         self._deps = deps
 
-    async def _run(self, call: GraphCall, graph_input: BaseModel) -> Any:
+    async def _run(self, call: GraphCall, graph_input: BaseModel) -> RunResult:
         """Build the pinned graph, run it with heartbeats, return its RunResult."""
-        from reasoning.context import GraphContext, MemoryRetriever
-        from reasoning.runner import NodeEvent, arun_graph
-
         info = activity.info()
         spec = self._deps.registry.get(call.graph)
         context = GraphContext(
@@ -67,8 +77,6 @@ class ReasoningActivities:
 
     @activity.defn(name=names.PLAN)
     async def plan(self, req: PlanRequest) -> PlanResult:
-        from reasoning.types import PlannerInput, PlannerOutput
-
         try:
             run = await self._run(
                 req, PlannerInput(question=req.question, max_subtasks=req.max_subtasks, kinds=req.kinds)
@@ -80,8 +88,6 @@ class ReasoningActivities:
 
     @activity.defn(name=names.RUN_SUBTASK)
     async def run_subtask(self, req: SubtaskRequest) -> SubtaskResult:
-        from reasoning.types import Finding, ResearchInput, Subtask
-
         subtask = Subtask(id=req.subtask.id, kind=req.subtask.kind, question=req.subtask.question)
         try:
             run = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
@@ -100,15 +106,11 @@ class ReasoningActivities:
             model_calls=run.model_calls,
         )
 
-    def _findings(self, keys: list[str]) -> list[Any]:
-        from reasoning.types import Finding
-
+    def _findings(self, keys: list[str]) -> list[Finding]:
         return [Finding.model_validate_json(self._deps.artifacts.get_text(k)) for k in keys]
 
     @activity.defn(name=names.VALIDATE)
     async def validate(self, req: ValidateRequest) -> ValidationResult:
-        from reasoning.types import ValidatorInput, ValidatorOutput
-
         try:
             run = await self._run(req, ValidatorInput(findings=self._findings(req.finding_keys)))
         except Exception as exc:
@@ -127,8 +129,6 @@ class ReasoningActivities:
 
     @activity.defn(name=names.WRITE)
     async def write_report(self, req: WriteRequest) -> ReportRef:
-        from reasoning.types import WriterInput, WriterOutput
-
         writer_input = WriterInput(question=req.question, findings=self._findings(req.finding_keys), notes=req.notes)
         try:
             run = await self._run(req, writer_input)

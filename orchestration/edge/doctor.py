@@ -7,6 +7,9 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
+
 from orchestration.errors import DurableResearchError
 from orchestration.server import EmbeddedServer, ensure_state_dir, find_temporal_binary
 from orchestration.settings import OrchestrationSettings
@@ -41,9 +44,6 @@ def _server(settings: OrchestrationSettings) -> str:
 
 
 def _namespace(settings: OrchestrationSettings) -> str:
-    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-    from temporalio.client import Client
-
     address = settings.address()
     if settings.embedded:
         record = EmbeddedServer(settings).running()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
+from temporalio.api.enums.v1 import EventType
 
 from orchestration.activities import WorkerDeps
 from orchestration.client import JobHandle, ResearchClient
@@ -32,14 +33,13 @@ from orchestration.edge.preflight import check_spec
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
-from orchestration.shared.messages import JobProgress, JobResult
+from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
+from orchestration.shared.spec import Provider, parse_subtask_activity_id
 from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
 if TYPE_CHECKING:
     from IPython.display import Markdown
     from matplotlib.figure import Figure
-
-_FINAL = ("completed", "rejected", "failed", "cancelled")
 
 
 class Notebook:
@@ -66,7 +66,7 @@ class Notebook:
         cls,
         home: str | Path | None = None,
         *,
-        model: Literal["extractive", "fake", "openai"] | None = None,
+        model: Provider | None = None,
         fake_latency_s: float | None = None,
         memory_mode: Literal["local", "http", "memory"] | None = None,
     ) -> Notebook:
@@ -141,7 +141,7 @@ class Notebook:
 async def watch_progress(
     handle: JobHandle,
     *,
-    until: Iterable[str] | Callable[[JobProgress], bool] = _FINAL,
+    until: Iterable[str] | Callable[[JobProgress], bool] = FINAL_PHASES,
     interval_s: float = 0.5,
 ) -> JobProgress:
     """Show a live progress bar (subtasks done of planned; phase and current nodes as its label).
@@ -155,7 +155,7 @@ async def watch_progress(
     Returns:
         The last progress seen.
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # the notebooks extra; the CLI imports this module without it
 
     done: Callable[[JobProgress], bool] = until if callable(until) else functools.partial(_phase_in, frozenset(until))
     last: JobProgress | None = None
@@ -168,7 +168,7 @@ async def watch_progress(
             bar.set_description(progress.phase)
             bar.set_postfix_str(", ".join(running)[:60])
             bar.refresh()
-            if progress.phase in _FINAL or done(progress):
+            if progress.phase in FINAL_PHASES or done(progress):
                 break
     if last is None:  # the job had already ended before the first poll
         last = await handle.progress()
@@ -223,8 +223,6 @@ _CLOSED_ATTR = {
 
 async def job_timeline(handle: JobHandle) -> list[Span]:
     """Spans of every activity of the job, from its event history (no worker needed)."""
-    from temporalio.api.enums.v1 import EventType
-
     history = await handle.handle.fetch_history()
     t0: datetime | None = None
     spans: dict[int, Span] = {}
@@ -268,9 +266,8 @@ def _add_approval_wait(spans: dict[int, Span], decision: str, at: float) -> None
 
 def _span(activity_type: str, activity_id: str, at: float) -> Span:
     if activity_type == names.RUN_SUBTASK:
-        # activity ids look like subtask/<id>/r<round>
-        parts = activity_id.split("/")
-        label = f"{parts[1]} ({parts[2]})" if len(parts) == 3 else activity_id
+        parsed = parse_subtask_activity_id(activity_id)
+        label = f"{parsed[0]} (r{parsed[1]})" if parsed else activity_id
         return Span(label=label, category="subtask", activity=activity_type, scheduled=at)
     short = activity_type.split(".", 1)[-1]
     category: Literal["phase", "publish"] = "phase" if activity_type in _PHASES else "publish"

@@ -1,17 +1,18 @@
-"""Checks a job spec before anything starts: pinned graphs exist, local sources exist."""
+"""Checks a job spec before anything starts: pinned graphs exist, sources and names are valid."""
 
 from __future__ import annotations
 
-import importlib.metadata
-from pathlib import Path
-from typing import Any
-
 from orchestration.errors import ConfigError
-from orchestration.shared.spec import JobSpec
+from orchestration.shared.spec import JobSpec, reports_collection
+from reasoning import GraphRegistry, ReasoningError
+from retrieval import RetrievalError, check_sources, validate_collection_name
 
 
-def check_spec(spec: JobSpec, *, registry: Any | None = None, local_sources: bool = True) -> None:
-    """Raise ConfigError naming every problem at once.
+def check_spec(spec: JobSpec, *, registry: GraphRegistry | None = None, local_sources: bool = True) -> None:
+    """Raise ConfigError naming every problem at once (the client's `Preflight`).
+
+    The rules are the domain packages' own (the registry's lookup, retrieval's source and
+    collection-name checks), so a spec that passes here is not refused later by ingest.
 
     Args:
         registry: a graph registry to resolve pinned graphs in (the in-process worker's);
@@ -20,28 +21,21 @@ def check_spec(spec: JobSpec, *, registry: Any | None = None, local_sources: boo
     """
     problems: list[str] = []
     if registry is not None:
-        for key in {*spec.graphs.values(), spec.planner, spec.validator, spec.writer}:
+        for key in sorted({*spec.graphs.values(), spec.planner, spec.validator, spec.writer}):
             try:
                 registry.get(key)
-            except Exception as exc:  # the registry's own error lists what is registered
+            except ReasoningError as exc:  # the registry's own error lists what is registered
                 problems.append(str(exc))
+    for name in (spec.collection, reports_collection(spec.collection)):
+        try:
+            validate_collection_name(name)
+        except RetrievalError as exc:
+            problems.append(f"collection: {exc}")
     if local_sources:
-        problems += _source_problems(spec.corpus)
+        for source in spec.corpus:
+            try:
+                check_sources([source])
+            except RetrievalError as exc:
+                problems.append(f"corpus: {exc}")
     if problems:
         raise ConfigError("invalid job spec:\n- " + "\n- ".join(problems))
-
-
-def _source_problems(sources: list[str]) -> list[str]:
-    problems = []
-    for source in sources:
-        if source.startswith(("http://", "https://")):
-            continue
-        if source.startswith("pkgdocs:"):
-            for name in filter(None, (n.strip() for n in source[8:].split(","))):
-                try:
-                    importlib.metadata.distribution(name)
-                except importlib.metadata.PackageNotFoundError:
-                    problems.append(f"corpus: package '{name}' is not installed (in {source})")
-        elif not Path(source).expanduser().exists():
-            problems.append(f"corpus: path '{source}' does not exist")
-    return problems

@@ -8,13 +8,11 @@ refused by the server; we keep every payload to a few KB).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
-from orchestration.shared.spec import JobSpec, ModelChoice, check_graph_key
-
-Recovery = Literal["restart", "resume"]
+from orchestration.shared.spec import JobSpec, ModelChoice, Recovery, check_graph_key
 
 
 class TaskQueues(BaseModel):
@@ -47,7 +45,6 @@ class SubtaskRef(BaseModel):
 
 
 class IngestRequest(BaseModel):
-    job_id: str
     sources: list[str]
     collection: str
 
@@ -62,6 +59,9 @@ class IngestSummary(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+_Call = TypeVar("_Call", bound="GraphCall")
+
+
 class GraphCall(BaseModel):
     """What every reasoning activity needs to build and run a graph."""
 
@@ -70,6 +70,13 @@ class GraphCall(BaseModel):
     model: ModelChoice
     recovery: Recovery = "restart"
     collection: str = "research"
+
+    def request(self, request_type: type[_Call], **fields: Any) -> _Call:
+        """This call as a request of `request_type` (a subclass adding its own fields).
+
+        The requests subclass GraphCall, so the payload stays flat (as recorded histories have it).
+        """
+        return request_type(**dict(self), **fields)
 
 
 class PlanRequest(GraphCall):
@@ -176,10 +183,13 @@ class AddSubtask(BaseModel):
 
 # --- state, progress and result ---------------------------------------------
 
+FinalPhase = Literal["completed", "rejected", "failed", "cancelled"]
+FINAL_PHASES: tuple[FinalPhase, ...] = get_args(FinalPhase)
+"""Phases a job never leaves: the workflow has ended (or will, once handlers finish)."""
 Phase = Literal[
     "ingesting", "planning", "researching", "validating", "writing",
     "awaiting_approval", "publishing", "waiting_next_run",
-    "completed", "rejected", "failed", "cancelled",
+    FinalPhase,
 ]  # fmt: skip
 SubtaskStatus = Literal["pending", "running", "done", "failed", "cancelled"]
 
@@ -243,7 +253,7 @@ class JobProgress(BaseModel):
 
 class JobResult(BaseModel):
     job_id: str
-    status: Literal["completed", "rejected", "failed", "cancelled"]
+    status: FinalPhase
     report: ReportRef | None = None
     published: list[PublishedStep] = Field(default_factory=list)
     compensated: list[str] = Field(default_factory=list)

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 GRAPH_KEY = re.compile(r"^[A-Za-z_][\w.-]*@[\w.-]+$")
+
+# The wire's names for what reasoning implements; reasoning.models.Provider must list the
+# same (reasoning may not import this package; tests/orchestration/test_one_home_per_fact.py checks it).
+Provider = Literal["extractive", "openai", "fake"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+Recovery = Literal["restart", "resume"]
+REPORTS_SUFFIX = "-reports"
 
 
 def check_graph_key(key: str) -> str:
@@ -26,11 +33,27 @@ def check_graph_key(key: str) -> str:
 
 
 def subtask_activity_id(subtask_id: str, round_: int) -> str:
+    """The activity id of one round of one subtask (stable across retries: resume-mode
+    checkpoints are keyed by it)."""
     return f"subtask/{subtask_id}/r{round_}"
 
 
+def parse_subtask_activity_id(activity_id: str) -> tuple[str, int] | None:
+    """`subtask/<id>/r<round>` back to (id, round); None for any other activity id."""
+    parts = activity_id.split("/")
+    if len(parts) != 3 or parts[0] != "subtask" or not parts[2][1:].isdigit():
+        return None
+    return parts[1], int(parts[2][1:])
+
+
+def reports_collection(corpus_collection: str) -> str:
+    """Published reports get their own collection: a recurring job's next run must not
+    cite its own earlier report as evidence."""
+    return f"{corpus_collection}{REPORTS_SUFFIX}"
+
+
 class ModelChoice(BaseModel):
-    provider: Literal["extractive", "openai", "fake"] = "extractive"
+    provider: Provider = "extractive"
     name: str | None = Field(default=None, description="Model name for the provider.")
 
 
@@ -64,8 +87,9 @@ class Recurrence(BaseModel):
 class JobSpec(BaseModel):
     question: str = Field(min_length=3, max_length=4000)
     corpus: list[str] = Field(default_factory=list)
-    # Reports are indexed into "<collection>-reports", which must fit Chroma's 63 characters.
-    collection: str = Field(default="research", min_length=3, max_length=55)
+    # Chroma's naming rule (retrieval.validate_collection_name) is applied by the preflight
+    # to this name and to its reports_collection(); here only what the wire needs.
+    collection: str = Field(default="research", min_length=3)
     graphs: dict[str, str] = Field(
         default_factory=lambda: {"research": "researcher@1"},
         description="Graph per subtask kind, pinned at start.",
@@ -74,7 +98,7 @@ class JobSpec(BaseModel):
     validator: str = "validator@1"
     writer: str = "writer@1"
     model: ModelChoice = Field(default_factory=ModelChoice)
-    recovery: Literal["restart", "resume"] = "restart"
+    recovery: Recovery = "restart"
     parallelism: int = Field(default=4, ge=1, le=64)
     max_subtasks: int = Field(default=4, ge=1, le=32)
     validation_rounds: int = Field(default=1, ge=0, le=3)
@@ -96,16 +120,6 @@ class JobSpec(BaseModel):
             if not s.strip():
                 raise ValueError("corpus has an empty source")
         return sources
-
-    @field_validator("collection")
-    @classmethod
-    def _collection_name(cls, name: str) -> str:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$", name) or ".." in name:
-            raise ValueError(
-                f"collection '{name}' must be 3-55 characters of letters, digits, '.', '_' "
-                "or '-', starting and ending with a letter or digit"
-            )
-        return name
 
     @model_validator(mode="after")
     def _graphs_pinned(self) -> JobSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -11,49 +12,97 @@ from temporalio.workflow import ActivityCancellationType
 from orchestration.shared import names
 from orchestration.shared.messages import TaskQueues, Tuning
 
+# Ingest embeds a whole corpus in one activity: hours for a large one on a CPU.
+INGEST_TIMEOUT = timedelta(hours=2)
+# Ingest heartbeats once per embedded batch; a slow batch must not look like a dead worker.
+INGEST_HEARTBEAT_FLOOR = timedelta(seconds=60)
+# Publish steps are a file write, an upsert of one report, a webhook POST (10 s timeout).
+IO_TIMEOUT = timedelta(minutes=2)
+# Retries back off to at most a minute: a research job waits for a provider, not forever.
+MAX_RETRY_INTERVAL = timedelta(seconds=60)
 
+
+@dataclass(frozen=True)
+class CallOptions:
+    """The options of one `workflow.execute_activity` call; `kwargs()` spreads them into it.
+
+    Attributes:
+        task_queue: where the activity runs (hosts specialise by queue).
+        start_to_close_timeout: one attempt's limit.
+        retry_policy: bounded attempts, non-retryable error types from `names.NON_RETRYABLE`.
+        heartbeat_timeout: how fast a dead worker is noticed (None: the activity does not beat).
+        cancellation_type: how a cancel waits for the activity (None: the SDK default).
+    """
+
+    task_queue: str
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+    heartbeat_timeout: timedelta | None = None
+    cancellation_type: ActivityCancellationType | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `execute_activity`/`start_activity` (unset ones left out)."""
+        out: dict[str, Any] = {
+            "task_queue": self.task_queue,
+            "start_to_close_timeout": self.start_to_close_timeout,
+            "retry_policy": self.retry_policy,
+        }
+        if self.heartbeat_timeout is not None:
+            out["heartbeat_timeout"] = self.heartbeat_timeout
+        if self.cancellation_type is not None:
+            out["cancellation_type"] = self.cancellation_type
+        return out
+
+
+@dataclass(frozen=True)
 class ActivityOptions:
-    """Builds `execute_activity` keyword arguments from the job's queues and tuning."""
+    """Options per kind of work, from the job's task queues and the operator's tuning."""
 
-    def __init__(self, queues: TaskQueues, tuning: Tuning) -> None:
-        self._q = queues
-        self._t = tuning
+    queues: TaskQueues
+    tuning: Tuning
 
     def _retry(self, attempts: int) -> RetryPolicy:
         # Temporal's default is unlimited attempts; a research job must end.
         return RetryPolicy(
-            initial_interval=timedelta(seconds=self._t.retry_initial_s),
+            initial_interval=timedelta(seconds=self.tuning.retry_initial_s),
             backoff_coefficient=2.0,
-            maximum_interval=timedelta(seconds=60),
+            maximum_interval=MAX_RETRY_INTERVAL,
             maximum_attempts=attempts,
             non_retryable_error_types=names.NON_RETRYABLE,
         )
 
-    def subtask(self) -> dict[str, Any]:
+    def subtask(self) -> CallOptions:
         """A whole graph: heartbeats each node, so a dead worker is noticed in one timeout."""
-        return {
-            "task_queue": self._q.reasoning,
-            "start_to_close_timeout": timedelta(seconds=self._t.subtask_timeout_s),
-            "heartbeat_timeout": timedelta(seconds=self._t.heartbeat_timeout_s),
-            "retry_policy": self._retry(self._t.reasoning_attempts),
+        return CallOptions(
+            task_queue=self.queues.reasoning,
+            start_to_close_timeout=timedelta(seconds=self.tuning.subtask_timeout_s),
+            heartbeat_timeout=timedelta(seconds=self.tuning.heartbeat_timeout_s),
+            retry_policy=self._retry(self.tuning.reasoning_attempts),
             # Wait until the graph saw the cancel, so compensation never races it.
-            "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        }
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
 
-    def reasoning(self) -> dict[str, Any]:
-        return self.subtask() | {"cancellation_type": ActivityCancellationType.TRY_CANCEL}
+    def reasoning(self) -> CallOptions:
+        """Plan, validate, write: as a subtask, but a cancel does not wait for the graph."""
+        return CallOptions(
+            task_queue=self.queues.reasoning,
+            start_to_close_timeout=timedelta(seconds=self.tuning.subtask_timeout_s),
+            heartbeat_timeout=timedelta(seconds=self.tuning.heartbeat_timeout_s),
+            retry_policy=self._retry(self.tuning.reasoning_attempts),
+            cancellation_type=ActivityCancellationType.TRY_CANCEL,
+        )
 
-    def ingest(self) -> dict[str, Any]:
-        return {
-            "task_queue": self._q.io,
-            "start_to_close_timeout": timedelta(hours=2),
-            "heartbeat_timeout": timedelta(seconds=max(60.0, self._t.heartbeat_timeout_s)),
-            "retry_policy": self._retry(self._t.io_attempts),
-        }
+    def ingest(self) -> CallOptions:
+        return CallOptions(
+            task_queue=self.queues.io,
+            start_to_close_timeout=INGEST_TIMEOUT,
+            heartbeat_timeout=max(INGEST_HEARTBEAT_FLOOR, timedelta(seconds=self.tuning.heartbeat_timeout_s)),
+            retry_policy=self._retry(self.tuning.io_attempts),
+        )
 
-    def io(self) -> dict[str, Any]:
-        return {
-            "task_queue": self._q.io,
-            "start_to_close_timeout": timedelta(minutes=2),
-            "retry_policy": self._retry(self._t.io_attempts),
-        }
+    def io(self) -> CallOptions:
+        return CallOptions(
+            task_queue=self.queues.io,
+            start_to_close_timeout=IO_TIMEOUT,
+            retry_policy=self._retry(self.tuning.io_attempts),
+        )

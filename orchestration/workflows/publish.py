@@ -60,7 +60,9 @@ class PublishSaga:
                 continue  # published before a continue-as-new
             if undo not in self._compensations:
                 self._compensations.append(undo)
-            handle = workflow.start_activity(action, self._request(), result_type=PublishedStep, **self._opts.io())
+            handle = workflow.start_activity(
+                action, self._request(), result_type=PublishedStep, **self._opts.io().kwargs()
+            )
             await workflow.wait_condition(lambda: handle.done() or self._recalled_by is not None)  # noqa: B023
             if not handle.done():
                 handle.cancel()
@@ -88,7 +90,9 @@ class PublishSaga:
             if undo in s.compensated:
                 continue
             try:
-                await workflow.execute_activity(undo, self._request(), result_type=PublishedStep, **self._opts.io())
+                await workflow.execute_activity(
+                    undo, self._request(), result_type=PublishedStep, **self._opts.io().kwargs()
+                )
                 s.compensated.append(undo)
             except ActivityError as err:
                 s.compensated.append(f"{undo} FAILED: {err.cause or err}")
@@ -99,5 +103,5 @@ class PublishSaga:
             names.NOTIFY,
             self._request(kind="escalation", message=f"approval deadline passed; escalated to {to}"),
             result_type=PublishedStep,
-            **self._opts.io(),
+            **self._opts.io().kwargs(),
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -17,9 +16,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
     from orchestration.shared.messages import (
+        FINAL_PHASES,
         AddSubtask,
         ApprovalSignal,
         Decision,
+        GraphCall,
         IngestRequest,
         IngestSummary,
         JobInput,
@@ -36,14 +37,13 @@ with workflow.unsafe.imports_passed_through():
         ValidationResult,
         WriteRequest,
     )
-    from orchestration.shared.spec import JobSpec
+    from orchestration.shared.spec import JobSpec, Recovery
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
     from orchestration.workflows.subtasks import SubtaskPool
 
 # Phases in which the plan can still change (swap a graph, add a subtask).
 _OPEN_PHASES = ("ingesting", "planning", "researching", "validating")
-_FINAL_PHASES = ("completed", "rejected", "failed", "cancelled")
 
 
 @workflow.defn(name=names.WORKFLOW)
@@ -130,9 +130,9 @@ class ResearchJobWorkflow:
             return
         self._state.ingest = await workflow.execute_activity(
             names.INGEST,
-            IngestRequest(job_id=self._job_id, sources=spec.corpus, collection=spec.collection),
+            IngestRequest(sources=spec.corpus, collection=spec.collection),
             result_type=IngestSummary,
-            **self._opts.ingest(),
+            **self._opts.ingest().kwargs(),
         )
 
     async def _plan(self) -> None:
@@ -142,14 +142,11 @@ class ResearchJobWorkflow:
         spec = s.spec
         plan = await workflow.execute_activity(
             names.PLAN,
-            PlanRequest(
-                **self._graph_call(spec.planner),
-                question=spec.question,
-                max_subtasks=spec.max_subtasks,
-                kinds=list(spec.graphs),
+            self._graph_call(spec.planner).request(
+                PlanRequest, question=spec.question, max_subtasks=spec.max_subtasks, kinds=list(spec.graphs)
             ),
             result_type=PlanResult,
-            **self._opts.reasoning(),
+            **self._opts.reasoning().kwargs(),
         )
         for ref in plan.subtasks:
             kind = ref.kind if ref.kind in spec.graphs else next(iter(spec.graphs))
@@ -169,9 +166,9 @@ class ResearchJobWorkflow:
         while True:
             s.validation = await workflow.execute_activity(
                 names.VALIDATE,
-                ValidateRequest(**self._graph_call(s.spec.validator), finding_keys=self._keys()),
+                self._graph_call(s.spec.validator).request(ValidateRequest, finding_keys=self._keys()),
                 result_type=ValidationResult,
-                **self._opts.reasoning(),
+                **self._opts.reasoning().kwargs(),
             )
             send_back = [
                 t for t in s.subtasks
@@ -194,8 +191,8 @@ class ResearchJobWorkflow:
         s = self._state
         s.report = await workflow.execute_activity(
             names.WRITE,
-            WriteRequest(
-                **self._graph_call(s.spec.writer),
+            self._graph_call(s.spec.writer).request(
+                WriteRequest,
                 question=s.spec.question,
                 finding_keys=self._keys(),
                 notes=notes,
@@ -204,7 +201,7 @@ class ResearchJobWorkflow:
                 previous_report_key=s.previous_report_key,
             ),
             result_type=ReportRef,
-            **self._opts.reasoning(),
+            **self._opts.reasoning().kwargs(),
         )
 
     async def _await_approval(self) -> None:
@@ -373,12 +370,11 @@ class ResearchJobWorkflow:
     def _job_id(self) -> str:
         return workflow.info().workflow_id
 
-    def _graph_call(self, graph: str, recovery: str = "restart") -> dict[str, Any]:
+    def _graph_call(self, graph: str, recovery: Recovery = "restart") -> GraphCall:
         spec = self._state.spec
-        return {
-            "job_id": self._job_id, "graph": graph, "model": spec.model,
-            "recovery": recovery, "collection": spec.collection,
-        }  # fmt: skip
+        return GraphCall(
+            job_id=self._job_id, graph=graph, model=spec.model, recovery=recovery, collection=spec.collection
+        )
 
     def _keys(self) -> list[str]:
         return [t.result.finding_key for t in self._state.subtasks if t.result and t.status == "done"]
@@ -399,7 +395,7 @@ class ResearchJobWorkflow:
     def _result(self) -> JobResult:
         s = self._state
         return JobResult(
-            job_id=self._job_id, status=s.phase if s.phase in _FINAL_PHASES else "completed",  # type: ignore[arg-type]
+            job_id=self._job_id, status=s.phase if s.phase in FINAL_PHASES else "completed",  # type: ignore[arg-type]
             report=s.report, published=s.published, compensated=s.compensated,
             subtasks=s.subtasks, runs=s.run_number, error=s.error,
         )  # fmt: skip

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
-    from orchestration.shared.messages import JobState, SubtaskRequest, SubtaskResult, SubtaskState
+    from orchestration.shared.messages import GraphCall, JobState, SubtaskRequest, SubtaskResult, SubtaskState
     from orchestration.shared.spec import subtask_activity_id
     from orchestration.workflows.options import ActivityOptions
 
 
 class SubtaskPool:
-    def __init__(self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., dict[str, Any]]) -> None:
+    def __init__(self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., GraphCall]) -> None:
         self._state = state
         self._opts = opts
         self._graph_call = graph_call
@@ -53,17 +52,14 @@ class SubtaskPool:
         try:
             task.result = await workflow.execute_activity(
                 names.RUN_SUBTASK,
-                SubtaskRequest(
-                    **self._graph_call(task.graph, recovery=self._state.spec.recovery),
-                    subtask=task.ref,
-                    round=task.round,
-                    notes=task.notes,
+                self._graph_call(task.graph, recovery=self._state.spec.recovery).request(
+                    SubtaskRequest, subtask=task.ref, round=task.round, notes=task.notes
                 ),
                 result_type=SubtaskResult,
                 # Stable per subtask and round: clients map heartbeats to subtasks by it,
                 # and resume mode keys the graph's checkpoint thread with it.
                 activity_id=subtask_activity_id(task.ref.id, task.round),
-                **self._opts.subtask(),
+                **self._opts.subtask().kwargs(),
             )
             task.status, task.error = "done", None
         except ActivityError as err:

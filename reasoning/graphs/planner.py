@@ -57,7 +57,7 @@ def _normalize(state: PlannerState) -> dict[str, Any]:
     output_model=PlannerOutput,
     description="Question -> typed subtasks (kind, question).",
 )
-def make_planner_graph(ctx: GraphContext | None = None) -> StateGraph[Any, GraphContext, Any, Any]:
+def make_planner_graph() -> StateGraph[Any, GraphContext, Any, Any]:
     """Question -> typed subtasks (kind, question)."""
     graph = StateGraph(PlannerState, context_schema=GraphContext)
     graph.add_node("decompose", _decompose)

@@ -110,7 +110,7 @@ def finalize_node(state: ResearchState, runtime: Runtime[GraphContext]) -> dict[
     output_model=Finding,
     description="Retrieve, read, draft with citations, self-check (bounded loop).",
 )
-def make_researcher_graph(ctx: GraphContext | None = None) -> StateGraph[Any, GraphContext, Any, Any]:
+def make_researcher_graph() -> StateGraph[Any, GraphContext, Any, Any]:
     """Retrieve, read, draft with citations, self-check (bounded loop)."""
     graph = StateGraph(ResearchState, context_schema=GraphContext)
     graph.add_node("retrieve", retrieve_node)

@@ -44,7 +44,7 @@ def _answer(state: ResearchState, runtime: Runtime[GraphContext]) -> dict[str, A
     output_model=Finding,
     description="Retrieve, then answer with citations in one model call.",
 )
-def make_researcher_lite_graph(ctx: GraphContext | None = None) -> StateGraph[Any, GraphContext, Any, Any]:
+def make_researcher_lite_graph() -> StateGraph[Any, GraphContext, Any, Any]:
     """Retrieve, then answer with citations in one model call."""
     graph = StateGraph(ResearchState, context_schema=GraphContext)
     graph.add_node("retrieve", retrieve_node)

@@ -89,7 +89,7 @@ def _summarize(state: ValidatorState) -> dict[str, Any]:
     output_model=ValidatorOutput,
     description="Claims vs evidence -> supported / unsupported with reasons.",
 )
-def make_validator_graph(ctx: GraphContext | None = None) -> StateGraph[Any, GraphContext, Any, Any]:
+def make_validator_graph() -> StateGraph[Any, GraphContext, Any, Any]:
     """Claims vs evidence -> supported / unsupported with reasons."""
     graph = StateGraph(ValidatorState, context_schema=GraphContext)
     graph.add_node("collect", _collect)

@@ -87,7 +87,7 @@ def _render(state: WriterState) -> dict[str, Any]:
     output_model=WriterOutput,
     description="Findings -> Markdown report with inline citations and references.",
 )
-def make_writer_graph(ctx: GraphContext | None = None) -> StateGraph[Any, GraphContext, Any, Any]:
+def make_writer_graph() -> StateGraph[Any, GraphContext, Any, Any]:
     """Findings -> Markdown report with inline citations and references."""
     graph = StateGraph(WriterState, context_schema=GraphContext)
     graph.add_node("number", _number)

@@ -3,7 +3,7 @@
 from reasoning.models.extractive import OFFLINE_NOTE, ExtractiveChatModel, split_sentences
 from reasoning.models.factory import make_chat_model
 from reasoning.models.fake import FakeChatModel, message_hash, read_call_log
-from reasoning.models.settings import ModelSettings
+from reasoning.models.settings import ModelSettings, Provider
 from reasoning.models.tasks import ask, parse_reply, parse_task, provider_name, task_messages
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "ExtractiveChatModel",
     "FakeChatModel",
     "ModelSettings",
+    "Provider",
     "ask",
     "make_chat_model",
     "message_hash",

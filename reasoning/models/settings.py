@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+Provider = Literal["extractive", "openai", "fake"]
+
 
 class ModelSettings(BaseSettings):
     """Which chat model the graphs use. Build once at the edge and pass down.
@@ -26,7 +28,7 @@ class ModelSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_MODEL_", extra="ignore")
 
-    provider: Literal["extractive", "openai", "fake"] = "extractive"
+    provider: Provider = "extractive"
     name: str = "gpt-4o-mini"
     base_url: str | None = None
     api_key: SecretStr | None = None

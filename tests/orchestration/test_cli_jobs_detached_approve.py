@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.orchestration.test_cli_jobs_support import (
+from tests.orchestration.cli_jobs import (
     CORPUS,
     QUESTION,
     cli,
@@ -18,7 +18,7 @@ from tests.orchestration.test_cli_jobs_support import (
     worker_process,
 )
 
-QUOTER = "tests.orchestration.test_cli_jobs_support:QUOTER"
+QUOTER = "tests.orchestration.cli_jobs:QUOTER"
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.orchestration.test_cli_jobs_support import CORPUS, QUESTION, cli, cli_json, stop_server
+from tests.orchestration.cli_jobs import CORPUS, QUESTION, cli, cli_json, stop_server
 
 
 def test_job_id_in_use_gets_the_attach_command(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.orchestration.test_cli_jobs_support import CORPUS, cli
+from tests.orchestration.cli_jobs import CORPUS, cli
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.orchestration.test_cli_jobs_support import CORPUS, QUESTION, cli, stop_server
+from tests.orchestration.cli_jobs import CORPUS, QUESTION, cli, stop_server
 
 
 def test_run_completes_and_prints_where_the_report_is(tmp_path: Path) -> None:

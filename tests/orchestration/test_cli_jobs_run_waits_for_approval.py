@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.orchestration.test_cli_jobs_support import CLI, CORPUS, QUESTION, cli, cli_env, stop_server
+from tests.orchestration.cli_jobs import CLI, CORPUS, QUESTION, cli, cli_env, stop_server
 
 
 def test_run_waits_for_an_approval_from_another_terminal(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from orchestration.client import ResearchClient
 from orchestration.edge.notebook import job_timeline
 from orchestration.settings import OrchestrationSettings
-from tests.orchestration.test_cli_jobs_support import (
+from tests.orchestration.cli_jobs import (
     CORPUS,
     QUESTION,
     cli_json,

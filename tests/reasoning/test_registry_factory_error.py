@@ -18,7 +18,7 @@ def _registry() -> GraphRegistry:
     registry = GraphRegistry()
 
     @registry.register("broken", "2", input_model=PlannerInput, output_model=PlannerOutput)
-    def make_broken(ctx):
+    def make_broken():
         raise RuntimeError("forgot to add the nodes")
 
     return registry

@@ -22,7 +22,7 @@ class S(TypedDict, total=False):
     question: str
 
 
-def build(ctx):
+def build():
     g = StateGraph(S)
     g.add_node("only", lambda s: {})
     g.add_edge(START, "only")
@@ -31,8 +31,8 @@ def build(ctx):
 
 
 @mine.register("decorated", "3", input_model=PlannerInput, output_model=PlannerOutput)
-def make_decorated(ctx):
-    return build(ctx)
+def make_decorated():
+    return build()
 
 
 SPEC = GraphSpec("plain", "1", build, PlannerInput, PlannerOutput, "a plain spec")

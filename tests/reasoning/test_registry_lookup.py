@@ -35,7 +35,7 @@ def test_versions_coexist_and_bare_name_means_highest() -> None:
     for version in ("1", "2", "10"):
 
         @registry.register("echo", version, input_model=PlannerInput, output_model=PlannerOutput)
-        def factory(ctx, v=version):
+        def factory(v=version):
             return _graph(f"step_v{v}")
 
     assert registry.keys() == ["echo@1", "echo@10", "echo@2"]
@@ -47,11 +47,11 @@ def test_decorator_returns_the_factory_and_describes_the_graph() -> None:
     registry = GraphRegistry()
 
     @registry.register("two", "1", input_model=PlannerInput, output_model=PlannerOutput)
-    def make_two(ctx):
+    def make_two():
         """Two steps in a row."""
         return _graph("a", "b")
 
-    assert callable(make_two) and make_two(None).nodes.keys() == {"a", "b"}
+    assert callable(make_two) and make_two().nodes.keys() == {"a", "b"}
     info = registry.get("two@1").describe()
     assert info == {
         "key": "two@1",

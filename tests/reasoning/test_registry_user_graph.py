@@ -36,7 +36,7 @@ def _look(state: _State, runtime: Runtime[GraphContext]) -> dict[str, Any]:
 @pytest.fixture
 def user_graph() -> Iterator[str]:
     @register_graph("source-lister", "1", input_model=CountIn, output_model=CountOut)
-    def make_source_lister(ctx: GraphContext | None) -> StateGraph:
+    def make_source_lister() -> StateGraph:
         graph = StateGraph(_State, context_schema=GraphContext)
         graph.add_node("look", _look)
         graph.add_edge(START, "look")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from orchestration.edge.cli.job_support import load_graphs
 from orchestration.edge.cli.output import console, emit_json, fail
+from reasoning import ReasoningError
 
 graphs_app = typer.Typer(help="The LangGraph graphs jobs can pin.", no_args_is_help=True)
 
@@ -16,13 +18,8 @@ _LOAD = typer.Option(None, "--load", help="Also register graphs from 'module:att
 @graphs_app.command("list")
 def list_graphs(as_json: bool = _JSON, load: list[str] | None = _LOAD) -> None:
     """List registered graphs with their nodes and input/output types."""
-    from reasoning import ReasoningError, default_registry
-
     try:
-        default_registry.load_entry_points()
-        for path in load or []:
-            default_registry.load(path)
-        rows = [spec.describe() for spec in default_registry.list()]
+        rows = [spec.describe() for spec in load_graphs(load or []).list()]
     except ReasoningError as exc:
         fail(str(exc))
     if as_json:

@@ -37,8 +37,7 @@ from orchestration.edge.cli.output import console, emit_json, err_console, fail
 from orchestration.edge.preflight import check_spec
 from orchestration.errors import DurableResearchError
 from orchestration.settings import OrchestrationSettings
-from orchestration.shared.messages import Recovery
-from orchestration.shared.spec import JobSpec
+from orchestration.shared.spec import JobSpec, Recovery
 from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
 from reasoning import ReasoningError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,14 @@ from rich.markdown import Markdown
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
+from temporalio.client import WorkflowFailureError
 
+from orchestration.client import JobEndedError, JobHandle, ResearchClient
 from orchestration.edge.cli.output import console, emit_json, err_console, fail
+from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
+from orchestration.shared.spec import PROVIDERS, JobSpec, ModelChoice, Recovery
+from reasoning import GraphRegistry, default_registry
 
-_FINAL = ("completed", "rejected", "failed", "cancelled")
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
 
@@ -27,16 +32,15 @@ def pydantic_problems(exc: ValidationError) -> str:
 # --- building the spec --------------------------------------------------------
 
 
-def model_choice(model: str) -> dict[str, Any]:
+def model_choice(model: str) -> ModelChoice:
+    """`--model PROVIDER[:NAME]`; only the openai provider takes a model name."""
     provider, _, name = model.partition(":")
-    if provider not in ("extractive", "fake", "openai") or (name and provider != "openai"):
-        fail(f"--model '{model}' must be extractive, fake, openai or openai:MODEL")
-    return {"provider": provider, "name": name or None}
+    if provider not in PROVIDERS or (name and provider != "openai"):
+        fail(f"--model '{model}' must be {', '.join(PROVIDERS)} or openai:MODEL")
+    return ModelChoice.model_validate({"provider": provider, "name": name or None})
 
 
 def graph_pins(pins: list[str]) -> dict[str, str]:
-    from orchestration.shared.spec import JobSpec
-
     graphs = dict(JobSpec.model_fields["graphs"].get_default(call_default_factory=True))
     for pin in pins:
         kind, sep, key = pin.partition("=")
@@ -46,25 +50,24 @@ def graph_pins(pins: list[str]) -> dict[str, str]:
     return graphs
 
 
-def build_spec(question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: str) -> Any:
+def build_spec(
+    question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: Recovery
+) -> JobSpec:
     """The JobSpec the `run` options describe (pydantic validation included)."""
-    from orchestration.shared.spec import JobSpec
-
     return JobSpec.model_validate(
         {
             "question": question,
             "corpus": corpus,
             "graphs": graph_pins(graphs),
-            "model": model_choice(model),
+            "model": model_choice(model).model_dump(),
             "recovery": recovery,
             "approval": {"required": approve == "wait"},
         }
     )
 
 
-def load_graphs(paths: list[str]) -> Any:
-    from reasoning import default_registry
-
+def load_graphs(paths: list[str]) -> GraphRegistry:
+    """The default registry with entry-point graphs and `module:attr` paths loaded (`--graphs`)."""
     default_registry.load_entry_points()
     for path in paths:
         default_registry.load(path)
@@ -74,7 +77,7 @@ def load_graphs(paths: list[str]) -> Any:
 # --- progress and results -----------------------------------------------------
 
 
-def progress_view(progress: Any, link: str | None) -> Group:
+def progress_view(progress: JobProgress, link: str | None) -> Group:
     head = Text.assemble(
         ("job ", "dim"), (progress.job_id, "bold"), ("  phase ", "dim"), (progress.phase, "bold cyan"),
         (f"  done {progress.done}  running {progress.running}  pending {progress.pending}", "dim"),
@@ -88,7 +91,7 @@ def progress_view(progress: Any, link: str | None) -> Group:
         if task.attempt > 1:
             node += f" (attempt {task.attempt})"
         table.add_row(task.ref.question[:70], task.ref.kind, task.graph, task.status, node)
-    parts: list[Any] = [head if progress.phase in _FINAL else Spinner("dots", text=head)]
+    parts: list[Any] = [head if progress.phase in FINAL_PHASES else Spinner("dots", text=head)]
     if progress.phase == "ingesting":
         parts.append(Text(_INGEST_NOTE, style="dim"))
     if link:
@@ -98,9 +101,9 @@ def progress_view(progress: Any, link: str | None) -> Group:
     return Group(*parts)
 
 
-async def watch(handle: Any, *, live: bool) -> None:
+async def watch(handle: JobHandle, *, live: bool) -> None:
     told = False
-    with Live(console=console, refresh_per_second=4, transient=False) if live else _nullctx() as view:
+    with Live(console=console, refresh_per_second=4, transient=False) if live else contextlib.nullcontext() as view:
         async for progress in handle.watch(interval_s=0.5):
             if view is not None:
                 view.update(progress_view(progress, handle.ui_link))
@@ -115,15 +118,7 @@ async def watch(handle: Any, *, live: bool) -> None:
         console.print()
 
 
-class _nullctx:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def report_location(result: Any, client: Any) -> Path | None:
+def report_location(result: JobResult, client: ResearchClient) -> Path | None:
     """The published artifact's path, else where the artifact store keeps the report."""
     for step in result.published:
         if step.step == "artifact":
@@ -133,7 +128,7 @@ def report_location(result: Any, client: Any) -> Path | None:
     return None
 
 
-def print_result(result: Any, client: Any, as_json: bool) -> None:
+def print_result(result: JobResult, client: ResearchClient, as_json: bool) -> None:
     path = report_location(result, client)
     text = path.read_text(encoding="utf-8") if path and path.exists() else None
     if as_json:
@@ -149,19 +144,15 @@ def print_result(result: Any, client: Any, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-async def final_result(handle: Any) -> Any:
-    from orchestration.client import JobEndedError
-
+async def final_result(handle: JobHandle) -> JobResult:
     try:
         return await handle.result()
     except JobEndedError as exc:
         fail(str(exc))
 
 
-async def closed_summary(handle: Any) -> dict[str, Any]:
+async def closed_summary(handle: JobHandle) -> dict[str, Any]:
     """Status of an ended job from its history alone (a query would need a worker to replay)."""
-    from temporalio.client import WorkflowFailureError
-
     desc = await handle.handle.describe()
     summary: dict[str, Any] = {"job_id": handle.job_id, "closed": True, "running": 0, "pending": 0}
     try:

@@ -35,7 +35,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
         "DURABLE_RESEARCH_MEMORY_MODE": "memory",
         "DURABLE_RESEARCH_MODEL_PROVIDER": "fake",
         "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
-        # so `--graphs tests.orchestration.test_cli_jobs_support:QUOTER` imports in the CLI
+        # so `--graphs tests.orchestration.cli_jobs:QUOTER` imports in the CLI
         "PYTHONPATH": str(Path(__file__).parents[2]),
         **extra,
     }
@@ -95,7 +95,7 @@ def _quote(state: dict[str, Any], runtime: Runtime[GraphContext]) -> dict[str, A
     }  # fmt: skip
 
 
-def _make_quoter(ctx: GraphContext | None = None) -> StateGraph[Any, Any, Any, Any]:
+def _make_quoter() -> StateGraph[Any, Any, Any, Any]:
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(dict, context_schema=GraphContext)
     graph.add_node("quote", _quote)
     graph.add_edge(START, "quote")
@@ -103,5 +103,5 @@ def _make_quoter(ctx: GraphContext | None = None) -> StateGraph[Any, Any, Any, A
     return graph
 
 
-# Not registered on import: only `--graphs tests.orchestration.test_cli_jobs_support:QUOTER` adds it.
+# Not registered on import: only `--graphs tests.orchestration.cli_jobs:QUOTER` adds it.
 QUOTER = GraphSpec("quoter", "1", _make_quoter, ResearchInput, Finding, "Quote the best chunk.")
