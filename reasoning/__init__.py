@@ -6,9 +6,11 @@ the built-in graphs in `default_registry`.
 
 import reasoning.graphs  # noqa: F401  (registers the built-ins)
 from reasoning._meter import Budgets
+from reasoning.audit import checkpoint_audit
 from reasoning.context import GraphContext, MemoryRetriever, Retriever
 from reasoning.errors import (
     BudgetExceededError,
+    CheckpointBusyError,
     ConfigError,
     GraphFactoryError,
     GraphLoadError,
@@ -18,6 +20,7 @@ from reasoning.errors import (
     NonRetryableModelError,
     ReasoningError,
     RetryableModelError,
+    SupersededAttemptError,
     map_provider_error,
 )
 from reasoning.models import (
@@ -48,6 +51,7 @@ from reasoning.types import (
 __all__ = [
     "BudgetExceededError",
     "Budgets",
+    "CheckpointBusyError",
     "CheckpointConfig",
     "Citation",
     "Claim",
@@ -76,12 +80,14 @@ __all__ = [
     "RetryableModelError",
     "RunResult",
     "Subtask",
+    "SupersededAttemptError",
     "ValidatorInput",
     "ValidatorOutput",
     "Verdict",
     "WriterInput",
     "WriterOutput",
     "arun_graph",
+    "checkpoint_audit",
     "default_registry",
     "make_chat_model",
     "map_provider_error",

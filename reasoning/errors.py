@@ -11,7 +11,9 @@ Hierarchy::
     │   ├── RetryableModelError     429, 5xx, timeouts, connection errors
     │   └── NonRetryableModelError  400, 401, 403, 404, other client errors
     ├── ModelOutputError            a model reply did not follow the task's format
-    └── BudgetExceededError         a run used more steps, calls, tokens or seconds than allowed
+    ├── BudgetExceededError         a run used more steps, calls, tokens or seconds than allowed
+    ├── SupersededAttemptError      resume mode: a newer attempt owns the thread; this one must stop
+    └── CheckpointBusyError         resume mode: the checkpoint store stayed locked past its busy timeout
 """
 
 from __future__ import annotations
@@ -112,6 +114,40 @@ class BudgetExceededError(ReasoningError):
             f"Budget {budget!r} exceeded: used {used:g}, limit {limit:g}. "
             "Raise the limit in Budgets or make the graph do less."
         )
+
+
+class SupersededAttemptError(ReasoningError):
+    """A newer attempt of the same activity owns the checkpoint thread; this attempt's writes are refused.
+
+    Raised to an attempt that outlived its heartbeat timeout (a paused process, a
+    partition) so it stops instead of forking the thread's checkpoint chain. Retrying
+    this attempt cannot help: the newer attempt carries the work.
+
+    Attributes:
+        thread_id: the checkpoint thread.
+        attempt: the refused attempt.
+        owner: the attempt that owns the thread (None if unknown).
+    """
+
+    retryable = False
+
+    def __init__(self, thread_id: str, attempt: int, owner: int | None) -> None:
+        self.thread_id = thread_id
+        self.attempt = attempt
+        self.owner = owner
+        super().__init__(
+            f"Superseded attempt {attempt} < owner {owner} of checkpoint thread {thread_id!r}: "
+            "a newer attempt runs this graph, so this one stops writing. Nothing to fix; a retry cannot help."
+        )
+
+
+class CheckpointBusyError(ReasoningError):
+    """The checkpoint database stayed locked by another writer past the busy timeout.
+
+    Usually a paused process holding a write transaction; a retry later can succeed.
+    """
+
+    retryable = True
 
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})

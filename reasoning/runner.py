@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel
 
 from reasoning._meter import Budgets, Meter
+from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
 from reasoning.registry import GraphSpec
@@ -27,13 +26,6 @@ class NodeEvent(BaseModel):
     node: str
     step: int
     details: dict[str, Any] = {}
-
-
-class CheckpointConfig(BaseModel):
-    """Where resume mode keeps checkpoints: a SQLite file (one host) or Postgres (several)."""
-
-    sqlite_path: Path | None = None
-    postgres_url: str | None = None
 
 
 class RunResult(BaseModel):
@@ -58,6 +50,7 @@ async def arun_graph(
     checkpoint: CheckpointConfig | None = None,
     on_node: Callable[[NodeEvent], None] | None = None,
     budgets: Budgets | None = None,
+    attempt: int | None = None,
 ) -> RunResult:
     """Run `spec` on `graph_input` and return its validated output.
 
@@ -74,12 +67,19 @@ async def arun_graph(
             finished is never re-run by a later resume.
         budgets: step, model call, token and wall-time limits. The wall-time limit cancels
             the run between nodes; a sync node already running finishes its current call.
+        attempt: resume mode's fencing token (the activity passes Temporal's attempt
+            number). The attempt claims the thread before reading it, and once a higher
+            attempt has claimed the thread every checkpoint write of this one is refused,
+            so a zombie (a paused process past its heartbeat timeout) cannot fork the
+            chain. None: no fencing (one writer per thread, e.g. a notebook).
 
     Raises:
         ConfigError: bad mode/thread/checkpoint settings, or an input that does not validate.
         GraphFactoryError: the graph's factory raised.
         BudgetExceededError: a budget ran out.
         ModelError: the provider failed (see `retryable`).
+        SupersededAttemptError: resume mode, a higher attempt owns the thread.
+        CheckpointBusyError: resume mode, the checkpoint store stayed locked past its busy timeout.
     """
     if mode not in ("restart", "resume"):
         raise ConfigError(f"Unknown mode {mode!r}: use 'restart' or 'resume'.")
@@ -90,7 +90,7 @@ async def arun_graph(
         return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
     if not thread_id:
         raise ConfigError("Resume mode needs a thread_id, e.g. 'workflow_id/activity_id'.")
-    async with _saver(checkpoint) as saver:
+    async with open_saver(checkpoint, thread_id, attempt) as saver:
         return await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
 
 
@@ -104,6 +104,7 @@ def run_graph(
     checkpoint: CheckpointConfig | None = None,
     on_node: Callable[[NodeEvent], None] | None = None,
     budgets: Budgets | None = None,
+    attempt: int | None = None,
 ) -> RunResult:
     """Synchronous twin of `arun_graph` (same arguments, same result).
 
@@ -118,6 +119,7 @@ def run_graph(
         "checkpoint": checkpoint,
         "on_node": on_node,
         "budgets": budgets,
+        "attempt": attempt,
     }
     try:
         asyncio.get_running_loop()
@@ -135,24 +137,23 @@ def _input_dict(spec: GraphSpec, graph_input: BaseModel | dict[str, Any]) -> dic
         raise ConfigError(f"Input for {spec.key} does not validate as {spec.input_model.__name__}: {exc}") from exc
 
 
-@contextlib.asynccontextmanager
-async def _saver(checkpoint: CheckpointConfig | None) -> AsyncIterator[Any]:
-    if checkpoint is not None and checkpoint.postgres_url:
-        try:
-            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-        except ImportError as exc:
-            raise ConfigError("Postgres checkpoints need the extra: pip install 'durable-research[postgres]'.") from exc
-        async with AsyncPostgresSaver.from_conn_string(checkpoint.postgres_url) as saver:
-            await saver.setup()
-            yield saver
-        return
-    if checkpoint is None or checkpoint.sqlite_path is None:
-        raise ConfigError("Resume mode needs CheckpointConfig(sqlite_path=...) on one host, or postgres_url.")
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+def resume_point(state: Any) -> Literal["fresh", "continue", "finished"]:
+    """Where a resume-mode run starts, decided from the thread's whole LangGraph state.
 
-    checkpoint.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(checkpoint.sqlite_path)) as saver:
-        yield saver
+    * "fresh": the thread has no checkpoint; run from the input.
+    * "continue": the latest checkpoint has tasks, pending or with saved writes; run
+      with ``None`` so LangGraph applies the saved writes and runs only what is left.
+      ``state.next`` alone is not enough: it leaves out tasks whose writes were saved,
+      so a process stopped after a node's writes but before the next checkpoint leaves
+      a thread with an empty ``next`` that is not finished (issue 16).
+    * "finished": a checkpoint with no task at all, i.e. the graph reached its end; the
+      stored values are the output, and nothing runs again.
+    """
+    if not (state.config or {}).get("configurable", {}).get("checkpoint_id"):
+        return "fresh"
+    if state.tasks:
+        return "continue"
+    return "finished"
 
 
 class _Run:
@@ -179,12 +180,18 @@ class _Run:
         resumed, offset = False, 0
         if durable:
             state = await graph.aget_state(config)
-            if state.next:  # unfinished work on this thread: continue it, do not restart
+            point = resume_point(state)
+            if point != "fresh":  # never apply the input on top of an existing chain
                 start, resumed = None, True
-                offset = int((state.metadata or {}).get("step", 0) or 0)
+                offset = max(0, int((state.metadata or {}).get("step", 0) or 0))
+            if point == "finished":  # a thread that reached its end: its stored output, nothing re-run
+                return self._result(state.values, resumed)
         values = await self._stream(graph, start, config, offset, durable)
         if durable:
             values = (await graph.aget_state(config)).values
+        return self._result(values, resumed)
+
+    def _result(self, values: dict[str, Any], resumed: bool) -> RunResult:
         output = self.spec.output_model.model_validate(values).model_dump(mode="json")
         return RunResult(
             output=output,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestration.artifacts import LocalArtifactStore, artifact_store
@@ -21,14 +22,18 @@ from retrieval import MemorySettings, SemanticMemory, open_memory
 class CheckpointSettings(BaseSettings):
     """Where resume-mode graphs keep their checkpoints; env prefix DURABLE_RESEARCH_CHECKPOINT_.
 
-    SQLite under the state folder suits one host; workers on several hosts must share
-    Postgres, or a retry on another host would find no checkpoint and start over.
+    SQLite under the state folder suits one host (one database per job under
+    `checkpoints/`, so a paused worker stalls only its own job; `SQLITE_PATH` names one
+    shared file instead); workers on several hosts must share Postgres, or a retry on
+    another host would find no checkpoint and start over.
     """
 
     model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_CHECKPOINT_", extra="ignore")
 
     sqlite_path: Path | None = None
+    sqlite_dir: Path | None = None
     postgres_url: str | None = None
+    busy_timeout_s: float = Field(default=30.0, gt=0)
 
 
 @dataclass
@@ -61,8 +66,10 @@ class WorkerDeps:
             model_settings=ModelSettings(),
             registry=registry or default_registry,
             checkpoint=CheckpointConfig(
-                sqlite_path=checkpoints.sqlite_path or home / "checkpoints.sqlite",
+                sqlite_path=checkpoints.sqlite_path,
+                sqlite_dir=None if checkpoints.sqlite_path else checkpoints.sqlite_dir or home / "checkpoints",
                 postgres_url=checkpoints.postgres_url,
+                busy_timeout_s=checkpoints.busy_timeout_s,
             ),
         )
 

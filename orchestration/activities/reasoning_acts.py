@@ -70,7 +70,8 @@ class ReasoningActivities:
                 graph_input,
                 context=context,
                 mode=call.recovery,
-                thread_id=f"{info.workflow_id}/{info.activity_id}",
+                thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
+                attempt=info.attempt,  # resume mode's fencing token: a superseded attempt's writes are refused
                 checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
                 on_node=on_node,
             )

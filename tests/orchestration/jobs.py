@@ -33,7 +33,7 @@ def make_deps(home: Path, *, latency_s: float = 0.0, memory: str = "memory") -> 
         memory_settings=MemorySettings(mode=memory, chunk_size=400, chunk_overlap=40),  # type: ignore[arg-type]
         model_settings=ModelSettings(provider="fake", fake_latency_s=latency_s, fake_call_log=home / "calls.jsonl"),
         registry=default_registry,
-        checkpoint=CheckpointConfig(sqlite_path=home / "checkpoints.sqlite"),
+        checkpoint=CheckpointConfig(sqlite_dir=home / "checkpoints"),
     )
 
 

@@ -62,7 +62,8 @@ def test_resume_continues_after_a_failed_node(tmp_path: Path) -> None:
     assert result.output == fresh.output
 
     again = run_graph(spec, INPUT, context=_ctx(fake), mode="resume", thread_id="wf/act", checkpoint=checkpoint)
-    assert not again.resumed and again.nodes_run[0] == "retrieve"  # finished thread: run input
+    assert again.resumed and again.nodes_run == []  # finished thread: its stored output, nothing re-run
+    assert again.output == result.output
 
 
 def test_resume_misuse_is_a_config_error(fake_ctx: GraphContext, tmp_path: Path) -> None:
