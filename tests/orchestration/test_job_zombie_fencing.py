@@ -1,0 +1,172 @@
+"""A worker paused mid-subtask past its heartbeat timeout (a zombie) cannot fork a resume-mode thread.
+
+Real `durable-research worker` processes and the real dev server: worker 1 runs a
+resume-mode subtask and is SIGSTOPped mid-graph; once the heartbeat timed out and a new
+attempt on worker 2 has made progress on the same checkpoint thread, worker 1 gets
+SIGCONT and its old attempt wakes up with a model answer in hand. Its write is refused
+(fencing), the report equals a crash-free run's, every checkpoint chain is linear, no
+graph was re-run from its input, and no artifact is duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client
+
+from orchestration.artifacts import LocalArtifactStore
+from orchestration.client import JobHandle, ResearchClient
+from orchestration.server import ServerRecord
+from orchestration.shared import Tuning
+from orchestration.shared.spec import subtask_activity_id
+from reasoning import checkpoint_audit
+from tests.orchestration.jobs import spec
+from tests.retrieval.conftest import chroma_url  # noqa: F401  (a real `chroma run` for both workers)
+
+LATENCY_S = 0.6
+JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0, "recovery": "resume"}
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def worker_process(
+    server: ServerRecord, home: Path, prefix: str, log: Path, memory_url: str
+) -> Iterator[subprocess.Popen[str]]:
+    # A Chroma server, not a local folder: the paused worker keeps its folder locked.
+    home.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": server.address,
+        "DURABLE_RESEARCH_HOME": str(home),
+        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
+        "DURABLE_RESEARCH_MEMORY_MODE": "http",
+        "DURABLE_RESEARCH_MEMORY_URL": memory_url,
+        "DURABLE_RESEARCH_MEMORY_CHUNK_SIZE": "400",
+        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(LATENCY_S),
+        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
+    }
+    with log.open("a", encoding="utf-8") as err:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "durable-research"), "worker"],
+            env=env, stdout=subprocess.PIPE, stderr=err, text=True, cwd=Path(__file__).parents[2],
+        )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
+
+
+def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
+    from orchestration.settings import OrchestrationSettings
+
+    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
+    # Attempts to spare: retries handed to the stopped worker's open polls time out too.
+    tuning = Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2, reasoning_attempts=8)
+    return ResearchClient(
+        temporal_client, queues=queues, tuning=tuning, artifacts=LocalArtifactStore(home / "artifacts")
+    )
+
+
+def _artifacts(home: Path, job_id: str) -> dict[str, str]:
+    root = home / "artifacts" / "jobs" / job_id
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+async def _clean_run(
+    temporal_client: Client, server: ServerRecord, home: Path, memory_url: str
+) -> tuple[str, dict[str, str]]:
+    prefix = f"clean-{uuid.uuid4().hex[:6]}-"
+    with worker_process(server, home, prefix, home.parent / "clean-worker.log", memory_url):
+        jobs = _client(temporal_client, home, prefix)
+        handle = await jobs.start(spec(**JOB))
+        result = await handle.result()
+    assert result.report is not None
+    return jobs.artifacts.get_text(result.report.key), _artifacts(home, handle.job_id)
+
+
+async def _pending(handle: JobHandle, activity_id: str) -> Any:
+    """The activity's pending info from the server (the stopped worker cannot answer queries)."""
+    desc = await handle.handle.describe()
+    return next((p for p in desc.raw_description.pending_activities if p.activity_id == activity_id), None)
+
+
+def _started_by(info: Any, pid: int) -> bool:
+    return info.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED and (
+        info.last_worker_identity.startswith(f"{pid}@")
+    )
+
+
+async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_paused_worker_cannot_fork_a_resumed_graph(
+    temporal_client: Client,
+    temporal_server: ServerRecord,
+    tmp_path: Path,
+    chroma_url: str,  # noqa: F811
+) -> None:
+    clean_report, clean_artifacts = await _clean_run(temporal_client, temporal_server, tmp_path / "clean", chroma_url)
+
+    home, prefix = tmp_path / "zombie", f"zombie-{uuid.uuid4().hex[:6]}-"
+    jobs = _client(temporal_client, home, prefix)
+    with worker_process(temporal_server, home, prefix, tmp_path / "worker1.log", chroma_url) as first:
+        handle = await jobs.start(spec(**JOB))
+        async for p in handle.watch(interval_s=0.05):
+            # Past "retrieve": the graph is in a model-calling node, with checkpoints behind it.
+            running = [t for t in p.subtasks if t.status == "running" and t.node not in (None, "retrieve")]
+            if running:
+                stopped = running[0]
+                break
+        first.send_signal(signal.SIGSTOP)
+        activity_id = subtask_activity_id(stopped.ref.id, stopped.round)
+
+        async def stale_retry() -> bool:  # a retry handed to the stopped worker's open poll
+            info = await _pending(handle, activity_id)
+            return info is not None and info.attempt >= 2 and _started_by(info, first.pid)
+
+        await _wait("a retry dispatched to the stopped worker", stale_retry)
+        with worker_process(temporal_server, home, prefix, tmp_path / "worker2.log", chroma_url) as second:
+            seen: list[int] = []
+
+            async def newer_attempt_working() -> bool:  # it claimed the thread and reported a node, or finished
+                info = await _pending(handle, activity_id)
+                if info is None:
+                    return bool(seen)
+                if _started_by(info, second.pid):
+                    seen.append(info.attempt)
+                    return info.last_heartbeat_time.ToNanoseconds() >= info.last_started_time.ToNanoseconds()
+                return False
+
+            await _wait("a newer attempt on the second worker", newer_attempt_working)
+            first.send_signal(signal.SIGCONT)  # the zombie and its stale retries wake up
+            result = await asyncio.wait_for(handle.result(), 120)
+
+    assert result.status == "completed"
+    assert jobs.artifacts.get_text(result.report.key) == clean_report, "the pause changed the report"  # type: ignore[union-attr]
+    assert _artifacts(home, handle.job_id) == clean_artifacts, "artifacts differ from a crash-free run's"
+    audit = checkpoint_audit(home / "checkpoints")
+    assert audit["threads"] >= len(result.subtasks)
+    assert audit["forked_threads"] == 0, audit
+    assert audit["rerun_from_input"] == 0, audit
+    # The stale retry started after SIGCONT, when a newer attempt owned the thread: refused before any write.
+    assert "Superseded attempt" in (tmp_path / "worker1.log").read_text(), "no stale attempt was fenced"
