@@ -38,7 +38,7 @@ async def _cut_after_read(db: Path) -> None:
     """Keep the checkpoint where `read` was the next task and read's saved writes; drop the rest."""
     spec = default_registry.get("researcher@1")
     async with AsyncSqliteSaver.from_conn_string(str(db)) as saver:
-        graph = spec.build(_ctx(db.with_suffix(".unused"))).compile(checkpointer=saver)
+        graph = spec.build().compile(checkpointer=saver)
         history = [s async for s in graph.aget_state_history({"configurable": {"thread_id": THREAD}})]
     at_read = next(s for s in history if s.next == ("read",))
     keep = at_read.config["configurable"]["checkpoint_id"]
