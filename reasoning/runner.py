@@ -59,8 +59,10 @@ async def arun_graph(
         graph_input: its input model (or a dict that validates as it).
         context: retriever and model, passed as LangGraph runtime context.
         mode: "restart" runs from the first node without a checkpointer; "resume" keeps
-            checkpoints under `thread_id` and continues unfinished work with `invoke(None)`.
-        thread_id: required for resume (e.g. "workflow_id/activity_id").
+            checkpoints under `thread_id`, continues unfinished work with `invoke(None)` and
+            returns a finished thread's stored output without running it (`resume_point`).
+        thread_id: required for resume (e.g. "workflow_id/run_id/activity_id"); with
+            `CheckpointConfig.sqlite_dir`, the part before the first "/" names the database.
         checkpoint: where resume keeps checkpoints.
         on_node: called once per finished node (the activity passes its heartbeat); in
             resume mode only after that node's step is checkpointed, so a node reported
