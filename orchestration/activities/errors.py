@@ -2,7 +2,7 @@
 
 Retryable: provider 429/5xx/timeouts, connection trouble, anything unknown.
 Non-retryable: misuse (ConfigError and its subclasses), 400/401/403/404, budgets,
-invalid input. The error type is the class name, which `names.NON_RETRYABLE` lists too,
+invalid input, a superseded (zombie) attempt. The error type is the class name, which `names.NON_RETRYABLE` lists too,
 so the retry policy agrees even if a message is re-raised elsewhere.
 """
 
@@ -13,7 +13,7 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from orchestration.errors import ConfigError as OrchestrationConfigError
-from reasoning.errors import BudgetExceededError, ModelError, map_provider_error
+from reasoning.errors import BudgetExceededError, ModelError, SupersededAttemptError, map_provider_error
 from reasoning.errors import ConfigError as ReasoningConfigError
 from retrieval.errors import MemoryConfigError, SourceError
 
@@ -26,6 +26,9 @@ def to_application_error(exc: BaseException) -> ApplicationError:
         return ApplicationError(str(exc), type=name, non_retryable=True)
     if isinstance(exc, BudgetExceededError):
         return ApplicationError(str(exc), type="BudgetExceededError", non_retryable=True)
+    if isinstance(exc, SupersededAttemptError):
+        # A zombie attempt: the server already ignores its result; retrying it can only be refused again.
+        return ApplicationError(str(exc), type=name, non_retryable=True)
     if isinstance(exc, ValueError):
         return ApplicationError(f"invalid input: {exc}", type="InvalidInput", non_retryable=True)
     if isinstance(exc, ModelError) or _from_provider(exc):
@@ -37,7 +40,8 @@ def to_application_error(exc: BaseException) -> ApplicationError:
             non_retryable=not model_error.retryable,
             next_retry_delay=timedelta(seconds=delay) if delay else None,
         )
-    return ApplicationError(f"{name}: {exc}", type=name)
+    message = str(exc)
+    return ApplicationError(message if message.startswith(name) else f"{name}: {message}", type=name)
 
 
 def _from_provider(exc: BaseException) -> bool:
