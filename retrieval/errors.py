@@ -55,6 +55,14 @@ class UnknownPackageError(SourceError):
     """A `pkgdocs:` source names a distribution that is not installed."""
 
 
+class NotARegularFileError(SourceError):
+    """A source is a FIFO, a device, a socket or a symlink loop: reading it could block or never end."""
+
+
+class CorpusTooLargeError(SourceError):
+    """A file or the whole corpus is over its configured size cap."""
+
+
 class EmptyCorpusError(SourceError):
     """The sources produced no text to index."""
 

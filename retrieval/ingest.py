@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from retrieval.errors import EmptyCorpusError, MemoryConfigError
+from retrieval.errors import CorpusTooLargeError, EmptyCorpusError, MemoryConfigError
 from retrieval.models import Document, IngestProgress, IngestReport, Metadata, SkippedFile
 from retrieval.pkgdocs import TextDocument
 from retrieval.protocol import SemanticMemory
@@ -66,14 +66,22 @@ def ingest(
         raise MemoryConfigError(
             f"chunk_overlap ({settings.chunk_overlap}) must be smaller than chunk_size ({settings.chunk_size})."
         )
-    check_sources(list(sources))
+    check_sources(list(sources), settings.max_file_bytes)
     run = _Run(memory, settings, dict(metadata or {}), progress, IngestReport(sources=list(sources)))
+    total = 0
     for spec in sources:
         for item in iter_documents(spec, settings):
             if isinstance(item, SkippedFile):
                 run.report.skipped.append(item)
-            else:
-                run.document(item)
+                continue
+            total += len(item.text)
+            if total > settings.max_corpus_bytes:
+                raise CorpusTooLargeError(
+                    f"The sources hold more than {settings.max_corpus_bytes} characters of text (stopped at "
+                    f"{item.source}); what was indexed so far stays. Ingest fewer sources or raise "
+                    "DURABLE_RESEARCH_MEMORY_MAX_CORPUS_BYTES."
+                )
+            run.document(item)
     report = run.report
     report.seconds = round(time.monotonic() - started, 3)
     if report.chunks == 0:

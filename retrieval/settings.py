@@ -34,3 +34,6 @@ class MemorySettings(BaseSettings):
         default=50_000_000, gt=0, description="Larger files are skipped, keeping memory bounded."
     )
     url_timeout_s: float = Field(default=10.0, gt=0)
+    max_corpus_bytes: int = Field(
+        default=2_000_000_000, gt=0, description="An ingest stops with a clear error past this much text."
+    )

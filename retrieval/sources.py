@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from retrieval import pkgdocs
-from retrieval.errors import NetworkUnavailableError, SourceError, SourceNotFoundError
+from retrieval.errors import (
+    CorpusTooLargeError,
+    NetworkUnavailableError,
+    NotARegularFileError,
+    SourceError,
+    SourceNotFoundError,
+)
 from retrieval.models import SkippedFile
 from retrieval.pkgdocs import TextDocument
 from retrieval.readers import SUPPORTED_SUFFIXES, UnreadableError, read_document
@@ -18,20 +26,58 @@ from retrieval.settings import MemorySettings
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
 
 
-def check_sources(sources: list[str]) -> None:
-    """Fail before indexing anything when a source cannot exist.
+def check_sources(sources: list[str], max_file_bytes: int | None = None) -> None:
+    """Fail before indexing anything when a source cannot exist or cannot be read safely.
+
+    Args:
+        max_file_bytes: refuse a file source larger than this (None: no size check here;
+            ingest skips oversized files inside folders anyway).
 
     Raises:
         SourceNotFoundError: a path that does not exist.
-        UnknownPackageError: a `pkgdocs:` package that is not installed.
+        NotARegularFileError: a FIFO, device, socket or symlink loop (reading could hang).
+        CorpusTooLargeError: a file source over `max_file_bytes`.
+        UnknownPackageError: a `pkgdocs:` package that is not installed (or none named).
     """
     for spec in sources:
         if spec.startswith(pkgdocs.PREFIX):
             pkgdocs.parse_names(spec)
-        elif not _is_url(spec) and not Path(spec).expanduser().exists():
-            raise SourceNotFoundError(
-                f"{spec!r} does not exist. Give a file or folder path, pkgdocs:PACKAGE[,PACKAGE...], or an http(s) URL."
-            )
+        elif not _is_url(spec):
+            _check_path(spec, max_file_bytes)
+
+
+def _check_path(spec: str, max_file_bytes: int | None) -> None:
+    path = Path(spec).expanduser()
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotARegularFileError(f"{spec!r} is a symlink loop; point it at a file or folder.") from None
+        if path.is_symlink():
+            raise SourceNotFoundError(f"{spec!r} is a broken symlink (to {os.readlink(path)!r}).") from None
+        raise SourceNotFoundError(
+            f"{spec!r} does not exist. Give a file or folder path, pkgdocs:PACKAGE[,PACKAGE...], or an http(s) URL."
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise NotARegularFileError(
+            f"{spec!r} is a {_kind(info.st_mode)}, not a regular file or folder; ingest reads regular files only "
+            "(a pipe or device could block or never end)."
+        )
+    if max_file_bytes is not None and info.st_size > max_file_bytes:
+        raise CorpusTooLargeError(
+            f"{spec!r} is {info.st_size} bytes, over the {max_file_bytes}-byte cap "
+            "(DURABLE_RESEARCH_MEMORY_MAX_FILE_BYTES); split it or raise the cap."
+        )
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):  # fmt: skip
+        if test(mode):
+            return name
+    return "special file"
 
 
 def iter_documents(spec: str, settings: MemorySettings) -> Iterator[TextDocument | SkippedFile]:
@@ -54,10 +100,16 @@ def read_file(path: Path, max_bytes: int, *, explicit: bool = True) -> TextDocum
     if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES and path.suffix:
         return SkippedFile(path=name, reason=f"unsupported file type {path.suffix}")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return SkippedFile(path=name, reason=f"too large ({size} bytes > {max_bytes})")
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return SkippedFile(path=name, reason=f"not a regular file ({_kind(info.st_mode)})")
+        if info.st_size > max_bytes:
+            return SkippedFile(path=name, reason=f"too large ({info.st_size} bytes > {max_bytes})")
+        # Bounded even if the file grows while we read it (or reports a size of 0, as /proc does).
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            return SkippedFile(path=name, reason=f"too large (over {max_bytes} bytes while reading)")
         title, text, warnings = read_document(data, name)
     except OSError as exc:
         return SkippedFile(path=name, reason=f"unreadable: {exc.strerror or exc}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.activities.deps import WorkerDeps
+from orchestration.activities.deps import CheckpointSettings, WorkerDeps
 from orchestration.activities.io_acts import IoActivities
 from orchestration.activities.reasoning_acts import ReasoningActivities
 
@@ -18,4 +18,11 @@ def io_activities(deps: WorkerDeps) -> list[Any]:
     return IoActivities(deps).all()
 
 
-__all__ = ["IoActivities", "ReasoningActivities", "WorkerDeps", "io_activities", "reasoning_activities"]
+__all__ = [
+    "CheckpointSettings",
+    "IoActivities",
+    "ReasoningActivities",
+    "WorkerDeps",
+    "io_activities",
+    "reasoning_activities",
+]

@@ -59,11 +59,22 @@ class WorkerDeps:
     @classmethod
     def from_env(cls, home: Path, registry: GraphRegistry | None = None) -> WorkerDeps:
         """Read the reasoning/retrieval settings from the environment, once, at the edge."""
-        checkpoints = CheckpointSettings()
+        return cls.from_settings(home, MemorySettings(), ModelSettings(), CheckpointSettings(), registry)
+
+    @classmethod
+    def from_settings(
+        cls,
+        home: Path,
+        memory: MemorySettings,
+        model: ModelSettings,
+        checkpoints: CheckpointSettings,
+        registry: GraphRegistry | None = None,
+    ) -> WorkerDeps:
+        """Build from settings the edge already read (and checked)."""
         return cls(
             home=home,
-            memory_settings=MemorySettings(),
-            model_settings=ModelSettings(),
+            memory_settings=memory,
+            model_settings=model,
             registry=registry or default_registry,
             checkpoint=CheckpointConfig(
                 sqlite_path=checkpoints.sqlite_path,

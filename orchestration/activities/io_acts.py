@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
+from orchestration.artifacts import notification_key, outbox_key, published_key
 from orchestration.shared import names
 from orchestration.shared.messages import IngestRequest, IngestSummary, PublishedStep, PublishRequest
 from orchestration.shared.spec import reports_collection
@@ -52,18 +53,15 @@ class IoActivities:
 
     # --- artifact ------------------------------------------------------------
 
-    def _published_key(self, job_id: str) -> str:
-        return f"published/{job_id}.md"
-
     @activity.defn(name=names.PUBLISH_ARTIFACT)
     def publish_artifact(self, req: PublishRequest) -> PublishedStep:
         store = self._deps.artifacts
-        path = store.put_text(self._published_key(req.job_id), store.get_text(req.report_key))
+        path = store.put_text(published_key(req.job_id), store.get_text(req.report_key))
         return PublishedStep(step="artifact", ref=str(path))
 
     @activity.defn(name=names.UNPUBLISH_ARTIFACT)
     def unpublish_artifact(self, req: PublishRequest) -> PublishedStep:
-        key = self._published_key(req.job_id)
+        key = published_key(req.job_id)
         self._deps.artifacts.delete(key)
         return PublishedStep(step="artifact", ref=key)
 
@@ -93,10 +91,10 @@ class IoActivities:
 
     @activity.defn(name=names.NOTIFY)
     def notify(self, req: PublishRequest) -> PublishedStep:
-        key = f"{req.job_id}:{req.kind}"
+        key = notification_key(req.job_id, req.kind, req.report_key)
         payload = {"idempotency_key": key, "job_id": req.job_id, "kind": req.kind,
                    "report": req.report_key, "message": req.message}  # fmt: skip
-        self._deps.artifacts.put_text(f"outbox/{req.job_id}--{req.kind}.json", json.dumps(payload))
+        self._deps.artifacts.put_text(outbox_key(req.job_id, req.kind, req.report_key), json.dumps(payload))
         if req.webhook_url:
             _post(req.webhook_url, payload, key)
         return PublishedStep(step="notify", ref=key)

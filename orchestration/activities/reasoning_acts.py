@@ -17,6 +17,7 @@ from temporalio import activity
 
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
+from orchestration.artifacts import finding_key, report_key
 from orchestration.shared import names
 from orchestration.shared.messages import (
     GraphCall,
@@ -95,7 +96,7 @@ class ReasoningActivities:
         except Exception as exc:
             raise to_application_error(exc) from exc
         finding = Finding.model_validate(run.output)
-        key = f"jobs/{req.job_id}/findings/{req.subtask.id}-r{req.round}.json"
+        key = finding_key(req.job_id, req.subtask.id, req.round)
         self._deps.artifacts.put_text(key, finding.model_dump_json(indent=2))
         return SubtaskResult(
             subtask_id=req.subtask.id,
@@ -139,7 +140,7 @@ class ReasoningActivities:
         markdown = out.markdown
         if req.previous_report_key and self._deps.artifacts.exists(req.previous_report_key):
             markdown += changes_since(self._deps.artifacts.get_text(req.previous_report_key), markdown)
-        key = f"jobs/{req.job_id}/run{req.run_number}/report-v{req.revision}.md"
+        key = report_key(req.job_id, req.run_number, req.revision)
         self._deps.artifacts.put_text(key, markdown)
         return ReportRef(
             key=key, title=out.title, preview=markdown[:1500], chars=len(markdown),

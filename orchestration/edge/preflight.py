@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from orchestration.artifacts import artifact_store, job_has_artifacts
 from orchestration.errors import ConfigError
+from orchestration.settings import OrchestrationSettings
 from orchestration.shared.spec import JobSpec, reports_collection
 from reasoning import GraphRegistry, ReasoningError
 from retrieval import RetrievalError, check_sources, validate_collection_name
 
 
-def check_spec(spec: JobSpec, *, registry: GraphRegistry | None = None, local_sources: bool = True) -> None:
+def check_spec(
+    spec: JobSpec,
+    *,
+    registry: GraphRegistry | None = None,
+    local_sources: bool = True,
+    max_file_bytes: int | None = None,
+) -> None:
     """Raise ConfigError naming every problem at once (the client's `Preflight`).
 
     The rules are the domain packages' own (the registry's lookup, retrieval's source and
@@ -18,6 +26,7 @@ def check_spec(spec: JobSpec, *, registry: GraphRegistry | None = None, local_so
         registry: a graph registry to resolve pinned graphs in (the in-process worker's);
             None skips the check, for a detached start whose workers may know more graphs.
         local_sources: check that paths and `pkgdocs:` packages exist on this machine.
+        max_file_bytes: the ingest's file cap (MemorySettings), to refuse an oversized file source now.
     """
     problems: list[str] = []
     if registry is not None:
@@ -34,8 +43,18 @@ def check_spec(spec: JobSpec, *, registry: GraphRegistry | None = None, local_so
     if local_sources:
         for source in spec.corpus:
             try:
-                check_sources([source])
+                check_sources([source], max_file_bytes)
             except RetrievalError as exc:
                 problems.append(f"corpus: {exc}")
     if problems:
-        raise ConfigError("invalid job spec:\n- " + "\n- ".join(problems))
+        raise ConfigError("invalid job spec: " + "; ".join(problems))
+
+
+def check_job_id_unused(job_id: str, settings: OrchestrationSettings) -> None:
+    """Refuse an id an earlier job used here, before a server is started for it (the client
+    checks again, with the server's own record, when it starts the job)."""
+    if job_has_artifacts(artifact_store(settings.home.expanduser()), job_id):
+        raise ConfigError(
+            f"job id '{job_id}' is already in use (an earlier job left its artifacts under that id); "
+            f"`durable-research result {job_id}` shows it; pick another --job-id."
+        )

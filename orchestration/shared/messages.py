@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
-from orchestration.shared.spec import JobSpec, ModelChoice, Recovery, check_graph_key
+from orchestration.shared.spec import QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery, check_graph_key
 
 
 class TaskQueues(BaseModel):
@@ -178,7 +178,7 @@ class SwapGraph(BaseModel):
 
 class AddSubtask(BaseModel):
     kind: str = Field(min_length=1)
-    question: str = Field(min_length=3, max_length=4000)
+    question: str = Field(min_length=3, max_length=QUESTION_MAX_CHARS)
 
 
 # --- state, progress and result ---------------------------------------------

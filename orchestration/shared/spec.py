@@ -20,6 +20,7 @@ Provider = Literal["extractive", "openai", "fake"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 Recovery = Literal["restart", "resume"]
 REPORTS_SUFFIX = "-reports"
+QUESTION_MAX_CHARS = 4000
 
 
 def check_graph_key(key: str) -> str:
@@ -30,6 +31,21 @@ def check_graph_key(key: str) -> str:
             "`durable-research graphs list` shows what is registered"
         )
     return key
+
+
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def check_job_id(job_id: str) -> str:
+    """A job id names folders and keys (artifacts, notifications): 1-100 characters of
+    letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    if not JOB_ID.match(job_id) or ".." in job_id:
+        shown = job_id if len(job_id) <= 60 else job_id[:57] + "..."
+        raise ValueError(
+            f"job id {shown!r} must be 1-100 characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (no '/', '..', spaces or other characters)"
+        )
+    return job_id
 
 
 def subtask_activity_id(subtask_id: str, round_: int) -> str:
@@ -85,7 +101,7 @@ class Recurrence(BaseModel):
 
 
 class JobSpec(BaseModel):
-    question: str = Field(min_length=3, max_length=4000)
+    question: str = Field(min_length=3, max_length=QUESTION_MAX_CHARS)
     corpus: list[str] = Field(default_factory=list)
     # Chroma's naming rule (retrieval.validate_collection_name) is applied by the preflight
     # to this name and to its reports_collection(); here only what the wire needs.

@@ -17,7 +17,7 @@ def test_job_id_in_use_gets_the_attach_command(tmp_path: Path) -> None:
     finally:
         stop_server(home)
     assert first["job_id"] == "dup-job"
-    assert second.returncode == 1
+    assert second.returncode == 2
     assert "already in use" in second.stderr
     assert "durable-research status dup-job" in second.stderr
     assert "Traceback" not in second.stderr

@@ -36,7 +36,7 @@ async def test_escalation_then_reject(time_skipping_env: WorkflowEnvironment, tm
         state = await handle.state()
     assert result.status == "rejected"
     assert state.approval == "timed_out"
-    outbox = tmp_path / "artifacts" / "outbox" / f"{handle.job_id}--escalation.json"
+    outbox = tmp_path / "artifacts" / "outbox" / handle.job_id / "run1-v0--escalation.json"
     assert "team-lead" in json.loads(outbox.read_text())["message"]
     history = await handle.handle.fetch_history()
     timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]

@@ -27,8 +27,8 @@ async def test_job_runs_to_a_published_report(temporal_client: Client, tmp_path:
 
     published = Path(result.published[0].ref)
     assert published.read_text().startswith(result.report.preview[:200])
-    outbox = tmp_path / "artifacts" / "outbox" / f"{handle.job_id}--published.json"
-    assert json.loads(outbox.read_text())["idempotency_key"] == f"{handle.job_id}:published"
+    outbox = tmp_path / "artifacts" / "outbox" / handle.job_id / "run1-v0--published.json"
+    assert json.loads(outbox.read_text())["idempotency_key"] == f"{handle.job_id}:published:run1-v0"
     memory = deps.memory("research-reports")
     assert memory.count(where={"report_of": handle.job_id}) == len(result.published[1].ids)
     assert read_call_log(tmp_path / "calls.jsonl"), "the fake model was never called"

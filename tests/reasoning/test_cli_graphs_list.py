@@ -22,5 +22,5 @@ def test_table_and_bad_load_path() -> None:
     table = CliRunner().invoke(app, ["graphs", "list"])
     assert table.exit_code == 0 and "researcher-lite@1" in table.stdout
     bad = CliRunner().invoke(app, ["graphs", "list", "--load", "no_such_module_q:x"])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "Cannot import module" in bad.stderr

@@ -61,10 +61,10 @@ def test_human_output_and_errors(tmp_path: Path) -> None:
     assert empty.returncode == 1 and "is empty" in empty.stderr
 
     bad = _run(home, "search", "x", "--collection", "a")
-    assert bad.returncode == 1 and "[a-zA-Z0-9._-]" in bad.stderr
+    assert bad.returncode == 2 and "[a-zA-Z0-9._-]" in bad.stderr
 
     missing = _run(home, "ingest", str(tmp_path / "nope"))
-    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
 def test_server_mode_and_where_filter(tmp_path: Path, chroma_url: str) -> None:

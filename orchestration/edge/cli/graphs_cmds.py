@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from orchestration.edge.cli.job_support import load_graphs
-from orchestration.edge.cli.output import console, emit_json, fail
+from orchestration.edge.cli.output import bad_input, console, emit_json
 from reasoning import ReasoningError
 
 graphs_app = typer.Typer(help="The LangGraph graphs jobs can pin.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def list_graphs(as_json: bool = _JSON, load: list[str] | None = _LOAD) -> None:
     try:
         rows = [spec.describe() for spec in load_graphs(load or []).list()]
     except ReasoningError as exc:
-        fail(str(exc))
+        bad_input(str(exc))
     if as_json:
         emit_json(rows)
         return

@@ -22,7 +22,9 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.activities import WorkerDeps
-from orchestration.client import JobEndedError, JobHandle, ResearchClient, connect
+from orchestration.client import JobEndedError, JobExistsError, JobHandle, ResearchClient, connect
+from orchestration.edge.cli.context import env
+from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_support import (
     build_spec,
     closed_summary,
@@ -31,15 +33,18 @@ from orchestration.edge.cli.job_support import (
     print_result,
     progress_view,
     pydantic_problems,
+    read_question,
     watch,
 )
-from orchestration.edge.cli.output import console, emit_json, err_console, fail
-from orchestration.edge.preflight import check_spec
-from orchestration.errors import DurableResearchError
+from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
+from orchestration.edge.env import Environment
+from orchestration.edge.preflight import check_job_id_unused, check_spec
+from orchestration.errors import ConfigError, DurableResearchError
 from orchestration.settings import OrchestrationSettings
-from orchestration.shared.spec import JobSpec, Recovery
-from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, WorkerSettings, build_workers, serve_until_signalled
-from reasoning import ReasoningError
+from orchestration.shared.spec import JobSpec, Recovery, check_job_id
+from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, build_workers, serve_until_signalled
+from reasoning import GraphRegistry, ReasoningError
+from reasoning.errors import ConfigError as ReasoningConfigError
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -48,12 +53,6 @@ _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _JOB = typer.Argument(..., help="The job id.")
 _BY = typer.Option("cli", "--by", help="Who decides (recorded in the job).")
 _NOTES = typer.Option("", "--notes", help="Notes kept with the decision.")
-
-
-def _settings(ctx: typer.Context) -> OrchestrationSettings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, OrchestrationSettings)
-    return settings
 
 
 def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, None]:
@@ -72,10 +71,12 @@ def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, None]:
 def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
     try:
         asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
+    except (ConfigError, ReasoningConfigError, JobExistsError) as exc:  # what the user typed or set
+        bad_input(str(exc))
     except (DurableResearchError, ReasoningError) as exc:
         fail(str(exc))
     except ValidationError as exc:
-        fail("invalid job spec:\n" + pydantic_problems(exc))
+        bad_input("invalid job spec: " + pydantic_problems(exc))
     except WorkflowUpdateFailedError as exc:
         fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
     except RPCError as exc:
@@ -89,7 +90,10 @@ def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) ->
 
 def run(
     ctx: typer.Context,
-    question: str = typer.Argument(..., help="What to research."),
+    question: str | None = typer.Argument(None, help="What to research (or --question-file)."),
+    question_file: str | None = typer.Option(
+        None, "--question-file", help="Read the question from a file, or '-' for stdin (for long questions)."
+    ),
     corpus: list[str] = typer.Option([], "--corpus", help="Folder, file, URL or pkgdocs:a,b (repeatable)."),
     approve: Literal["auto", "wait"] = typer.Option(
         "auto", "--approve", help="auto: publish at once; wait: ask a human."
@@ -103,25 +107,37 @@ def run(
     as_json: bool = _JSON,
 ) -> None:
     """Run a research job: validate, start, work on it here (unless --detach), print the report."""
-    settings = _settings(ctx)
+    text = read_question(question, question_file)
     try:
-        spec = build_spec(question, corpus, approve, graph, model, recovery)
+        spec = build_spec(text, corpus, approve, graph, model, recovery)
+        if job_id is not None:
+            check_job_id(job_id)
     except ValidationError as exc:
-        fail("invalid job spec:\n" + pydantic_problems(exc))
-    _clean_errors(_run)(settings, spec, job_id, graphs_from, detach, as_json)
+        bad_input("invalid job spec: " + pydantic_problems(exc))
+    except ValueError as exc:
+        bad_input(str(exc))
+    _clean_errors(_run)(env(ctx), spec, job_id, graphs_from, detach, as_json)
+
+
+def _deps(environment: Environment, home: Path, registry: GraphRegistry) -> WorkerDeps:
+    return WorkerDeps.from_settings(home, environment.memory, environment.model, environment.checkpoint, registry)
 
 
 async def _run(
-    settings: OrchestrationSettings,
+    environment: Environment,
     spec: JobSpec,
     job_id: str | None,
     graphs: list[str],
     detach: bool,
     as_json: bool,
 ) -> None:
+    settings = environment.orchestration
     registry = load_graphs(graphs)
-    check_spec(spec, registry=registry)  # before the server or anything else starts
-    client = await ResearchClient.connect(settings, preflight=check_spec)
+    preflight = functools.partial(check_spec, max_file_bytes=environment.memory.max_file_bytes)
+    preflight(spec, registry=registry)  # before the server or anything else starts
+    if job_id is not None:
+        check_job_id_unused(job_id, settings)
+    client = await ResearchClient.connect(settings, preflight=preflight)
     if detach:
         handle = await client.start(spec, job_id=job_id, registry=registry)
         if as_json:
@@ -132,8 +148,8 @@ async def _run(
         return
     home = settings.home.expanduser().resolve()
     _sdk_logs_to_file(home / "worker.log")
-    deps = WorkerDeps.from_env(home, registry=registry)
-    workers = build_workers(client.client, deps, queues=client.queues, settings=WorkerSettings())
+    deps = _deps(environment, home, registry)
+    workers = build_workers(client.client, deps, queues=client.queues, settings=environment.worker)
     async with WorkerGroup(workers):
         handle = await client.start(spec, job_id=job_id, registry=registry)
         try:
@@ -161,7 +177,7 @@ def _sdk_logs_to_file(path: Path) -> None:
 
 
 async def _handle(settings: OrchestrationSettings, job: str) -> tuple[ResearchClient, JobHandle]:
-    client = await ResearchClient.connect(settings, preflight=check_spec)
+    client = await ResearchClient.connect(settings, start_server=False, preflight=check_spec)
     handle = client.attach(job)
     await handle.handle.describe()  # an unknown id fails here, with NOT_FOUND
     return client, handle
@@ -169,7 +185,7 @@ async def _handle(settings: OrchestrationSettings, job: str) -> tuple[ResearchCl
 
 def status(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
     """Show a job's phase and subtasks (closed jobs: their final status)."""
-    _clean_errors(_status)(_settings(ctx), job, as_json)
+    _clean_errors(_status)(settings_of(ctx), job, as_json)
 
 
 async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
@@ -194,7 +210,7 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
 
 def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
     """Wait for a job to end, then print where its report is and the report."""
-    _clean_errors(_result)(_settings(ctx), job, as_json)
+    _clean_errors(_result)(settings_of(ctx), job, as_json)
 
 
 async def _result(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
@@ -216,11 +232,11 @@ def _decide(action: str) -> Callable[..., None]:
 
     def approve(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON) -> None:
         """Approve the report of a job waiting for approval."""
-        _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
+        _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     def reject(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON) -> None:
         """Reject the report of a job waiting for approval."""
-        _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
+        _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     def revise(
         ctx: typer.Context,
@@ -230,18 +246,20 @@ def _decide(action: str) -> Callable[..., None]:
         as_json: bool = _JSON,
     ) -> None:
         """Send the report back to the writer with notes."""
-        _clean_errors(go)(_settings(ctx), job, by, notes, as_json)
+        _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     return {"approve": approve, "reject": reject, "revise": revise}[action]
 
 
 def cancel(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
     """Cancel a job; in-flight graphs stop at their next heartbeat, compensations run."""
-    _clean_errors(_cancel)(_settings(ctx), job, as_json)
+    _clean_errors(_cancel)(settings_of(ctx), job, as_json)
 
 
 async def _cancel(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     _, handle = await _handle(settings, job)
+    if await handle.closed():
+        fail(f"job {job} has already ended; nothing to cancel. `durable-research result {job}` shows how it ended.")
     await handle.cancel()
     emit_json({"job_id": job, "cancel_requested": True}) if as_json else console.print(
         f"Cancellation requested for {job}."
@@ -250,11 +268,11 @@ async def _cancel(settings: OrchestrationSettings, job: str, as_json: bool) -> N
 
 def jobs(ctx: typer.Context, limit: int = typer.Option(50, "--limit"), as_json: bool = _JSON) -> None:
     """List research jobs, newest first."""
-    _clean_errors(_jobs)(_settings(ctx), limit, as_json)
+    _clean_errors(_jobs)(settings_of(ctx), limit, as_json)
 
 
 async def _jobs(settings: OrchestrationSettings, limit: int, as_json: bool) -> None:
-    client = await ResearchClient.connect(settings, preflight=check_spec)
+    client = await ResearchClient.connect(settings, start_server=False, preflight=check_spec)
     rows = await client.jobs(limit=limit)
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
@@ -277,15 +295,16 @@ def worker(
     graphs: list[str] = typer.Option([], "--graphs", help="Register graphs from module:attr first."),
 ) -> None:
     """Serve task queues until SIGTERM/SIGINT, then drain in-flight work."""
-    _clean_errors(_worker)(_settings(ctx), queue or list(ALL_QUEUES), graphs)
+    _clean_errors(_worker)(env(ctx), queue or list(ALL_QUEUES), graphs)
 
 
-async def _worker(settings: OrchestrationSettings, queues: list[Queue], graphs: list[str]) -> None:
+async def _worker(environment: Environment, queues: list[Queue], graphs: list[str]) -> None:
+    settings = environment.orchestration
     registry = load_graphs(graphs)
     client = await connect(settings)
-    deps = WorkerDeps.from_env(settings.home.expanduser().resolve(), registry=registry)
+    deps = _deps(environment, settings.home.expanduser().resolve(), registry)
     group = WorkerGroup(
-        build_workers(client, deps, queues=settings.task_queues(), settings=WorkerSettings(), run=queues)
+        build_workers(client, deps, queues=settings.task_queues(), settings=environment.worker, run=queues)
     )
     console.print(f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}")
     await serve_until_signalled(group)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,18 @@ from rich.table import Table
 from rich.text import Text
 from temporalio.client import WorkflowFailureError
 
-from orchestration.client import JobEndedError, JobHandle, ResearchClient
-from orchestration.edge.cli.output import console, emit_json, err_console, fail
+from orchestration.client import JobEndedError, JobHandle, ResearchClient, failure_reason
+from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
-from orchestration.shared.spec import PROVIDERS, JobSpec, ModelChoice, Recovery
+from orchestration.shared.spec import PROVIDERS, QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery
 from reasoning import GraphRegistry, default_registry
 
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
 
 def pydantic_problems(exc: ValidationError) -> str:
-    return "\n".join(f"- {'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors())
+    """Every problem on one line: `question: String should have at least 3 characters; ...`."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors())
 
 
 # --- building the spec --------------------------------------------------------
@@ -36,8 +38,25 @@ def model_choice(model: str) -> ModelChoice:
     """`--model PROVIDER[:NAME]`; only the openai provider takes a model name."""
     provider, _, name = model.partition(":")
     if provider not in PROVIDERS or (name and provider != "openai"):
-        fail(f"--model '{model}' must be {', '.join(PROVIDERS)} or openai:MODEL")
+        bad_input(f"--model '{model}' must be {', '.join(PROVIDERS)} or openai:MODEL")
     return ModelChoice.model_validate({"provider": provider, "name": name or None})
+
+
+def read_question(question: str | None, question_file: str | None) -> str:
+    """The question from the argument, a file, or stdin ('-'): a long one does not fit in argv."""
+    if (question is None) == (question_file is None):
+        bad_input("give the question as an argument or with --question-file PATH (or - for stdin), not both")
+    if question is not None:
+        return question
+    assert question_file is not None
+    if question_file == "-":
+        return sys.stdin.read()
+    path = Path(question_file).expanduser()
+    if not path.is_file():
+        bad_input(f"--question-file {question_file!r} is not a readable file")
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        # The spec allows far less; reading a little more than that is enough to refuse it.
+        return handle.read(QUESTION_MAX_CHARS + 1)
 
 
 def graph_pins(pins: list[str]) -> dict[str, str]:
@@ -45,7 +64,7 @@ def graph_pins(pins: list[str]) -> dict[str, str]:
     for pin in pins:
         kind, sep, key = pin.partition("=")
         if not sep or not kind or not key:
-            fail(f"--graph '{pin}' must look like kind=name@version, e.g. research=researcher@1")
+            bad_input(f"--graph '{pin}' must look like kind=name@version, e.g. research=researcher@1")
         graphs[kind] = key
     return graphs
 
@@ -159,7 +178,7 @@ async def closed_summary(handle: JobHandle) -> dict[str, Any]:
         result = await handle.handle.result()
     except WorkflowFailureError as exc:
         name = desc.status.name.lower() if desc.status else "failed"
-        return summary | {"phase": name, "error": str(exc.cause), "subtasks": [], "report": None}
+        return summary | {"phase": name, "error": failure_reason(exc), "subtasks": [], "report": None}
     done = [t for t in result.subtasks if t.status == "done"]
     return summary | {
         "phase": result.status,

@@ -17,7 +17,9 @@ from typing import NoReturn
 import typer
 
 from orchestration.edge.cli import graphs_cmds, job_cmds, memory_cmds, server_cmds
-from orchestration.settings import OrchestrationSettings
+from orchestration.edge.cli.output import bad_input
+from orchestration.edge.env import Environment
+from orchestration.errors import ConfigError
 
 PLUGIN_GROUP = "durable_research.cli"
 
@@ -26,12 +28,18 @@ app = typer.Typer(
     help="Durable AI research jobs on Temporal + LangGraph + Chroma.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain click errors: "Error: Invalid value for '--approve': ..." on one line, not a wrapped panel.
+    rich_markup_mode=None,
 )
 
 
 @app.callback()
 def _root(ctx: typer.Context) -> None:
-    ctx.obj = OrchestrationSettings()
+    # Every setting is read and checked here, once: a bad variable is one line, exit 2.
+    try:
+        ctx.obj = Environment.load()
+    except ConfigError as exc:
+        bad_input(str(exc))
 
 
 for _module in (server_cmds, job_cmds, memory_cmds, graphs_cmds):

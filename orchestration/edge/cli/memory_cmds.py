@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import NoReturn
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from orchestration.edge.cli.output import console, emit_json, err_console, fail
-from orchestration.settings import OrchestrationSettings
+from orchestration.edge.cli.context import env
+from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from retrieval import (
     DEFAULT_COLLECTION,
     IngestProgress,
     IngestReport,
+    MemoryConfigError,
     MemorySettings,
     RetrievalError,
     SemanticMemory,
+    SourceError,
     ingest,
     open_memory,
 )
@@ -25,18 +26,13 @@ _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _COLLECTION = typer.Option(DEFAULT_COLLECTION, "--collection", "-c", help="Chroma collection.")
 
 
-def _home(ctx: typer.Context) -> Path:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, OrchestrationSettings)
-    return settings.home
-
-
 def _open(ctx: typer.Context, collection: str) -> tuple[SemanticMemory, MemorySettings]:
-    settings = MemorySettings()
+    environment = env(ctx)
+    settings = environment.memory
     try:
-        return open_memory(settings, collection, home=_home(ctx)), settings
+        return open_memory(settings, collection, home=environment.orchestration.home), settings
     except RetrievalError as exc:
-        fail(escape(str(exc)))
+        _refuse(exc)
 
 
 def ingest_cmd(
@@ -58,7 +54,7 @@ def ingest_cmd(
 
                 report = ingest(sources, memory, settings=settings, progress=show)
     except RetrievalError as exc:
-        fail(escape(str(exc)))
+        _refuse(exc)
     finally:
         _close(memory)
     if as_json:
@@ -100,7 +96,7 @@ def search_cmd(
             )
         hits = memory.query(query, k=k, where=filters)
     except RetrievalError as exc:
-        fail(escape(str(exc)))
+        _refuse(exc)
     finally:
         _close(memory)
     if as_json:
@@ -128,15 +124,29 @@ def search_cmd(
     console.print(table)
 
 
+def _refuse(exc: RetrievalError) -> NoReturn:
+    """A bad source, name or setting is the user's input (exit 2); a store that fails is not (1)."""
+    if isinstance(exc, (SourceError, MemoryConfigError)):
+        bad_input(str(exc))
+    fail(str(exc))
+
+
 def _parse_where(pairs: list[str]) -> dict[str, str | int] | None:
-    """``["job=j1", "chunk=0"]`` -> ``{"job": "j1", "chunk": 0}`` (integers stay integers)."""
+    """``["job=j1", "chunk=0"]`` -> ``{"job": "j1", "chunk": 0}`` (integers stay integers).
+
+    Chroma stores 64-bit integers: a longer run of digits can only be a string value.
+    """
     filters: dict[str, str | int] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            fail(f"--where expects KEY=VALUE, got {pair!r}.")
-        filters[key] = int(value) if value.lstrip("-").isdigit() else value
+            bad_input(f"--where expects KEY=VALUE, got {pair!r}.")
+        number = int(value) if value.lstrip("-").isdigit() else None
+        filters[key] = number if number is not None and _INT64[0] <= number <= _INT64[1] else value
     return filters or None
+
+
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _close(memory: SemanticMemory) -> None:

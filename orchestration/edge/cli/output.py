@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -18,6 +19,12 @@ def emit_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print an error on stderr and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print an error on stderr and exit with `code` (1: something failed while working)."""
+    # The message is plain text: rules such as "[a-zA-Z0-9._-]" must not be read as markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def bad_input(message: str) -> NoReturn:
+    """Refuse what the user typed or set, before any side effect: exit code 2, like a usage error."""
+    fail(message, code=2)

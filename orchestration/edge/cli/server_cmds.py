@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.output import console, emit_json, fail
 from orchestration.edge.doctor import run_checks
 from orchestration.errors import DurableResearchError
@@ -14,12 +15,6 @@ from orchestration.settings import OrchestrationSettings
 server_app = typer.Typer(help="The embedded Temporal dev server.", no_args_is_help=True)
 
 _JSON = typer.Option(False, "--json", help="Machine-readable output.")
-
-
-def _settings(ctx: typer.Context) -> OrchestrationSettings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, OrchestrationSettings)
-    return settings
 
 
 def _external(settings: OrchestrationSettings, as_json: bool) -> bool:
@@ -33,7 +28,7 @@ def _external(settings: OrchestrationSettings, as_json: bool) -> bool:
 @server_app.command("start")
 def start(ctx: typer.Context, as_json: bool = _JSON) -> None:
     """Start the embedded server, or reuse the one already running."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if _external(settings, as_json):
         return
     server = EmbeddedServer(settings)
@@ -57,7 +52,7 @@ def start(ctx: typer.Context, as_json: bool = _JSON) -> None:
 @server_app.command("stop")
 def stop(ctx: typer.Context, as_json: bool = _JSON) -> None:
     """Stop the embedded server recorded in the state folder."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if _external(settings, as_json):
         return
     try:
@@ -73,7 +68,7 @@ def stop(ctx: typer.Context, as_json: bool = _JSON) -> None:
 @server_app.command("status")
 def status(ctx: typer.Context, as_json: bool = _JSON) -> None:
     """Say whether the embedded server runs; exit 1 when it does not."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if _external(settings, as_json):
         return
     record = EmbeddedServer(settings).running()
@@ -89,7 +84,7 @@ def status(ctx: typer.Context, as_json: bool = _JSON) -> None:
 
 def doctor(ctx: typer.Context, as_json: bool = _JSON) -> None:
     """Check the binary, server, namespace, offline embeddings and state folder."""
-    checks = run_checks(_settings(ctx))
+    checks = run_checks(settings_of(ctx))
     if as_json:
         emit_json([c.__dict__ for c in checks])
     else:
