@@ -18,11 +18,11 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ActivityError, CancelledError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.artifacts import LocalArtifactStore, artifact_store, job_has_artifacts
+from orchestration.converter import data_converter
 from orchestration.errors import ConfigError, DurableResearchError, ServerError, ServerNotRunningError
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
@@ -87,6 +87,7 @@ async def connect(settings: OrchestrationSettings, *, start_server: bool = True)
         ServerNotRunningError: no embedded server and `start_server` is False.
         ServerError: the address does not answer.
     """
+    converter = data_converter(settings)  # a bad key file fails here, before a server starts
     address = settings.temporal_address
     if address is None:
         server = EmbeddedServer(settings)
@@ -98,7 +99,7 @@ async def connect(settings: OrchestrationSettings, *, start_server: bool = True)
             )
         address = record.address
     try:
-        return await Client.connect(address, namespace=settings.namespace, data_converter=pydantic_data_converter)
+        return await Client.connect(address, namespace=settings.namespace, data_converter=converter)
     except RuntimeError as exc:  # the SDK's "Failed client connect: ..." for any transport error
         where = "TEMPORAL_ADDRESS" if settings.temporal_address else "the embedded server"
         raise ServerError(
@@ -132,9 +133,14 @@ def _reused(job_id: str, why: str) -> str:
     )
 
 
-def new_job_id(question: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:32].strip("-") or "job"
-    return f"{slug}-{uuid.uuid4().hex[:6]}"
+def new_job_id(question: str, *, opaque: bool = False) -> str:
+    """A readable id from the question's first words, or `job-<hex>` when payloads are encrypted.
+
+    Workflow ids are stored in plaintext, so with encryption on they must not quote the question.
+    """
+    slug = "" if opaque else re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:32].strip("-")
+    slug = slug or "job"
+    return f"{slug}-{uuid.uuid4().hex[: 12 if opaque else 6]}"
 
 
 class ResearchClient:
@@ -193,7 +199,7 @@ class ResearchClient:
                 raise ConfigError(str(exc)) from None
         if self.preflight is not None:
             self.preflight(spec, registry=registry, local_sources=local_sources)
-        job_id = job_id or new_job_id(spec.question)
+        job_id = job_id or new_job_id(spec.question, opaque=self.client.data_converter.payload_codec is not None)
         if self.artifacts is not None and job_has_artifacts(self.artifacts, job_id):
             raise JobExistsError(_reused(job_id, "an earlier job left its artifacts under that id"))
         try:

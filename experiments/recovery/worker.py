@@ -14,7 +14,6 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -23,6 +22,8 @@ from experiments.recovery.workflows import (
     GraphInActivityWorkflow,
     PluginGraphWorkflow,
 )
+from orchestration.converter import data_converter
+from orchestration.settings import OrchestrationSettings
 
 
 def _plugin(heartbeat_s: float, max_attempts: int, retry_initial_s: float) -> Any:
@@ -49,7 +50,7 @@ async def serve(args: argparse.Namespace) -> None:
 
     warm_up()  # exactly what a local standby does before READY
 
-    client = await Client.connect(args.address, data_converter=pydantic_data_converter)
+    client = await Client.connect(args.address, data_converter=data_converter(OrchestrationSettings()))
     common: dict[str, Any] = {
         "task_queue": args.task_queue,
         "sticky_queue_schedule_to_start_timeout": timedelta(seconds=args.sticky_s),

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from orchestration.client import JobHandle, ResearchClient
+from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
 from tests.conftest import make_settings
 from tests.orchestration.jobs import running_jobs, spec, wait_for_phase
@@ -52,10 +52,11 @@ SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
 
 async def record() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedServer(make_settings(Path(tmp) / "server"))
+        server_settings = make_settings(Path(tmp) / "server")
+        server = EmbeddedServer(server_settings)
         address = server.ensure_started().address
         try:
-            client = await Client.connect(address, data_converter=pydantic_data_converter)
+            client = await Client.connect(address, data_converter=data_converter(server_settings))
             for name, scenario in SCENARIOS.items():
                 async with running_jobs(client, Path(tmp) / name) as jobs:
                     handle = await scenario(jobs)

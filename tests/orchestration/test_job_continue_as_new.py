@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
 from tests.conftest import make_settings
 from tests.orchestration.jobs import running_jobs, spec, wait_for_phase
@@ -26,7 +26,7 @@ async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     server = EmbeddedServer(settings)
     record = server.ensure_started()
     try:
-        yield await Client.connect(record.address, data_converter=pydantic_data_converter)
+        yield await Client.connect(record.address, data_converter=data_converter(settings))
     finally:
         server.stop()
 

@@ -26,9 +26,17 @@ def _external(settings: OrchestrationSettings, as_json: bool) -> bool:
 
 
 @server_app.command("start")
-def start(ctx: typer.Context, as_json: bool = _JSON) -> None:
+def start(
+    ctx: typer.Context,
+    as_json: bool = _JSON,
+    ui_codec_endpoint: str | None = typer.Option(
+        None, "--ui-codec-endpoint", help="Codec server URL for the UI (see `codec-server`); a new server only."
+    ),
+) -> None:
     """Start the embedded server, or reuse the one already running."""
     settings = settings_of(ctx)
+    if ui_codec_endpoint:
+        settings = settings.model_copy(update={"ui_codec_endpoint": ui_codec_endpoint})
     if _external(settings, as_json):
         return
     server = EmbeddedServer(settings)
