@@ -74,7 +74,7 @@ async def test_without_external_storage_the_same_start_is_refused(
 ) -> None:
     """The control: the plain converter sends the 5 MB inline and the server refuses it."""
     plain = await Client.connect(temporal_server.address, data_converter=pydantic_data_converter)
-    with pytest.raises(RPCError, match="(?i)size|larger|exceed"):
+    with pytest.raises(RPCError, match=r"(?i)size|larger|exceed"):
         await plain.start_workflow(
             LargePayloadWorkflow.run,
             Document(text=_document("x")),
