@@ -24,13 +24,15 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from orchestration.errors import ConfigError, DurableResearchError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_FILE_ENV = "DURABLE_RESEARCH_PAYLOAD_KEY_FILE"
 ENCODING = b"binary/encrypted"
@@ -149,8 +151,13 @@ class EncryptionCodec(PayloadCodec):
     """
 
     def __init__(self, ring: KeyRing, *, digest_min_bytes: int | None = None) -> None:
+        # Imported here, not at the top: Temporal's workflow sandbox re-imports every module a
+        # workflow's module imports (tests define workflows next to converter imports), and
+        # cryptography's native extension refuses a second initialisation.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self.ring = ring
-        self._aead = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
+        self._aead: dict[str, AESGCM] = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
         self._digest_key = hmac.new(ring.keys[ring.current], b"durable-research plaintext digest", "sha256").digest()
         self._digest_min_bytes = digest_min_bytes
 
@@ -181,6 +188,8 @@ class EncryptionCodec(PayloadCodec):
                 f"(it has {sorted(self.ring.keys)}). Point {KEY_FILE_ENV} at the key file that holds "
                 f"'{key_id}'; after a rotation keep old keys in the file."
             )
+        from cryptography.exceptions import InvalidTag
+
         data = payload.data
         try:
             plain = aead.decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], key_id.encode())
