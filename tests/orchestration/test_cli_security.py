@@ -1,12 +1,16 @@
 """`keys new` (mode 0600, rotation, never overwrite), a loose key file refused before anything starts,
-and `server start --ui-codec-endpoint` reaching the dev server's command line."""
+and `server start --ui-codec-endpoint` reaching the dev server's command line, `doctor`'s key check."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from orchestration.codec import load_key_ring
+import pytest
+
+from orchestration.codec import PayloadKeyError, load_key_ring, new_key_ring, write_key_ring
+from orchestration.edge.doctor import CHECKS
+from tests.conftest import make_settings
 from tests.orchestration.cli_jobs import cli
 
 
@@ -54,3 +58,14 @@ def test_server_start_passes_the_ui_codec_endpoint(tmp_path: Path) -> None:
         assert args[args.index(b"--ui-codec-endpoint") + 1] == endpoint.encode()
     finally:
         assert cli(tmp_path, "server", "stop").returncode == 0
+
+
+def test_doctor_reports_the_key_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys.json"
+    write_key_ring(key_file, new_key_ring())
+    check = dict(CHECKS)["payload encryption"]
+    assert "on: current key 'k1'" in check(make_settings(tmp_path, payload_key_file=key_file))
+    assert check(make_settings(tmp_path)).startswith("off")
+    key_file.chmod(0o604)
+    with pytest.raises(PayloadKeyError, match="chmod 600"):
+        check(make_settings(tmp_path, payload_key_file=key_file))
