@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import re
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +16,14 @@ import httpx
 import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from orchestration.codec import EncryptionCodec, load_key_ring, new_key_ring, write_key_ring
+from orchestration.server import ServerRecord
+from tests.conftest import VENV_BIN
 from tests.orchestration.cli_jobs import CLI, cli_env
+from tests.orchestration.large_payloads import Document, LargePayloadWorkflow
 
 UI = "http://127.0.0.1:8233"
 
@@ -118,3 +125,32 @@ def test_token_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
         proc.terminate()
         proc.communicate(timeout=10)
     assert json.loads((tmp_path / "keys.json").read_text())["current"] == "k1"
+
+
+async def test_the_temporal_cli_reads_an_encrypted_history_through_it(
+    server: tuple[str, str, EncryptionCodec], temporal_server: ServerRecord, task_queue: str
+) -> None:
+    """The real Temporal CLI as the codec server's client: the same protocol the UI speaks."""
+    url, token, codec = server
+    client = await Client.connect(
+        temporal_server.address, data_converter=dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    )
+    canary = f"canary{uuid.uuid4().hex}"
+    wf_id = f"codec-cli-{uuid.uuid4().hex[:8]}"
+    # No worker: the start input alone sits encrypted in the history.
+    handle = await client.start_workflow(
+        LargePayloadWorkflow.run, Document(text=canary), id=wf_id, task_queue=task_queue
+    )
+    try:
+        show = [str(VENV_BIN / "temporal"), "workflow", "show", "-w", wf_id, "--address", temporal_server.address]
+        plain = subprocess.run([*show, "--output", "json"], capture_output=True, text=True, timeout=60)
+        assert plain.returncode == 0, plain.stderr
+        codec_args = ["--codec-endpoint", url, "--codec-auth", f"Bearer {token}", "--output", "json"]
+        decoded = subprocess.run([*show, *codec_args], capture_output=True, text=True, timeout=60)
+        assert decoded.returncode == 0, decoded.stderr
+        for out, visible in ((plain, False), (decoded, True)):
+            [started] = [e for e in json.loads(out.stdout)["events"] if e["eventId"] == "1"]
+            [payload] = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"]
+            assert (canary.encode() in base64.b64decode(payload["data"])) is visible
+    finally:
+        await handle.terminate("test over")
