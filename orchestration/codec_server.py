@@ -100,7 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(HTTPStatus.NOT_FOUND, {"error": "POST /encode or /decode"})
         if not self._token_ok(token):
             return self._reply(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong token"})
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length", "")
+        length = int(declared) if declared.isdigit() else 0
         if length <= 0 or length > _MAX_BODY:
             return self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body must be 1..{_MAX_BODY} bytes"})
         try:
