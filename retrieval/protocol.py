@@ -13,6 +13,8 @@ from retrieval.models import Document, Hit
 
 MODEL_KEY = "embedding_model"
 DIM_KEY = "embedding_dim"
+LEXICAL_KEY = "lexical_index"
+NO_LEXICAL = "none"
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 
 
@@ -69,27 +71,35 @@ def validate_collection_name(name: str) -> str:
     return name
 
 
-def model_record(embeddings: Embeddings) -> dict[str, str | int]:
-    """The collection metadata that pins the embedding model and its dimension."""
-    return {MODEL_KEY: embeddings.model_id, DIM_KEY: embeddings.dimension}
+def model_record(embeddings: Embeddings, lexical: str = NO_LEXICAL) -> dict[str, str | int]:
+    """The collection metadata that pins how it is indexed: embedder, dimension, lexical index."""
+    return {MODEL_KEY: embeddings.model_id, DIM_KEY: embeddings.dimension, LEXICAL_KEY: lexical}
 
 
-def check_model_record(collection: str, recorded: Mapping[str, Any] | None, embeddings: Embeddings) -> None:
-    """Refuse to mix vectors of two models in one collection.
+def check_model_record(
+    collection: str, recorded: Mapping[str, Any] | None, embeddings: Embeddings, lexical: str = NO_LEXICAL
+) -> None:
+    """Refuse to mix two indexings in one collection (vectors of two models, a missing lexical index).
 
     Raises:
-        EmbeddingMismatchError: the collection was built with another model or dimension.
+        EmbeddingMismatchError: the collection was indexed with other settings; the message
+            names the `reindex` command that moves it to the configured ones.
     """
     recorded = recorded or {}
     model, dim = recorded.get(MODEL_KEY), recorded.get(DIM_KEY)
     if model is None:
         return  # created outside this package; nothing recorded to compare against
-    if model != embeddings.model_id or dim != embeddings.dimension:
-        raise EmbeddingMismatchError(
-            f"Collection {collection!r} holds vectors of {model} ({dim} dims), but the "
-            f"configured embeddings are {embeddings.model_id} ({embeddings.dimension} dims). "
-            "Configure the same model, or use another collection (--collection NAME)."
-        )
+    # Collections built before the lexical index existed record no lexical key.
+    was_lexical = recorded.get(LEXICAL_KEY, NO_LEXICAL)
+    if model == embeddings.model_id and dim == embeddings.dimension and was_lexical == lexical:
+        return
+    raise EmbeddingMismatchError(
+        f"Collection {collection!r} was indexed with {model} ({dim} dims), lexical index {was_lexical}; "
+        f"the configured settings are {embeddings.model_id} ({embeddings.dimension} dims), lexical index "
+        f"{lexical}. Run `durable-research reindex --collection {collection}` to move it to the configured "
+        "settings (no document is lost), or configure the recorded ones "
+        "(DURABLE_RESEARCH_MEMORY_EMBEDDINGS, DURABLE_RESEARCH_MEMORY_LEXICAL)."
+    )
 
 
 def check_query(text: str, k: int) -> None:

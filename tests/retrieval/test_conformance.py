@@ -126,9 +126,12 @@ def test_bad_input_gets_specific_errors(store: SemanticMemory, make_store: Store
             make_store(name)
 
 
-def test_query_by_vector_matches_query(store: SemanticMemory, embeddings) -> None:
+def test_query_by_vector_is_the_dense_half(store: SemanticMemory, make_store: StoreFactory, embeddings) -> None:
     question = "Which database stores embeddings?"
-    by_text = store.query(question, k=2)
-    by_vector = store.query_by_vector(embeddings.embed_query(question), k=2)  # type: ignore[attr-defined]
+    dense_only = make_store(lexical="none")
+    dense_only.upsert(DOCS)
+    by_text = dense_only.query(question, k=3)
+    by_vector = store.query_by_vector(embeddings.embed_query(question), k=3)  # type: ignore[attr-defined]
     assert [h.id for h in by_vector] == [h.id for h in by_text]
     assert by_vector[0].score == pytest.approx(by_text[0].score, abs=1e-5)
+    assert by_vector[0].id == store.query(question, k=1)[0].id == "chroma"
