@@ -28,6 +28,7 @@ from retrieval.lexical import SqliteLexicalIndex
 from retrieval.memory import DEFAULT_COLLECTION, make_embeddings, open_memory
 from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
 from retrieval.protocol import SemanticMemory, validate_collection_name
+from retrieval.reindex import ReindexReport, reindex
 from retrieval.settings import MemorySettings
 from retrieval.sources import check_sources
 
@@ -52,6 +53,7 @@ __all__ = [
     "NetworkUnavailableError",
     "NotARegularFileError",
     "OpenAICompatibleEmbeddings",
+    "ReindexReport",
     "RetrievalError",
     "SemanticMemory",
     "SkippedFile",
@@ -68,5 +70,6 @@ __all__ = [
     "ingest_text",
     "make_embeddings",
     "open_memory",
+    "reindex",
     "validate_collection_name",
 ]

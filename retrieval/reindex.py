@@ -1,0 +1,99 @@
+"""Move a collection to the configured indexing (embedder, lexical index) without losing a document.
+
+The documents are copied into a fresh staging collection built with the new settings,
+then the old collection is deleted and the staging one renamed to the old name. A
+reindex interrupted anywhere leaves the old collection, or the staging one, whole: run
+it again and it resumes (a staging collection whose original is gone is renamed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chromadb.api import ClientAPI
+from chromadb.errors import NotFoundError
+
+from retrieval import local
+from retrieval.chroma_store import ChromaMemory
+from retrieval.embeddings import Embeddings
+from retrieval.errors import MemoryConfigError
+from retrieval.lexical import SqliteLexicalIndex
+from retrieval.memory import _http_client, fusion_of, lexical_path, make_embeddings, memory_path
+from retrieval.models import Document
+from retrieval.protocol import validate_collection_name
+from retrieval.settings import MemorySettings
+
+_PAGE = 500
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What a reindex moved: how many documents, from which indexing to which."""
+
+    collection: str
+    documents: int
+    before: dict[str, str | int]
+    after: dict[str, str | int]
+
+
+def reindex(
+    settings: MemorySettings,
+    collection: str,
+    *,
+    home: Path | None = None,
+    embeddings: Embeddings | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReindexReport:
+    """Re-embed and re-index every document of `collection` with the configured settings.
+
+    Raises:
+        MemoryConfigError: memory mode (nothing persists to move), or no such collection.
+    """
+    validate_collection_name(collection)
+    if settings.mode == "memory":
+        raise MemoryConfigError("Memory mode keeps nothing between processes; there is nothing to reindex.")
+    model = embeddings or make_embeddings(settings)
+    staging = f"{collection}-reindexing"
+    path = memory_path(settings, home) if settings.mode == "local" else None
+    client = local.acquire(path) if path is not None else _http_client(settings.url)
+    try:
+        old = _get(client, collection)
+        if old is None:
+            if _get(client, staging) is None:
+                raise MemoryConfigError(f"No collection {collection!r} to reindex.")
+            client.get_collection(staging).modify(name=collection)  # a previous run stopped here
+            return ReindexReport(collection, client.get_collection(collection).count(), {}, {})
+        before = {k: v for k, v in (old.metadata or {}).items() if isinstance(v, str | int)}
+        target = ChromaMemory(
+            client, staging, model, lexical_path=lexical_path(settings, home), fusion=fusion_of(settings)
+        )
+        moved = 0
+        for start in range(0, old.count(), _PAGE):
+            page = old.get(offset=start, limit=_PAGE, include=["documents", "metadatas"])  # type: ignore[list-item]
+            docs = [
+                Document(id=i, text=t or "", metadata={k: v for k, v in (m or {}).items() if v is not None})
+                for i, t, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True)
+            ]
+            target.upsert(docs)
+            moved += len(docs)
+            if progress is not None:
+                progress(moved)
+        after = {k: v for k, v in (target._col.metadata or {}).items() if isinstance(v, str | int)}
+        client.delete_collection(collection)
+        target._col.modify(name=collection)  # the id stays, so the lexical index stays attached
+        old_lexical = lexical_path(settings, home)
+        if old_lexical is not None:
+            SqliteLexicalIndex(old_lexical, str(old.id)).drop()
+        return ReindexReport(collection, moved, before, after)
+    finally:
+        if path is not None:
+            local.release(path)
+
+
+def _get(client: ClientAPI, name: str):  # type: ignore[no-untyped-def]
+    try:
+        return client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
+    except NotFoundError:
+        return None
