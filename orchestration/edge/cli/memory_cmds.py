@@ -1,4 +1,4 @@
-"""`ingest` and `search`: the semantic memory from the command line."""
+"""`ingest`, `search` and `reindex`: the semantic memory from the command line."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from retrieval import (
     SourceError,
     ingest,
     open_memory,
+    reindex,
 )
 
 _JSON = typer.Option(False, "--json", help="Machine-readable output.")
@@ -86,6 +87,11 @@ def search_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Show the K chunks most similar to QUERY, with source, chunk id and score."""
+    if not query.strip():
+        bad_input(
+            "The query is empty; pass the question to search for, "
+            'e.g. `durable-research search "How are activities retried?"`.'
+        )
     filters = _parse_where(where)
     memory, _ = _open(ctx, collection)
     try:
@@ -124,6 +130,35 @@ def search_cmd(
     console.print(table)
 
 
+def reindex_cmd(ctx: typer.Context, collection: str = _COLLECTION, as_json: bool = _JSON) -> None:
+    """Move COLLECTION to the configured embedder and lexical index, keeping every document.
+
+    The settings come from DURABLE_RESEARCH_MEMORY_EMBEDDINGS / _LEXICAL; an interrupted
+    reindex is finished by running it again.
+    """
+    environment = env(ctx)
+    try:
+        with console.status(f"Reindexing {collection}..."):
+            report = reindex(environment.memory, collection, home=environment.orchestration.home)
+    except RetrievalError as exc:
+        _refuse(exc)
+    if as_json:
+        emit_json(
+            {
+                "collection": report.collection,
+                "documents": report.documents,
+                "before": report.before,
+                "after": report.after,
+            }
+        )
+        return
+    console.print(
+        f"Collection [bold]{collection}[/]: {report.documents} documents reindexed "
+        f"with {report.after.get('embedding_model', 'the configured model')}, "
+        f"lexical index {report.after.get('lexical_index', '?')}."
+    )
+
+
 def _refuse(exc: RetrievalError) -> NoReturn:
     """A bad source, name or setting is the user's input (exit 2); a store that fails is not (1)."""
     if isinstance(exc, (SourceError, MemoryConfigError)):
@@ -158,3 +193,4 @@ def _close(memory: SemanticMemory) -> None:
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cmd)
     app.command("search")(search_cmd)
+    app.command("reindex")(reindex_cmd)
