@@ -17,7 +17,12 @@ class Document(BaseModel):
 
 
 class Hit(BaseModel):
-    """One query result; `score` is cosine similarity in [-1, 1], higher is more similar."""
+    """One query result, higher `score` first.
+
+    Hybrid search (the default): the fused relevance in (0, 1], 1.0 when both the lexical
+    and the dense index rank the chunk first. Dense only (``lexical=none``, or
+    ``query_by_vector``): cosine similarity in [-1, 1].
+    """
 
     id: str
     text: str
