@@ -31,6 +31,18 @@ def test_a_rare_identifier_ranks_its_chunk_first(store: SemanticMemory) -> None:
     assert all(0.0 < h.score <= 1.0 for h in hits)
 
 
+def test_an_exact_term_beats_a_semantic_lookalike_only_with_the_lexical_index(make_store: StoreFactory) -> None:
+    bread = Document(id="bread", text="Bread needs flour, water and salt; the oven setting is QUOLL_77.")
+    question = "How does the worker read its configuration and log what it does, QUOLL_77?"
+    ranked = {}
+    for lexical in ("fts5", "none"):
+        memory = make_store(lexical=lexical)
+        memory.upsert([*DOCS, bread])
+        ranked[lexical] = [h.id for h in memory.query(question, k=3)]
+    assert ranked["fts5"][0] == "bread"
+    assert "bread" not in ranked["none"]  # the dense half alone prefers the worker prose
+
+
 def test_filters_apply_to_lexical_matches(store: SemanticMemory) -> None:
     assert "d2" not in {h.id for h in store.query("MAPLE_SHARD_COUNT", k=12, where={"job": "j1"})}
     assert store.query("MAPLE_SHARD_COUNT", k=1, where={"n": {"$gte": 2}})[0].id == "d2"
