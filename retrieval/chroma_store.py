@@ -14,7 +14,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.errors import ChromaError, InvalidArgumentError, NotFoundError
 
 from retrieval.embeddings import Embeddings
-from retrieval.errors import InvalidCollectionNameError, InvalidFilterError, MemoryConfigError
+from retrieval.errors import CollectionNotFoundError, InvalidCollectionNameError, InvalidFilterError, MemoryConfigError
 from retrieval.filters import normalize_where
 from retrieval.hybrid import Fusion, hybrid_hits
 from retrieval.lexical import LEXICAL_ID, SqliteLexicalIndex
@@ -55,13 +55,14 @@ class ChromaMemory:
         lexical_path: Path | None = None,
         fusion: Fusion | None = None,
         on_close: Callable[[], None] | None = None,
+        create: bool = True,
     ) -> None:
         self.collection = validate_collection_name(collection)
         self._embeddings = embeddings
         self._on_close = on_close
         self._fusion = fusion or Fusion()
         lexical_id = LEXICAL_ID if lexical_path is not None else NO_LEXICAL
-        self._col = _open_collection(client, collection, embeddings, lexical_id)
+        self._col = _open_collection(client, collection, embeddings, lexical_id, create=create)
         self._lexical = SqliteLexicalIndex(lexical_path, str(self._col.id)) if lexical_path is not None else None
         # Cumulative seconds per stage of `upsert`, for benchmarks ("where the time goes").
         self.timings: dict[str, float] = {"embed": 0.0, "lexical": 0.0, "chroma": 0.0}
@@ -176,13 +177,20 @@ class ChromaMemory:
             callback()
 
 
-def _open_collection(client: ClientAPI, name: str, embeddings: Embeddings, lexical: str) -> Collection:
-    """Get the collection, or create it in cosine space with its indexing recorded."""
+def _not_found(name: str) -> str:
+    return f"Collection {name!r} does not exist. Index something into it first: `durable-research ingest SOURCE --collection {name}`."
+
+
+def _open_collection(
+    client: ClientAPI, name: str, embeddings: Embeddings, lexical: str, *, create: bool = True
+) -> Collection:
+    """Get the collection, or (with `create`) create it in cosine space with its indexing recorded."""
     for _ in range(2):
         try:
             col = client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
         except NotFoundError:
-            pass
+            if not create:
+                raise CollectionNotFoundError(_not_found(name)) from None
         else:
             check_model_record(name, col.metadata, embeddings, lexical)
             return col

@@ -39,6 +39,10 @@ class StoreLockedError(MemoryConfigError):
     """Another process has the local persistent store open; Chroma is single-process there."""
 
 
+class CollectionNotFoundError(MemoryConfigError):
+    """A collection asked for by name (to search it) does not exist; nothing was created."""
+
+
 class InvalidFilterError(MemoryConfigError):
     """A `where` filter uses an operator or value the stores do not support."""
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.embeddings import Embeddings
-from retrieval.errors import MemoryConfigError
+from retrieval.errors import CollectionNotFoundError, MemoryConfigError
 from retrieval.filters import matches, normalize_where
 from retrieval.hybrid import Fusion, hybrid_hits
 from retrieval.lexical import LEXICAL_ID, SqliteLexicalIndex
@@ -48,7 +48,13 @@ class InMemoryMemory:
     """
 
     def __init__(
-        self, collection: str, embeddings: Embeddings, *, lexical: bool = True, fusion: Fusion | None = None
+        self,
+        collection: str,
+        embeddings: Embeddings,
+        *,
+        lexical: bool = True,
+        fusion: Fusion | None = None,
+        create: bool = True,
     ) -> None:
         self.collection = validate_collection_name(collection)
         self._embeddings = embeddings
@@ -56,6 +62,10 @@ class InMemoryMemory:
         lexical_id = LEXICAL_ID if lexical else NO_LEXICAL
         with _SPACE_LOCK:
             existing = _SPACE.get(collection)
+            if existing is None and not create:
+                raise CollectionNotFoundError(
+                    f"Collection {collection!r} does not exist in this process's in-memory store."
+                )
             if existing is None:
                 _SPACE[collection] = _Collection(record=model_record(embeddings, lexical_id))
             else:

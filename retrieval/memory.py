@@ -81,6 +81,7 @@ def open_memory(
     *,
     home: Path | None = None,
     embeddings: Embeddings | None = None,
+    create: bool = True,
 ) -> SemanticMemory:
     """Open (creating if needed) `collection` in the configured store.
 
@@ -89,8 +90,10 @@ def open_memory(
         collection: Chroma collection name (3-512 chars of [a-zA-Z0-9._-]).
         home: the project's state folder; local mode defaults to ``<home>/memory``.
         embeddings: an already-built model to share between stores (else from settings).
+        create: False to only open an existing collection (search), never create an empty one.
 
     Raises:
+        CollectionNotFoundError: `create` is False and the collection does not exist.
         InvalidCollectionNameError: Chroma would refuse the name.
         EmbeddingMismatchError: the collection was indexed with other settings (see `reindex`).
         StoreLockedError: another process holds the local folder (use http mode).
@@ -100,10 +103,12 @@ def open_memory(
     model = embeddings or make_embeddings(settings)
     fusion = fusion_of(settings)
     if settings.mode == "memory":
-        return InMemoryMemory(collection, model, lexical=settings.lexical != "none", fusion=fusion)
+        return InMemoryMemory(collection, model, lexical=settings.lexical != "none", fusion=fusion, create=create)
     lexical = lexical_path(settings, home)
     if settings.mode == "http":
-        return ChromaMemory(_http_client(settings.url), collection, model, lexical_path=lexical, fusion=fusion)
+        return ChromaMemory(
+            _http_client(settings.url), collection, model, lexical_path=lexical, fusion=fusion, create=create
+        )
     path = memory_path(settings, home)
     client = local.acquire(path)
     try:
@@ -114,6 +119,7 @@ def open_memory(
             lexical_path=lexical,
             fusion=fusion,
             on_close=functools.partial(local.release, path),
+            create=create,
         )
     except BaseException:
         local.release(path)

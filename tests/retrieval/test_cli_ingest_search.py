@@ -57,8 +57,10 @@ def test_human_output_and_errors(tmp_path: Path) -> None:
     table = _run(home, "search", "vector database")
     assert table.returncode == 0 and "chroma.txt" in table.stdout
 
-    empty = _run(home, "search", "anything", "--collection", "nothing-here")
-    assert empty.returncode == 1 and "is empty" in empty.stderr
+    missing_collection = _run(home, "search", "anything", "--collection", "nothing-here")
+    assert missing_collection.returncode == 2 and "does not exist" in missing_collection.stderr
+    again = _run(home, "search", "anything", "--collection", "nothing-here")
+    assert "does not exist" in again.stderr, "the first search created an empty collection"
 
     bad = _run(home, "search", "x", "--collection", "a")
     assert bad.returncode == 2 and "[a-zA-Z0-9._-]" in bad.stderr

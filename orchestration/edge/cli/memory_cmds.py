@@ -27,11 +27,11 @@ _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _COLLECTION = typer.Option(DEFAULT_COLLECTION, "--collection", "-c", help="Chroma collection.")
 
 
-def _open(ctx: typer.Context, collection: str) -> tuple[SemanticMemory, MemorySettings]:
+def _open(ctx: typer.Context, collection: str, *, create: bool = True) -> tuple[SemanticMemory, MemorySettings]:
     environment = env(ctx)
     settings = environment.memory
     try:
-        return open_memory(settings, collection, home=environment.orchestration.home), settings
+        return open_memory(settings, collection, home=environment.orchestration.home, create=create), settings
     except RetrievalError as exc:
         _refuse(exc)
 
@@ -93,7 +93,7 @@ def search_cmd(
             'e.g. `durable-research search "How are activities retried?"`.'
         )
     filters = _parse_where(where)
-    memory, _ = _open(ctx, collection)
+    memory, _ = _open(ctx, collection, create=False)  # searching never creates an empty collection
     try:
         if memory.count() == 0:
             fail(

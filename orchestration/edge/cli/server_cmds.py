@@ -91,7 +91,7 @@ def status(ctx: typer.Context, as_json: bool = _JSON) -> None:
 
 
 def doctor(ctx: typer.Context, as_json: bool = _JSON) -> None:
-    """Check the binary, server, namespace, offline embeddings and state folder."""
+    """Check the binary, state folder, server, namespace, encryption, embeddings and lexical index."""
     checks = run_checks(settings_of(ctx))
     if as_json:
         emit_json([c.__dict__ for c in checks])
