@@ -178,7 +178,10 @@ class ChromaMemory:
 
 
 def _not_found(name: str) -> str:
-    return f"Collection {name!r} does not exist. Index something into it first: `durable-research ingest SOURCE --collection {name}`."
+    return (
+        f"Collection {name!r} does not exist. Index something into it first: "
+        f"`durable-research ingest SOURCE --collection {name}`."
+    )
 
 
 def _open_collection(
