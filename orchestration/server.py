@@ -98,7 +98,15 @@ def _free_port() -> int:
 
 
 def _check_port_free(port: int, what: str, env_var: str) -> None:
+    """Refuse a port another process listens on, but not one held only by a dead server's sockets.
+
+    After a crash the port keeps TIME_WAIT / FIN_WAIT sockets for up to a minute. The
+    server binary (Go) binds with SO_REUSEADDR, which Linux allows over those; a probe
+    without it would refuse a restart that would in fact succeed. A live listener still
+    makes the probe fail, SO_REUSEADDR or not.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
