@@ -135,6 +135,23 @@ def _pid_is_temporal(pid: int) -> bool:
     return True
 
 
+def _wait_released(pid: int, timeout_s: float = 5.0) -> None:
+    """Wait until a dead server's process has released its sockets.
+
+    A SIGKILLed multi-threaded process shows as a zombie as soon as its main thread is
+    gone, while other threads still exit and still hold its listening sockets for a few
+    milliseconds; starting again in that window fails with "port in use".
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if len(os.listdir(f"/proc/{pid}/task")) <= 1:
+                return
+        except OSError:  # gone, or no /proc: nothing to wait for
+            return
+        time.sleep(0.01)
+
+
 def _namespace_ready(http_port: int, namespace: str) -> bool:
     url = f"http://127.0.0.1:{http_port}/api/v1/namespaces/{namespace}"
     try:
@@ -201,6 +218,7 @@ class EmbeddedServer:
                 f"its log is {record.log_path}."
             )
         if record is not None:
+            _wait_released(record.pid)  # a SIGKILLed server's threads may still hold its ports
             self.record_path.unlink(missing_ok=True)  # stale: its process is gone
         return self._start()
 
