@@ -1,0 +1,62 @@
+"""What one chaos run does: how many faults of each kind, how often, over how many jobs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Profile = Literal["quick", "full"]
+
+# Four questions x two recovery modes: every chaos job repeats one of these eight specs,
+# each of which also runs once crash-free as the reference report.
+QUESTIONS = (
+    "How do Temporal and LangGraph make long AI jobs durable?",
+    "What does Chroma store for semantic memory, and how is it queried?",
+    "How does a LangGraph checkpointer let a graph resume after a crash?",
+    "Why do Temporal activities heartbeat, and what happens when they stop?",
+)
+RECOVERY_MODES = ("restart", "resume")
+
+
+class ChaosConfig(BaseModel):
+    """One run's settings; `for_profile` fills the defaults of quick and full."""
+
+    seed: int = 1
+    kills: int = Field(ge=0, description="SIGKILLs in total, of workers and of the server.")
+    pauses: int = Field(ge=0, description="SIGSTOP/SIGCONT pauses of a worker past its heartbeat timeout.")
+    server_kill_share: float = Field(default=0.15, ge=0, le=1)
+    jobs: int = Field(ge=1, description="Jobs kept running at once while faults fire.")
+    workers: int = Field(ge=1, le=8)
+    gap_s: tuple[float, float] = Field(description="Seconds between faults, drawn uniformly.")
+    heartbeat_timeout_s: float = 2.0
+    io_timeout_s: float = 15.0  # publish steps take milliseconds; a killed one is retried after this
+    pause_extra_s: tuple[float, float] = (1.0, 3.0)
+    model_latency_s: float = 0.15
+    max_subtasks: int = 3
+    drain_timeout_s: float = 900.0
+    profile: Profile = "quick"
+
+    @property
+    def server_kills(self) -> int:
+        return round(self.kills * self.server_kill_share)
+
+    @property
+    def worker_kills(self) -> int:
+        return self.kills - self.server_kills
+
+    @property
+    def faults(self) -> int:
+        return self.kills + self.pauses
+
+
+def for_profile(profile: Profile, **overrides: object) -> ChaosConfig:
+    """Quick: a handful of faults for the test suite (< 2 min). Full: >= 200 faults (~30-40 min, 2 cores)."""
+    base: dict[str, object] = (
+        {"kills": 3, "pauses": 1, "jobs": 3, "workers": 2, "gap_s": (3.0, 5.0), "server_kill_share": 0.34}
+        if profile == "quick"
+        else {"kills": 160, "pauses": 50, "jobs": 6, "workers": 3, "gap_s": (5.0, 11.0)}
+    )
+    base["profile"] = profile
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return ChaosConfig.model_validate(base)
