@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 Profile = Literal["quick", "full"]
 
-# Four questions x two recovery modes: every chaos job repeats one of these eight specs,
-# each of which also runs once crash-free as the reference report.
+# Four questions x two recovery modes: every chaos job repeats one of these eight specs
+# (the quick profile uses the first two), each of which also runs once crash-free as the
+# reference report.
 QUESTIONS = (
     "How do Temporal and LangGraph make long AI jobs durable?",
     "What does Chroma store for semantic memory, and how is it queried?",
@@ -34,6 +35,7 @@ class ChaosConfig(BaseModel):
     pause_extra_s: tuple[float, float] = (1.0, 3.0)
     model_latency_s: float = 0.15
     max_subtasks: int = 3
+    specs: int = Field(default=8, ge=2, le=len(QUESTIONS) * len(RECOVERY_MODES), description="Distinct job specs.")
     drain_timeout_s: float = 900.0
     profile: Profile = "quick"
 
@@ -53,7 +55,7 @@ class ChaosConfig(BaseModel):
 def for_profile(profile: Profile, **overrides: object) -> ChaosConfig:
     """Quick: a handful of faults for the test suite (< 2 min). Full: >= 200 faults (~30-40 min, 2 cores)."""
     base: dict[str, object] = (
-        {"kills": 3, "pauses": 1, "jobs": 3, "workers": 2, "gap_s": (3.0, 5.0), "server_kill_share": 0.34}
+        {"kills": 3, "pauses": 1, "jobs": 3, "workers": 2, "gap_s": (3.0, 5.0), "server_kill_share": 0.34, "specs": 2}
         if profile == "quick"
         else {"kills": 160, "pauses": 50, "jobs": 6, "workers": 3, "gap_s": (5.0, 11.0)}
     )

@@ -39,10 +39,10 @@ class JobOutcome(BaseModel):
 
 
 def job_spec(index: int, config: ChaosConfig) -> dict[str, Any]:
-    """Spec number `index` (0-7): a question and a recovery mode, the fake model, no approval wait."""
+    """Spec number `index` (0-7): a question and a recovery mode (alternating), the fake model, no approval."""
     return {
-        "question": QUESTIONS[index % len(QUESTIONS)],
-        "recovery": RECOVERY_MODES[index // len(QUESTIONS) % len(RECOVERY_MODES)],
+        "question": QUESTIONS[index // len(RECOVERY_MODES) % len(QUESTIONS)],
+        "recovery": RECOVERY_MODES[index % len(RECOVERY_MODES)],
         "corpus": [CORPUS],
         "model": {"provider": "fake"},
         "max_subtasks": config.max_subtasks,
@@ -50,9 +50,6 @@ def job_spec(index: int, config: ChaosConfig) -> dict[str, Any]:
         "validation_rounds": 0,
         "approval": {"required": False},
     }
-
-
-SPECS = len(QUESTIONS) * len(RECOVERY_MODES)
 
 
 async def outlasting_outages(call: Callable[[], Awaitable[_T]], limit_s: float = 600.0) -> _T:
@@ -124,7 +121,7 @@ class JobPump:
             self._collect(done)
 
     def _launch(self) -> None:
-        index = self._started % SPECS
+        index = self._started % self._config.specs
         job_id = f"chaos-{self._tag}-{self._started:04d}"
         self._started += 1
         self._running.add(asyncio.create_task(run_job(self._jobs, job_id, index, self._config, reference=False)))

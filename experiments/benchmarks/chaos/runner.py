@@ -24,7 +24,7 @@ from experiments.benchmarks.chaos.checks import (
 )
 from experiments.benchmarks.chaos.cluster import Cluster
 from experiments.benchmarks.chaos.config import ChaosConfig
-from experiments.benchmarks.chaos.jobs import SPECS, JobOutcome, JobPump, connect_jobs, run_job
+from experiments.benchmarks.chaos.jobs import JobOutcome, JobPump, connect_jobs, run_job
 from experiments.benchmarks.chaos.schedule import PlannedFault, plan_faults
 
 Progress = Callable[[str], None]
@@ -62,9 +62,9 @@ async def run_chaos(config: ChaosConfig, work: Path, progress: Progress) -> dict
             cluster.spawn_worker()
         await cluster.wait_workers_ready()
         jobs = await connect_jobs(cluster.address, cluster.settings(), config)
-        progress(f"cluster up: server {cluster.address}, {config.workers} workers; running {SPECS} reference jobs")
+        progress(f"cluster up: {cluster.address}, {config.workers} workers; {config.specs} reference jobs")
         references = await asyncio.gather(
-            *(run_job(jobs, f"reference-{i}", i, config, reference=True) for i in range(SPECS))
+            *(run_job(jobs, f"reference-{i}", i, config, reference=True) for i in range(config.specs))
         )
         progress(f"references done; chaos: {len(plan)} faults while {config.jobs} jobs run")
         pump = JobPump(jobs, config, tag=f"s{config.seed}")
