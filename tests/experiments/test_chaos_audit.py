@@ -1,4 +1,4 @@
-"""The chaos benchmark's checkpoint audit finds a forked chain and a re-run from input in a real
+"""The checkpoint audit the chaos benchmark uses finds a forked chain and a re-run from input in a real
 LangGraph SQLite checkpointer, and counts a clean thread as neither."""
 
 from __future__ import annotations
