@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from orchestration.activities import WorkerDeps, io_activities, reasoning_activities
-from orchestration.errors import PortInUseError, ServerStartError, ServerUnhealthyError, ServerUnreachableError
+from orchestration.errors import ServerError, ServerUnreachableError
 from orchestration.shared.messages import TaskQueues
 from orchestration.workflows import WORKFLOWS
 
@@ -36,10 +36,11 @@ ALL_QUEUES: tuple[Queue, ...] = tuple(Queue)
 _T = TypeVar("_T")
 _log = logging.getLogger("durable_research.worker")
 
-# What "the server is not there (yet)" looks like: the SDK's connect and worker
-# validation raise RuntimeError ("Failed client connect", "Worker validation failed");
-# an auto-started embedded server may still be starting or shutting down.
-_UNREACHABLE = (RuntimeError, PortInUseError, ServerStartError, ServerUnhealthyError)
+# What "the server is not there (yet)" looks like: `client.connect` raises ServerError
+# (wrapping the SDK's "Failed client connect"), the SDK itself RuntimeError ("Worker
+# validation failed"), and an auto-started embedded server may still be starting
+# (PortInUseError, ServerStartError, ServerUnhealthyError are ServerErrors too).
+_UNREACHABLE = (RuntimeError, ServerError)
 
 
 class WorkerSettings(BaseSettings):

@@ -78,9 +78,13 @@ def artifact_checks(artifacts: Path, results: list[JobResult]) -> dict[str, Any]
 
 
 def notification_checks(artifacts: Path, results: list[JobResult]) -> dict[str, Any]:
-    """One `published` notification per completed job in the outbox; more is a duplicate."""
+    """One `published` notification per completed job in the outbox; more is a duplicate.
+
+    Entries are counted per job and kind whatever the outbox layout (one folder per job,
+    keyed by run and revision), so a second run or revision of a job would show here.
+    """
     per_job: Counter[tuple[str, str]] = Counter()
-    for file in (artifacts / "outbox").glob("*.json"):
+    for file in (artifacts / "outbox").rglob("*.json"):
         payload = json.loads(file.read_text())
         per_job[(payload["job_id"], payload["kind"])] += 1
     completed = {r.job_id for r in results if r.status == "completed"}
