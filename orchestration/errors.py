@@ -10,7 +10,8 @@ Hierarchy::
         ├── PortInUseError          a port we need is taken
         ├── ServerStartError        the process exited while starting
         ├── ServerUnhealthyError    it never answered a health check
-        └── ServerNotRunningError   nothing to stop / stale pid record
+        ├── ServerNotRunningError   nothing to stop / stale pid record
+        └── ServerUnreachableError  a worker gave up waiting for the server
 """
 
 from __future__ import annotations
@@ -50,3 +51,7 @@ class ServerUnhealthyError(ServerError):
 
 class ServerNotRunningError(ServerError):
     """No embedded server is running where one was expected."""
+
+
+class ServerUnreachableError(ServerError):
+    """A worker could not reach the Temporal server within its retry window."""

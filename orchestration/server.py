@@ -98,7 +98,15 @@ def _free_port() -> int:
 
 
 def _check_port_free(port: int, what: str, env_var: str) -> None:
+    """Refuse a port another process listens on, but not one held only by a dead server's sockets.
+
+    After a crash the port keeps TIME_WAIT / FIN_WAIT sockets for up to a minute. The
+    server binary (Go) binds with SO_REUSEADDR, which Linux allows over those; a probe
+    without it would refuse a restart that would in fact succeed. A live listener still
+    makes the probe fail, SO_REUSEADDR or not.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
@@ -125,6 +133,23 @@ def _pid_is_temporal(pid: int) -> bool:
             return False
         return any(a.endswith(b"temporal") for a in args) and b"start-dev" in args
     return True
+
+
+def _wait_released(pid: int, timeout_s: float = 5.0) -> None:
+    """Wait until a dead server's process has released its sockets.
+
+    A SIGKILLed multi-threaded process shows as a zombie as soon as its main thread is
+    gone, while other threads still exit and still hold its listening sockets for a few
+    milliseconds; starting again in that window fails with "port in use".
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if len(os.listdir(f"/proc/{pid}/task")) <= 1:
+                return
+        except OSError:  # gone, or no /proc: nothing to wait for
+            return
+        time.sleep(0.01)
 
 
 def _namespace_ready(http_port: int, namespace: str) -> bool:
@@ -193,6 +218,7 @@ class EmbeddedServer:
                 f"its log is {record.log_path}."
             )
         if record is not None:
+            _wait_released(record.pid)  # a SIGKILLed server's threads may still hold its ports
             self.record_path.unlink(missing_ok=True)  # stale: its process is gone
         return self._start()
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import signal
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from orchestration.activities import WorkerDeps, io_activities, reasoning_activities
+from orchestration.errors import ServerError, ServerUnreachableError
 from orchestration.shared.messages import TaskQueues
 from orchestration.workflows import WORKFLOWS
 
@@ -29,6 +33,14 @@ class Queue(StrEnum):
 
 
 ALL_QUEUES: tuple[Queue, ...] = tuple(Queue)
+_T = TypeVar("_T")
+_log = logging.getLogger("durable_research.worker")
+
+# What "the server is not there (yet)" looks like: `client.connect` raises ServerError
+# (wrapping the SDK's "Failed client connect"), the SDK itself RuntimeError ("Worker
+# validation failed"), and an auto-started embedded server may still be starting
+# (PortInUseError, ServerStartError, ServerUnhealthyError are ServerErrors too).
+_UNREACHABLE = (RuntimeError, ServerError)
 
 
 class WorkerSettings(BaseSettings):
@@ -42,6 +54,10 @@ class WorkerSettings(BaseSettings):
     # before another worker takes it; 3 s moves a crashed worker's job on quickly.
     sticky_timeout_s: float = Field(default=3.0, gt=0)
     graceful_shutdown_s: float = Field(default=30.0, ge=0)
+    # A worker started while the server restarts (after a crash, a deploy) waits for it
+    # instead of dying; past this window it exits with one clear message.
+    connect_retry_s: float = Field(default=300.0, ge=0)
+    connect_backoff_max_s: float = Field(default=5.0, gt=0)
 
 
 def build_workers(
@@ -129,12 +145,9 @@ class WorkerGroup:
         await self.stop()
 
 
-async def serve_until_signalled(group: WorkerGroup) -> None:
-    """Run until SIGTERM/SIGINT, then drain (the CLI's `worker` command)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def serve_until_signalled(group: WorkerGroup, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`), then drain; a worker that fails re-raises its error."""
+    stop = stop or _stop_on_signals()
     group.start()
     stopper = asyncio.create_task(stop.wait())
     workers = asyncio.create_task(group.wait())
@@ -142,3 +155,81 @@ async def serve_until_signalled(group: WorkerGroup) -> None:
     stopper.cancel()
     workers.cancel()  # only this waiter: the group itself is shielded and drains below
     await group.stop()  # re-raises a worker's fatal error
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+async def connect_with_retry(connect: Callable[[], Awaitable[_T]], *, target: str, settings: WorkerSettings) -> _T:
+    """Call `connect` until it succeeds, with exponential backoff and one log line per failure.
+
+    Raises:
+        ServerUnreachableError: still failing after ``settings.connect_retry_s``.
+    """
+    deadline = time.monotonic() + settings.connect_retry_s
+    delay = min(0.25, settings.connect_backoff_max_s)
+    while True:
+        try:
+            return await connect()
+        except _UNREACHABLE as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ServerUnreachableError(
+                    f"Could not reach the Temporal server at {target} within {settings.connect_retry_s:.0f} s "
+                    f"(last error: {_first_line(exc)}). Start it with `durable-research server start`, "
+                    "fix TEMPORAL_ADDRESS, or raise DURABLE_RESEARCH_WORKER_CONNECT_RETRY_S."
+                ) from None
+            wait = min(delay, left)
+            _log.warning(
+                "worker: cannot reach the Temporal server at %s (%s); retrying in %.1f s, for up to %.0f s more",
+                target, _first_line(exc), wait, left,
+            )  # fmt: skip
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, settings.connect_backoff_max_s)
+
+
+async def serve_reconnecting(
+    connect: Callable[[], Awaitable[Client]],
+    build: Callable[[Client], list[Worker]],
+    *,
+    target: str,
+    settings: WorkerSettings,
+    on_ready: Callable[[Client], None],
+) -> None:
+    """The `worker` command's life: connect (waiting for the server), serve, drain on SIGTERM/SIGINT.
+
+    A server that goes away between the connect and the workers' first poll makes the SDK
+    fail validation; that is the same outage as a refused connect, so the worker starts
+    over instead of dying. Once polling, the SDK itself retries through short outages.
+    """
+    stop = _stop_on_signals()
+    while not stop.is_set():
+        connecting = asyncio.ensure_future(connect_with_retry(connect, target=target, settings=settings))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not connecting.done():  # signalled while waiting for the server: nothing to drain
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            return
+        group = WorkerGroup(build(connecting.result()))
+        on_ready(connecting.result())
+        try:
+            await serve_until_signalled(group, stop)
+            return
+        except RuntimeError as exc:
+            if "validation failed" not in str(exc):
+                raise
+            _log.warning("worker: the Temporal server at %s went away before polling began (%s); reconnecting",
+                         target, _first_line(exc))  # fmt: skip

@@ -13,7 +13,7 @@ from experiments.recovery.errors import StubStartError
 class Child:
     """A Python child process that prints READY (or ``PORT n``) when it can work."""
 
-    def __init__(self, args: list[str], log_path: Path, stdin: bool = False) -> None:
+    def __init__(self, args: list[str], log_path: Path, stdin: bool = False, env: dict[str, str] | None = None) -> None:
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, *args],
@@ -21,6 +21,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            env=env,
         )
         self.ready_line: str | None = None
 

@@ -33,6 +33,10 @@ class Tuning(BaseModel):
     reasoning_attempts: int = Field(default=3, ge=1)
     io_attempts: int = Field(default=5, ge=1)
     retry_initial_s: float = Field(default=1.0, gt=0)
+    # Short IO steps (publish, index, notify) do not heartbeat: a worker that dies in one
+    # is noticed only when their start-to-close timeout passes (None: the default of
+    # orchestration.workflows.options, IO_TIMEOUT).
+    io_timeout_s: float | None = Field(default=None, gt=0)
 
 
 class SubtaskRef(BaseModel):

@@ -101,8 +101,9 @@ class ActivityOptions:
         )
 
     def io(self) -> CallOptions:
+        seconds = self.tuning.io_timeout_s
         return CallOptions(
             task_queue=self.queues.io,
-            start_to_close_timeout=IO_TIMEOUT,
+            start_to_close_timeout=timedelta(seconds=seconds) if seconds else IO_TIMEOUT,
             retry_policy=self._retry(self.tuning.io_attempts),
         )

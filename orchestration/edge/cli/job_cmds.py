@@ -42,7 +42,7 @@ from orchestration.edge.preflight import check_job_id_unused, check_spec
 from orchestration.errors import ConfigError, DurableResearchError
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.spec import JobSpec, Recovery, check_job_id
-from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, build_workers, serve_until_signalled
+from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, build_workers, serve_reconnecting
 from reasoning import GraphRegistry, ReasoningError
 from reasoning.errors import ConfigError as ReasoningConfigError
 
@@ -301,13 +301,18 @@ def worker(
 async def _worker(environment: Environment, queues: list[Queue], graphs: list[str]) -> None:
     settings = environment.orchestration
     registry = load_graphs(graphs)
-    client = await connect(settings)
     deps = _deps(environment, settings.home.expanduser().resolve(), registry)
-    group = WorkerGroup(
-        build_workers(client, deps, queues=settings.task_queues(), settings=environment.worker, run=queues)
+    tuning = environment.worker
+    # A server that is down (restarting after a crash) is waited for, not a traceback.
+    await serve_reconnecting(
+        lambda: connect(settings),
+        lambda client: build_workers(client, deps, queues=settings.task_queues(), settings=tuning, run=queues),
+        target=settings.temporal_address or f"the embedded server of {settings.home}",
+        settings=tuning,
+        on_ready=lambda client: console.print(
+            f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}"
+        ),
     )
-    console.print(f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}")
-    await serve_until_signalled(group)
     console.print("worker stopped: drained")
 
 
