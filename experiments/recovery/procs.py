@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from experiments.recovery.errors import StubStartError
@@ -13,10 +15,14 @@ from experiments.recovery.errors import StubStartError
 class Child:
     """A Python child process that prints READY (or ``PORT n``) when it can work."""
 
-    def __init__(self, args: list[str], log_path: Path, stdin: bool = False) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, stdin: bool = False, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start ``python *args``; `env` adds variables to this process's environment."""
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, *args],
+            env={**os.environ, **env} if env else None,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._log,

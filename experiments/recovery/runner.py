@@ -156,7 +156,7 @@ async def run_experiment(
         session = _Session(config, work, hub, port)
         needs_temporal = any(isinstance(a, TemporalArm) for a in arms)
         async with _temporal(work, needs_temporal) as (address, client):
-            env = ArmEnv(work, hub, config, address, client)
+            env = ArmEnv(work, hub, config, address, client, session.stub_url)
             for arm in arms:
                 await _run_arm(session, arm, env, say)
     wall = time.time() - started
