@@ -295,7 +295,7 @@ class TemporalArm:
         try:
             result = waiter.result()
         except Exception as exc:  # a failed workflow is a data point, not a crash
-            return Outcome(False, t_start, t_end, error=f"{type(exc).__name__}: {exc}")
+            return Outcome(False, t_start, t_end, error=failure_chain(exc))
         history = await handle.fetch_history()
         history_bytes = sum(event.ByteSize() for event in history.events)
         if plugin:
@@ -323,6 +323,16 @@ class TemporalArm:
             storage_bytes=history_bytes + checkpoint,
             memory_notes=memory.count_notes_once(context["memory_dir"]),
         )  # fmt: skip
+
+
+def failure_chain(exc: BaseException, depth: int = 5) -> str:
+    """The error and its causes ("workflow failed" alone hides the activity's timeout or error)."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < depth:
+        parts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or getattr(current, "cause", None)
+    return " <- ".join(parts)
 
 
 def make_arms() -> dict[str, LocalArm | TemporalArm]:
