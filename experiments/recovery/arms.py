@@ -316,7 +316,8 @@ class TemporalArm:
         finding = Finding.model_validate_json(self._deps.artifacts.get_text(result.finding_key))
         checkpoint = 0
         if self.mode == "resume":
-            thread = f"wf-{context['run']}/{subtask_activity_id(context['run'], 1)}"
+            # The product's thread is workflow id / run id / activity id.
+            thread = f"wf-{context['run']}/%/{subtask_activity_id(context['run'], 1)}"
             checkpoint = thread_bytes(self._checkpoints, thread)
         return Outcome(
             True, t_start, t_end, answer_hash=answer_hash(finding.answer),

@@ -71,19 +71,20 @@ def storage_bytes(path: str | None) -> int:
 
 
 def thread_bytes(path: Path, thread_id: str) -> int:
-    """Bytes one thread's checkpoints and pending writes take in a shared SQLite checkpoint file.
+    """Bytes the threads matching `thread_id` (a SQL LIKE pattern) take in a shared SQLite
+    checkpoint file: their checkpoints and pending writes.
 
-    The product keeps every thread in one file, so its size says nothing about one run;
-    this sums the thread's stored blobs (without SQLite's page and index overhead).
+    One file holds every thread of an arm, so its size says nothing about one run; this
+    sums the thread's stored blobs (without SQLite's page and index overhead).
     """
     if not path.exists():
         return 0
     with contextlib.closing(sqlite3.connect(path)) as conn:
         saved = conn.execute(
-            "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints WHERE thread_id = ?",
+            "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints WHERE thread_id LIKE ?",
             (thread_id,),
         ).fetchone()[0]
         pending = conn.execute(
-            "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?", (thread_id,)
+            "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id LIKE ?", (thread_id,)
         ).fetchone()[0]
     return int(saved) + int(pending)
