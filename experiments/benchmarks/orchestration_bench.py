@@ -17,7 +17,6 @@ Run: ``.venv/bin/python -m experiments.benchmarks.orchestration_bench``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -31,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import typer
 from langgraph.graph import END, START, StateGraph
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -161,13 +161,8 @@ async def recovery(client: Client, address: str, home: Path, heartbeat_s: float)
                 proc.wait(timeout=20)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=100, help="sequential activities per measurement")
-    parser.add_argument("--workflows", type=int, default=4)
-    parser.add_argument("--fanout", type=int, default=100)
-    parser.add_argument("--heartbeat", type=float, default=2.0)
-    args = parser.parse_args()
+async def main(n: int = 100, workflows: int = 4, fanout: int = 100, heartbeat: float = 2.0) -> None:
+    """Start a private dev server and run the three measurements."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         settings = OrchestrationSettings(home=home / "server", temporal_port=0, ui_port=0, temporal_address=None)
@@ -175,11 +170,24 @@ async def main() -> None:
         record = server.ensure_started()
         try:
             client = await Client.connect(record.address, data_converter=data_converter(settings))
-            await overhead_and_throughput(client, home / "a", args.n, args.workflows, args.fanout)
-            await recovery(client, record.address, home / "b", args.heartbeat)
+            await overhead_and_throughput(client, home / "a", n, workflows, fanout)
+            await recovery(client, record.address, home / "b", heartbeat)
         finally:
             server.stop()
 
 
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command(help=__doc__.split("\n")[0])
+def bench(
+    n: int = typer.Option(100, "--n", min=1, help="Sequential activities per measurement."),
+    workflows: int = typer.Option(4, "--workflows", min=1),
+    fanout: int = typer.Option(100, "--fanout", min=1),
+    heartbeat: float = typer.Option(2.0, "--heartbeat", min=0.1),
+) -> None:
+    asyncio.run(main(n, workflows, fanout, heartbeat))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    app()

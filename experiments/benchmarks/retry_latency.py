@@ -13,7 +13,6 @@ Run: ``.venv/bin/python -m experiments.benchmarks.retry_latency``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import typer
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowHandle
@@ -151,26 +151,43 @@ async def _serve(address: str, queue: str) -> None:
         await asyncio.Event().wait()
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["worker"]:  # the process that gets killed
-        asyncio.run(_serve(sys.argv[2], sys.argv[3]))
-        return
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def _floats(values: list[str]) -> list[float]:
+    """Accept `--intervals 0.05,0.2` and `--intervals 0.05 --intervals 0.2`."""
+    try:
+        return [float(v) for value in values for v in value.split(",") if v.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{values!r} is not a list of seconds, e.g. 0.05,0.2,1.0") from exc
+
+
+@app.command(help=__doc__.split("\n")[0])
+def bench(
+    intervals: list[str] = typer.Option(["0.05,0.2,0.5,1.0,1.5"], "--intervals", help="Retry initial intervals, s."),
+    repeats: int = typer.Option(3, "--repeats", min=1),
+    kills: int = typer.Option(6, "--kills", min=0),
+    heartbeat: float = typer.Option(2.0, "--heartbeat", min=0.1),
+) -> None:
+    seconds = _floats(intervals)  # refused before the server starts
     # Attempt 1 of every retry probe fails on purpose; its traceback is noise here.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--intervals", type=float, nargs="+", default=[0.05, 0.2, 0.5, 1.0, 1.5])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--kills", type=int, default=6)
-    parser.add_argument("--heartbeat", type=float, default=2.0)
-    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = OrchestrationSettings(home=Path(tmp), temporal_port=0, ui_port=0, temporal_address=None)
         server = EmbeddedServer(settings)
         record = server.ensure_started()
         try:
-            asyncio.run(run(record.address, args.intervals, args.repeats, args.kills, args.heartbeat))
+            asyncio.run(run(record.address, seconds, repeats, kills, heartbeat))
         finally:
             server.stop()
+
+
+def main() -> None:
+    # The worker this benchmark starts and SIGKILLs re-runs this module as `worker ADDRESS QUEUE`.
+    if sys.argv[1:2] == ["worker"]:
+        asyncio.run(_serve(sys.argv[2], sys.argv[3]))
+        return
+    app()
 
 
 if __name__ == "__main__":

@@ -5,12 +5,15 @@ supervisor is this controller, which notices the death of its child at once and
 hands the run to a warm standby (imports already paid, as a Temporal worker's are).
 Temporal arms (A2, A3, A4) run two worker processes; after a kill the controller
 only replaces the dead worker, and Temporal itself must notice the crash (heartbeat
-timeout, sticky-queue timeout) and retry.
+timeout, sticky-queue timeout) and retry. A2 and A3 run on the product's own path:
+their workers serve the product's ``reasoning.run_subtask`` activity (built from the
+product's ``WorkerDeps``), which runs the workload as a registered graph.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,11 +22,13 @@ from typing import Any, Literal
 
 from experiments.recovery.config import ExperimentConfig
 from experiments.recovery.errors import RunTimeoutError
+from experiments.recovery.graph_exec import storage_bytes, thread_bytes
 from experiments.recovery.hub import EventHub
 from experiments.recovery.local_runner import LocalRunResult, LocalRunSpec
-from experiments.recovery.models import TemporalRunRequest, TemporalRunResult
+from experiments.recovery.models import SubtaskRun, TemporalRunRequest, TemporalRunResult
 from experiments.recovery.procs import Child
-from experiments.recovery.workload import QUESTION
+from experiments.recovery.workload import ENV_ARM, ENV_EVENTS, ENV_RUNS_DIR, QUESTION, answer_hash
+from orchestration.shared.messages import Recovery
 
 
 @dataclass
@@ -35,6 +40,7 @@ class ArmEnv:
     settings: ExperimentConfig
     temporal_address: str = ""
     client: Any = None
+    stub_url: str = ""
 
 
 @dataclass
@@ -139,8 +145,6 @@ class LocalArm:
             child = await self._take(replace=True)
             child.send(spec)
         result = LocalRunResult.model_validate_json(result_path.read_text())
-        from experiments.recovery.graph_exec import storage_bytes
-
         return Outcome(
             True, t_start, result.finished_at, answer_hash=result.answer_hash,
             notices=notices, storage_bytes=storage_bytes(checkpoint),
@@ -149,48 +153,85 @@ class LocalArm:
 
 
 class TemporalArm:
-    """A2 (graph in one activity, restart), A3 (same, resume), A4 (plugin, node as activity)."""
+    """A2 (product's subtask activity, restart), A3 (same, resume), A4 (plugin, node as activity)."""
 
     kind = "temporal"
 
-    def __init__(self, name: str, *, worker_kind: Literal["graph", "plugin"], mode: str) -> None:
+    def __init__(self, name: str, *, worker_kind: Literal["subtask", "plugin"], mode: Recovery) -> None:
         self.name = name
         self.worker_kind = worker_kind
-        self.mode = mode
+        self.mode: Recovery = mode
         self._env: ArmEnv | None = None
         self._workers: list[Child] = []
         self._queue = ""
+        self._deps: Any = None
 
     @property
     def description(self) -> str:
         if self.worker_kind == "plugin":
             return "temporalio-langgraph plugin: graph loop in the workflow, node = activity"
         if self.mode == "resume":
-            return "graph in one activity; retry resumes from SQLite (sync) via invoke(None)"
-        return "graph in one activity; retry reruns the graph from its first node"
+            return "product's reasoning.run_subtask; retry resumes from SQLite (sync) via invoke(None)"
+        return "product's reasoning.run_subtask; retry reruns the graph from its first node"
+
+    @property
+    def _home(self) -> Path:
+        """The product's state folder the arm's workers share (artifacts, checkpoints)."""
+        assert self._env is not None
+        return self._env.work / f"{self.name}-home"
+
+    @property
+    def _checkpoints(self) -> Path:
+        return self._home / "checkpoints.sqlite"
+
+    def _worker_env(self) -> dict[str, str]:
+        """This process's environment plus the product's worker settings, as an operator would
+        set them, and the workload's."""
+        assert self._env is not None
+        return os.environ | {
+            "DURABLE_RESEARCH_MODEL_PROVIDER": "openai",
+            "DURABLE_RESEARCH_MODEL_BASE_URL": self._env.stub_url,
+            "DURABLE_RESEARCH_MODEL_API_KEY": "stub",
+            "DURABLE_RESEARCH_MODEL_NAME": "stub",
+            "DURABLE_RESEARCH_MODEL_TIMEOUT_S": "60",
+            # The workload keeps its own per-run memory; the product's handle stays in-process.
+            "DURABLE_RESEARCH_MEMORY_MODE": "memory",
+            "DURABLE_RESEARCH_CHECKPOINT_SQLITE_PATH": str(self._checkpoints),
+            "DURABLE_RESEARCH_CHECKPOINT_POSTGRES_URL": "",
+            ENV_ARM: self.name,
+            ENV_EVENTS: self._env.hub.address,
+            ENV_RUNS_DIR: str(self._env.work / "runs"),
+        }
 
     def _spawn(self) -> Child:
         assert self._env is not None
         s = self._env.settings
-        child = Child(
-            [
-                "-m", "experiments.recovery.worker",
-                "--address", self._env.temporal_address,
-                "--task-queue", self._queue,
-                "--kind", self.worker_kind,
-                "--sticky-s", str(s.sticky_s),
-                "--heartbeat-s", str(s.heartbeat_s),
-                "--max-attempts", str(s.max_attempts),
-                "--retry-initial-s", str(s.retry_initial_s),
-            ],
-            self._env.work / f"{self.name}-worker.log",
-        )  # fmt: skip
+        args = [
+            "-m", "experiments.recovery.worker",
+            "--address", self._env.temporal_address,
+            "--task-queue", self._queue,
+            "--kind", self.worker_kind,
+            "--sticky-s", str(s.sticky_s),
+            "--heartbeat-s", str(s.heartbeat_s),
+            "--max-attempts", str(s.max_attempts),
+            "--retry-initial-s", str(s.retry_initial_s),
+        ]  # fmt: skip
+        env = None
+        if self.worker_kind == "subtask":
+            args += ["--home", str(self._home)]
+            env = self._worker_env()
+        child = Child(args, self._env.work / f"{self.name}-worker.log", env=env)
         self._env.hub.owned_pids.add(child.pid)
         return child
 
     async def setup(self, env: ArmEnv) -> None:
         self._env = env
         self._queue = f"recovery-{self.name}-{uuid.uuid4().hex[:8]}"
+        if self.worker_kind == "subtask":
+            from orchestration.activities import WorkerDeps
+
+            # Only to read findings where the product's activity wrote them.
+            self._deps = WorkerDeps.from_env(self._home)
         self._workers = [self._spawn() for _ in range(env.settings.workers)]
         await self._ensure_workers(wait=True)
 
@@ -208,23 +249,40 @@ class TemporalArm:
             for worker in self._workers:
                 await asyncio.to_thread(worker.wait_ready)
 
-    def _request(self, context: dict[str, Any], run_dir: Path) -> TemporalRunRequest:
+    def _request(self, context: dict[str, Any]) -> SubtaskRun | TemporalRunRequest:
         assert self._env is not None
         s = self._env.settings
-        return TemporalRunRequest(
-            context=context, mode=self.mode, checkpoint_dir=str(run_dir),  # type: ignore[arg-type]
-            heartbeat_s=s.heartbeat_s, retry_initial_s=s.retry_initial_s,
-            max_attempts=s.max_attempts, question=QUESTION,
+        retry = {
+            "heartbeat_s": s.heartbeat_s, "retry_initial_s": s.retry_initial_s, "max_attempts": s.max_attempts,
+        }  # fmt: skip
+        if self.worker_kind == "plugin":
+            return TemporalRunRequest(context=context, question=QUESTION, **retry)
+        from experiments.recovery.subtask_graph import COLLECTION, SUBTASK_KIND, WORKLOAD_GRAPH
+        from orchestration.shared.messages import SubtaskRef, SubtaskRequest
+        from orchestration.shared.spec import ModelChoice
+
+        run = context["run"]
+        request = SubtaskRequest(
+            job_id=run, graph=WORKLOAD_GRAPH, model=ModelChoice(provider="openai", name="stub"),
+            recovery=self.mode, collection=COLLECTION,
+            subtask=SubtaskRef(id=run, kind=SUBTASK_KIND, question=QUESTION),
         )  # fmt: skip
+        return SubtaskRun(request=request, **retry)
 
     async def run(self, context: dict[str, Any], run_dir: Path) -> Outcome:
         assert self._env is not None
         await self._ensure_workers(wait=True)
-        workflow = "recovery.PluginGraph" if self.worker_kind == "plugin" else ("recovery.GraphInActivity")
+        plugin = self.worker_kind == "plugin"
+        workflow = "recovery.PluginGraph" if plugin else "recovery.GraphInActivity"
+        result_type: type[Any] = TemporalRunResult
+        if not plugin:
+            from orchestration.shared.messages import SubtaskResult
+
+            result_type = SubtaskResult
         t_start = time.time()
         handle = await self._env.client.start_workflow(
-            workflow, self._request(context, run_dir), id=f"wf-{context['run']}",
-            task_queue=self._queue, result_type=TemporalRunResult,
+            workflow, self._request(context), id=f"wf-{context['run']}",
+            task_queue=self._queue, result_type=result_type,
         )  # fmt: skip
         waiter = asyncio.ensure_future(handle.result())
         deadline = time.monotonic() + self._env.settings.run_timeout_s
@@ -237,16 +295,47 @@ class TemporalArm:
                 raise RunTimeoutError(f"{self.name} run {context['run']} timed out")
         t_end = time.time()
         try:
-            result: TemporalRunResult = waiter.result()
+            result = waiter.result()
         except Exception as exc:  # a failed workflow is a data point, not a crash
-            return Outcome(False, t_start, t_end, error=f"{type(exc).__name__}: {exc}")
+            return Outcome(False, t_start, t_end, error=failure_chain(exc))
         history = await handle.fetch_history()
         history_bytes = sum(event.ByteSize() for event in history.events)
+        if plugin:
+            return Outcome(
+                True, t_start, t_end, answer_hash=result.answer_hash, storage_bytes=history_bytes,
+                memory_notes=result.memory_notes,
+            )  # fmt: skip
+        return await asyncio.to_thread(self._subtask_outcome, result, context, t_start, t_end, history_bytes)
+
+    def _subtask_outcome(
+        self, result: Any, context: dict[str, Any], t_start: float, t_end: float, history_bytes: int
+    ) -> Outcome:
+        """Read what the product's activity left: the finding artifact, the thread's checkpoints."""
+        from experiments.recovery import memory
+        from orchestration.shared.spec import subtask_activity_id
+        from reasoning.types import Finding
+
+        finding = Finding.model_validate_json(self._deps.artifacts.get_text(result.finding_key))
+        checkpoint = 0
+        if self.mode == "resume":
+            # The product's thread is workflow id / run id / activity id.
+            thread = f"wf-{context['run']}/%/{subtask_activity_id(context['run'], 1)}"
+            checkpoint = thread_bytes(self._checkpoints, thread)
         return Outcome(
-            True, t_start, t_end, answer_hash=result.answer_hash,
-            storage_bytes=history_bytes + result.checkpoint_bytes,
-            memory_notes=result.memory_notes,
+            True, t_start, t_end, answer_hash=answer_hash(finding.answer),
+            storage_bytes=history_bytes + checkpoint,
+            memory_notes=memory.count_notes_once(context["memory_dir"]),
         )  # fmt: skip
+
+
+def failure_chain(exc: BaseException, depth: int = 5) -> str:
+    """The error and its causes ("workflow failed" alone hides the activity's timeout or error)."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < depth:
+        parts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or getattr(current, "cause", None)
+    return " <- ".join(parts)
 
 
 def make_arms() -> dict[str, LocalArm | TemporalArm]:
@@ -256,7 +345,7 @@ def make_arms() -> dict[str, LocalArm | TemporalArm]:
         "A1sync": LocalArm("A1sync", checkpoint=True, durability="sync"),
         "A1async": LocalArm("A1async", checkpoint=True, durability="async"),
         "A1t": LocalArm("A1t", checkpoint=True, durability="sync", use_tasks=True),
-        "A2": TemporalArm("A2", worker_kind="graph", mode="restart"),
-        "A3": TemporalArm("A3", worker_kind="graph", mode="resume"),
+        "A2": TemporalArm("A2", worker_kind="subtask", mode="restart"),
+        "A3": TemporalArm("A3", worker_kind="subtask", mode="resume"),
         "A4": TemporalArm("A4", worker_kind="plugin", mode="restart"),
     }

@@ -8,6 +8,7 @@ that already finished returns its final state, and a fresh thread runs the input
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,3 +68,23 @@ def storage_bytes(path: str | None) -> int:
     if path is None:
         return 0
     return sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
+
+
+def thread_bytes(path: Path, thread_id: str) -> int:
+    """Bytes the threads matching `thread_id` (a SQL LIKE pattern) take in a shared SQLite
+    checkpoint file: their checkpoints and pending writes.
+
+    One file holds every thread of an arm, so its size says nothing about one run; this
+    sums the thread's stored blobs (without SQLite's page and index overhead).
+    """
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        saved = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints WHERE thread_id LIKE ?",
+            (thread_id,),
+        ).fetchone()[0]
+        pending = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id LIKE ?", (thread_id,)
+        ).fetchone()[0]
+    return int(saved) + int(pending)

@@ -114,6 +114,21 @@ def count_notes(memory_dir: str) -> int:
     return len(_collection(memory_dir).get(where={"kind": "note"})["ids"])
 
 
+def count_notes_once(memory_dir: str) -> int:
+    """`count_notes` from a process that does not keep the folder open (the controller)."""
+    import chromadb
+    from chromadb.config import Settings
+
+    if not Path(memory_dir).exists():
+        return 0
+    client = chromadb.PersistentClient(path=memory_dir, settings=Settings(anonymized_telemetry=False))
+    try:
+        collection = client.get_or_create_collection(COLLECTION, embedding_function=None)
+        return len(collection.get(where={"kind": "note"})["ids"])
+    finally:
+        client.clear_system_cache()
+
+
 def count_ledger(ledger_path: str) -> int:
     """Rows in the ledger (0 when no write happened)."""
     if not Path(ledger_path).exists():

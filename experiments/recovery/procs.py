@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from experiments.recovery.errors import StubStartError
@@ -13,15 +14,18 @@ from experiments.recovery.errors import StubStartError
 class Child:
     """A Python child process that prints READY (or ``PORT n``) when it can work."""
 
-    def __init__(self, args: list[str], log_path: Path, stdin: bool = False, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, stdin: bool = False, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start ``python *args``; `env` is its whole environment (None: this process's)."""
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, *args],
+            env=dict(env) if env is not None else None,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            env=env,
         )
         self.ready_line: str | None = None
 

@@ -156,7 +156,7 @@ async def run_experiment(
         session = _Session(config, work, hub, port)
         needs_temporal = any(isinstance(a, TemporalArm) for a in arms)
         async with _temporal(work, needs_temporal) as (address, client):
-            env = ArmEnv(work, hub, config, address, client)
+            env = ArmEnv(work, hub, config, address, client, session.stub_url)
             for arm in arms:
                 await _run_arm(session, arm, env, say)
     wall = time.time() - started
@@ -175,6 +175,17 @@ _MERGE_MUST_AGREE = (
 )  # fmt: skip
 
 
+_MERGED = "merged from"
+_PARTS = ". Parts: "
+
+
+def _part_notes(note: str) -> list[str]:
+    """The notes of the batches behind a part (what a batch says about itself survives merges)."""
+    if note.startswith(_MERGED):
+        return [n for n in note.partition(_PARTS)[2].split(" | ") if n]
+    return [note] if note else []
+
+
 def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
     """Combine experiments run side by side (arms split across processes) or one after another
     (more seeds) into one report.
@@ -182,7 +193,8 @@ def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
     Each source folder holds the ``runs.jsonl`` and ``summary.json`` of :func:`run_experiment`
     or of an earlier merge, so batches can be added as they finish. Every setting that changes
     what the numbers mean must agree; arms, seeds and kill counts may differ. ``out`` may be
-    one of the sources (everything is read before anything is written).
+    one of the sources (everything is read before anything is written). A batch's own note
+    (e.g. which code path made it) is kept in the merged note.
     """
     if not sources:
         raise ExperimentConfigError("merge needs at least one source folder.")
@@ -210,9 +222,12 @@ def merge_results(sources: list[Path], out: Path) -> ExperimentResult:
     counts = Counter((r["arm"], r["point"]) for r in records if r["point"] != "none")
     kills = min(counts.values()) if counts else 0  # the fewest kills of any arm and point
     note = (
-        f"merged from {harness_runs} runs of the harness (seeds {seeds}; batches run side by side "
+        f"{_MERGED} {harness_runs} runs of the harness (seeds {seeds}; batches run side by side "
         f"or one after another); wall_s is their sum"
     )
+    kept = list(dict.fromkeys(n for part in parts for n in _part_notes(part.note)))
+    if kept:
+        note += f"{_PARTS}{' | '.join(kept)}"
     merged = parts[0].model_copy(
         update={"arms": arms, "out": out, "kills": kills, "seed": seeds[0] if seeds else parts[0].seed, "note": note}
     )

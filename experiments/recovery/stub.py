@@ -15,18 +15,18 @@ can kill a worker *inside* a model call.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
 import socket
-import sys
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import typer
 
 _WORDS = tuple(
     [
@@ -216,15 +216,23 @@ def serve(port: int, latency_ms: float, log: Path, events: str | None) -> None:
     server.serve_forever(poll_interval=0.2)
 
 
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command(help=__doc__.split("\n")[0])
+def run(
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="0 picks a free port."),
+    latency_ms: float = typer.Option(50.0, "--latency-ms", min=0, help="Nominal seconds per call, in ms."),
+    log: Path = typer.Option(..., "--log", help="JSONL call log (appended)."),
+    events: str = typer.Option(None, "--events", help="HOST:PORT of the controller"),
+) -> None:
+    serve(port, latency_ms, log, events)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--log", type=Path, required=True)
-    parser.add_argument("--events", default=None, help="HOST:PORT of the controller")
-    args = parser.parse_args(argv)
-    serve(args.port, args.latency_ms, args.log, args.events)
+    """Serve with `argv` (default: the command line)."""
+    app(args=argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

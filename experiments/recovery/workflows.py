@@ -1,4 +1,5 @@
-"""Workflows of the Temporal arms: the graph in one activity (A2/A3), or in the workflow (A4).
+"""Workflows of the Temporal arms: the product's subtask activity (A2/A3), or the graph in the
+workflow (A4).
 
 Sandboxed code only: no graph, model or memory imports at module level; the
 LangGraph plugin supplies the A4 graph by name at run time.
@@ -13,28 +14,37 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from experiments.recovery.models import TemporalRunRequest, TemporalRunResult
+    from experiments.recovery.models import SubtaskRun, TemporalRunRequest, TemporalRunResult
+    from orchestration.shared import names
+    from orchestration.shared.messages import SubtaskResult
+    from orchestration.shared.spec import subtask_activity_id
 
-RUN_GRAPH_ACTIVITY = "recovery.run_graph"
 PLUGIN_GRAPH_NAME = "recovery"
 
 
 @workflow.defn(name="recovery.GraphInActivity")
 class GraphInActivityWorkflow:
-    """A2/A3: the whole graph is one activity, retried as a unit by Temporal."""
+    """A2/A3: the whole graph is one ``reasoning.run_subtask`` activity, retried as a unit.
+
+    The product's ResearchJob would ingest, plan and validate around it; the experiment
+    measures only the subtask, so this workflow makes the one call, with the activity id
+    the product gives a subtask (the resume mode's thread is keyed by it).
+    """
 
     @workflow.run
-    async def run(self, request: TemporalRunRequest) -> TemporalRunResult:
+    async def run(self, run: SubtaskRun) -> SubtaskResult:
         return await workflow.execute_activity(
-            RUN_GRAPH_ACTIVITY,
-            request,
-            result_type=TemporalRunResult,
-            heartbeat_timeout=timedelta(seconds=request.heartbeat_s),
-            start_to_close_timeout=timedelta(seconds=request.start_to_close_s),
+            names.RUN_SUBTASK,
+            run.request,
+            result_type=SubtaskResult,
+            activity_id=subtask_activity_id(run.request.subtask.id, run.request.round),
+            heartbeat_timeout=timedelta(seconds=run.heartbeat_s),
+            start_to_close_timeout=timedelta(seconds=run.start_to_close_s),
             retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=request.retry_initial_s),
+                initial_interval=timedelta(seconds=run.retry_initial_s),
                 backoff_coefficient=1.0,
-                maximum_attempts=request.max_attempts,
+                maximum_attempts=run.max_attempts,
+                non_retryable_error_types=names.NON_RETRYABLE,
             ),
         )
 

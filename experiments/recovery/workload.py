@@ -2,10 +2,14 @@
 synthesize, and a critique loop of at most two revisions (9-13 model calls).
 
 Nodes are plain functions of ``(state, runtime)`` so the same graph runs in a process
-of its own (A0, A1), inside one Temporal activity (A2, A3) and node by node as
-activities under Temporal's LangGraph plugin (A4). Everything a node needs from the
-outside (stub address, arm, run, memory folder, controller socket) travels in the
-LangGraph run context, which is a plain dict so the plugin can serialise it.
+of its own (A0, A1), inside the product's ``reasoning.run_subtask`` activity (A2, A3)
+and node by node as activities under Temporal's LangGraph plugin (A4). Everything a
+node needs from the outside (stub address, arm, run, memory folder, controller socket)
+travels in the LangGraph run context, a plain dict so the plugin can serialise it.
+Under the product (A2, A3) the context is the product's ``GraphContext`` instead: the
+chat model is the product's (its OpenAI-compatible provider pointed at the stub), the
+run is the subtask's id, and the rest comes from the worker's environment
+(:func:`subtask_context`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import hashlib
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.runnables import RunnableLambda
@@ -49,8 +54,13 @@ def _merge(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[st
 
 
 class WorkState(TypedDict, total=False):
-    """The graph state; `notes` merges the parallel analysts' outputs by aspect."""
+    """The graph state; `notes` merges the parallel analysts' outputs by aspect.
 
+    `subtask` is set only under the product (A2, A3): the ``ResearchInput.subtask`` the
+    product's activity passes in, whose id is the run and whose question is the question.
+    """
+
+    subtask: dict[str, str]
     question: str
     plan: str
     query: str
@@ -67,16 +77,46 @@ class WorkState(TypedDict, total=False):
 _models: dict[tuple[str, str, str], Any] = {}
 _models_lock = threading.Lock()
 
+# The worker of A2/A3 is configured through its environment, as the product's worker is.
+ENV_ARM = "RECOVERY_ARM"
+ENV_EVENTS = "RECOVERY_EVENTS"
+ENV_RUNS_DIR = "RECOVERY_RUNS_DIR"
 
-def run_context(runtime: Runtime[Any]) -> RunContext:
-    """The run's context, whether given directly or inside ``reasoning.GraphContext.params``.
 
-    The local arms and the plugin pass the plain dict; A2/A3 run through the project's
-    ``reasoning.runner``, whose context is a ``GraphContext`` carrying it in ``params``.
+def subtask_context(run: str, env: Mapping[str, str] | None = None) -> RunContext:
+    """The run context of a run driven through the product's subtask activity.
+
+    The run id is the subtask id; arm, controller socket and the folder of per-run
+    folders come from the worker's environment. The model is the product's, so no
+    stub URL is needed here.
     """
+    env = os.environ if env is None else env
+    run_dir = Path(env[ENV_RUNS_DIR]) / run
+    return RunContext(
+        arm=env[ENV_ARM], run=run, stub_url="", events=env.get(ENV_EVENTS, ""),
+        memory_dir=str(run_dir / "memory"), ledger_path=str(run_dir / "ledger.sqlite"), use_tasks=False,
+    )  # fmt: skip
+
+
+def _product_model(runtime: Runtime[Any]) -> Any:
+    """The product's chat model when the graph runs under ``reasoning.run_subtask``, else None."""
     ctx = runtime.context
-    params = getattr(ctx, "params", None)
-    return params["run"] if isinstance(params, dict) and "run" in params else ctx  # type: ignore[no-any-return]
+    return None if isinstance(ctx, dict) else ctx.model
+
+
+def run_context(runtime: Runtime[Any], state: Mapping[str, Any]) -> RunContext:
+    """The run's context: the plain dict the local arms and the plugin pass, or, under the
+    product's activity (whose context is a ``reasoning.GraphContext``), the one derived from
+    the subtask in the state (a fan-out branch gets it in its ``Send`` payload)."""
+    ctx = runtime.context
+    if isinstance(ctx, dict):
+        return ctx  # type: ignore[return-value]
+    return subtask_context(str(state["subtask"]["id"]))
+
+
+def _headers(ctx: RunContext) -> dict[str, str]:
+    """Who is calling: the stub logs calls per arm and run, the controller kills by pid."""
+    return {"X-Recovery-Arm": ctx["arm"], "X-Recovery-Run": ctx["run"], "X-Recovery-Pid": str(os.getpid())}
 
 
 def _model(ctx: RunContext) -> Any:
@@ -92,33 +132,9 @@ def _model(ctx: RunContext) -> Any:
                 api_key="stub",  # type: ignore[arg-type]
                 max_retries=0,
                 timeout=60,
-                default_headers={
-                    "X-Recovery-Arm": ctx["arm"],
-                    "X-Recovery-Run": ctx["run"],
-                    "X-Recovery-Pid": str(os.getpid()),
-                },
+                default_headers=_headers(ctx),
             )
         return _models[key]
-
-
-def stub_model(ctx: RunContext) -> Any:
-    """The chat model of this run (what ``reasoning.GraphContext.model`` carries)."""
-    return _model(ctx)
-
-
-class _SearchRetriever:
-    """``reasoning.Retriever`` over the run's memory (the graph itself calls memory.search)."""
-
-    def __init__(self, ctx: RunContext) -> None:
-        self._ctx = ctx
-
-    def retrieve(self, query: str, k: int = 5) -> list[Any]:
-        return memory.search(self._ctx["memory_dir"], query, k)
-
-
-def search_retriever(ctx: RunContext) -> Any:
-    """A retriever for ``reasoning.GraphContext``; kept for the contract, unused by the nodes."""
-    return _SearchRetriever(ctx)
 
 
 def warm_up() -> None:
@@ -158,40 +174,55 @@ def _call_model_raw(ctx: RunContext, role: str, text: str) -> str:
     return str(reply.content)
 
 
+def _call_product_model(model: Any, ctx: RunContext, role: str, text: str) -> str:
+    # The product's OpenAI-compatible client sends no caller headers; this call adds them.
+    reply = model.invoke([("system", f"You are the {role}."), ("human", text)], extra_headers=_headers(ctx))
+    return str(reply.content)
+
+
 # A1t: the same call wrapped as a LangGraph task, so a finished call survives a crash
 # of the node that made it (its result is saved as a write of the running superstep).
 _model_task = task(name="model_call")(_call_model_raw)
 
 
-def call_model(ctx: RunContext, role: str, text: str) -> str:
-    """One model call, as a durable @task when the arm asks for it."""
+def call_model(runtime: Runtime[Any], ctx: RunContext, role: str, text: str) -> str:
+    """One model call: the product's model under its activity, else the run's own client
+    (as a durable @task when the arm asks for it)."""
+    product = _product_model(runtime)
+    if product is not None:
+        return _call_product_model(product, ctx, role, text)
     if ctx.get("use_tasks"):
         return str(_model_task(ctx, role, text).result())
     return _call_model_raw(ctx, role, text)
 
 
 def _plan(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = run_context(runtime)
-    plan = call_model(ctx, "planner", f"Plan the research for: {state['question']}")
-    return {"plan": plan, "loops": 0}
+    ctx = run_context(runtime, state)
+    question = state.get("question") or state["subtask"]["question"]
+    plan = call_model(runtime, ctx, "planner", f"Plan the research for: {question}")
+    update: dict[str, Any] = {"plan": plan, "loops": 0}
+    if "question" not in state:  # under the product the question arrives as the subtask's
+        update["question"] = question
+    return update
 
 
 def _retrieve(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = run_context(runtime)
-    query = call_model(ctx, "searcher", f"Write a search query for: {state['question']}")
+    ctx = run_context(runtime, state)
+    query = call_model(runtime, ctx, "searcher", f"Write a search query for: {state['question']}")
     memory.seed_corpus(ctx["memory_dir"])
     passages = memory.search(ctx["memory_dir"], f"{state['question']} {query}")
-    picked = call_model(ctx, "reader", "Pick the evidence:\n" + "\n".join(passages))
+    picked = call_model(runtime, ctx, "reader", "Pick the evidence:\n" + "\n".join(passages))
     return {"query": query, "evidence": [*passages, picked]}
 
 
 def _analyze(arg: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
     text = f"Analyse {arg['aspect']} given:\n" + "\n".join(arg["evidence"])
-    return {"notes": {arg["aspect"]: call_model(run_context(runtime), f"{arg['aspect']} analyst", text)}}
+    ctx = run_context(runtime, arg)
+    return {"notes": {arg["aspect"]: call_model(runtime, ctx, f"{arg['aspect']} analyst", text)}}
 
 
 def _remember(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = run_context(runtime)
+    ctx = run_context(runtime, state)
     repeated = 0
     for i, aspect in enumerate(sorted(state["notes"])):
         note = f"{aspect}: {state['notes'][aspect]}"
@@ -204,11 +235,12 @@ def _synthesize(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any
     notes = "\n".join(f"{a}: {state['notes'][a]}" for a in sorted(state["notes"]))
     critique = state.get("critique", "")
     text = f"Answer {state['question']}\nNotes:\n{notes}\nCritique to address: {critique}"
-    return {"draft": call_model(run_context(runtime), "writer", text)}
+    return {"draft": call_model(runtime, run_context(runtime, state), "writer", text)}
 
 
 def _critique(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    critique = call_model(run_context(runtime), "critic", f"Critique this answer:\n{state['draft']}")
+    ctx = run_context(runtime, state)
+    critique = call_model(runtime, ctx, "critic", f"Critique this answer:\n{state['draft']}")
     loops = state.get("loops", 0)
     revise = loops < MAX_REVISIONS and hashlib.sha256(critique.encode()).digest()[0] % 4 != 0
     if revise:
@@ -217,7 +249,9 @@ def _critique(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 
 def _fan_out(state: WorkState) -> list[Send]:
-    return [Send("analyze", {"aspect": a, "evidence": state["evidence"]}) for a in ASPECTS]
+    # A branch sees only its payload, so under the product the subtask rides along.
+    extra = {"subtask": state["subtask"]} if "subtask" in state else {}
+    return [Send("analyze", {"aspect": a, "evidence": state["evidence"], **extra}) for a in ASPECTS]
 
 
 def _after_critique(state: WorkState) -> str:
@@ -238,50 +272,52 @@ _FAN_OUT = RunnableLambda(_fan_out, afunc=_afan_out, name="fan_out")
 _AFTER_CRITIQUE = RunnableLambda(_after_critique, afunc=_aafter_critique, name="after_critique")
 
 
-def _started(runtime: Runtime[RunContext]) -> None:
+def _started(runtime: Runtime[RunContext], state: Mapping[str, Any]) -> None:
     """Under Temporal, a retried attempt is how the crash was noticed: tell the controller."""
     activity = sys.modules.get("temporalio.activity")  # never imported outside a worker
     if activity is not None and activity.in_activity() and activity.info().attempt > 1:
-        ctx = run_context(runtime)
+        ctx = run_context(runtime, state)
         probe(ctx["events"], "attempt_start", ctx["run"], attempt=activity.info().attempt)
 
 
-def _returned(name: str, runtime: Runtime[RunContext], update: dict[str, Any]) -> dict[str, Any]:
+def _returned(
+    name: str, runtime: Runtime[RunContext], state: Mapping[str, Any], update: dict[str, Any]
+) -> dict[str, Any]:
     """Report the node's return to the controller (which may kill us right there)."""
-    ctx = run_context(runtime)
+    ctx = run_context(runtime, state)
     probe(ctx["events"], "node_end", ctx["run"], node=name)
     return update
 
 
 # Module-level nodes (the LangGraph plugin names its activities after them).
 def plan_node(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    _started(runtime)
-    return _returned("plan", runtime, _plan(state, runtime))
+    _started(runtime, state)
+    return _returned("plan", runtime, state, _plan(state, runtime))
 
 
 def retrieve_node(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    _started(runtime)
-    return _returned("retrieve", runtime, _retrieve(state, runtime))
+    _started(runtime, state)
+    return _returned("retrieve", runtime, state, _retrieve(state, runtime))
 
 
 def analyze_node(arg: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
-    _started(runtime)
-    return _returned("analyze", runtime, _analyze(arg, runtime))
+    _started(runtime, arg)
+    return _returned("analyze", runtime, arg, _analyze(arg, runtime))
 
 
 def remember_node(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    _started(runtime)
-    return _returned("remember", runtime, _remember(state, runtime))
+    _started(runtime, state)
+    return _returned("remember", runtime, state, _remember(state, runtime))
 
 
 def synthesize_node(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    _started(runtime)
-    return _returned("synthesize", runtime, _synthesize(state, runtime))
+    _started(runtime, state)
+    return _returned("synthesize", runtime, state, _synthesize(state, runtime))
 
 
 def critique_node(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    _started(runtime)
-    return _returned("critique", runtime, _critique(state, runtime))
+    _started(runtime, state)
+    return _returned("critique", runtime, state, _critique(state, runtime))
 
 
 NODES: dict[str, Callable[..., dict[str, Any]]] = {

