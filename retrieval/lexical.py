@@ -28,9 +28,10 @@ from retrieval.models import Document, Metadata
 # Recorded in each collection's metadata: a change here means a `reindex`.
 LEXICAL_ID = "sqlite-fts5/porter-unicode61/v1"
 _TOKENIZE = "porter unicode61 remove_diacritics 2"
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+"""A word: letters and digits (any script); what both the index and the extractive model count."""
 # Words that match nearly every chunk add cost and no signal to an OR query.
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     [
         "a",
         "an",
@@ -84,8 +85,8 @@ _PAGE = 200
 
 def query_terms(text: str) -> list[str]:
     """The words of `text` as FTS5 tokenises them, without stop words, deduplicated."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    kept = [w for w in words if w not in _STOP] or words
+    words = [w.lower() for w in WORD.findall(text)]
+    kept = [w for w in words if w not in STOP_WORDS] or words
     return list(dict.fromkeys(kept))
 
 

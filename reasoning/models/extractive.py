@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from reasoning.models.tasks import parse_task
+from retrieval.lexical import STOP_WORDS, WORD
 
 if TYPE_CHECKING:
     from retrieval.embeddings import Embeddings
@@ -48,56 +49,6 @@ _CLAUSE_AND = re.compile(
     r",?\s+and\s+(?=(?:how|what|why|which|when|where|who|whom|whose|does|do|did|is|are|was|were|can|could|"
     r"should|would|will|has|have)\b)",
     re.IGNORECASE,
-)
-_WORD = re.compile(r"[^\W_]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "so",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
 )
 # Boilerplate a README carries that answers no research question, with the words that
 # would make it relevant (a question about installing may quote install lines).
@@ -293,7 +244,7 @@ def _distinct_prose(question: str, pool: list[tuple[str, str]]) -> list[tuple[st
     seen: set[str] = set()
     out = []
     for chunk, sentence in pool:
-        key = " ".join(_WORD.findall(sentence.lower()))
+        key = " ".join(WORD.findall(sentence.lower()))
         if key in seen:
             continue
         seen.add(key)
@@ -305,10 +256,10 @@ def _distinct_prose(question: str, pool: list[tuple[str, str]]) -> list[tuple[st
 
 def _overlap(question: str, sentences: list[str]) -> list[float]:
     """Share of the question's content words each sentence contains, weighted by rarity in the pool (0-1)."""
-    terms = {w for w in _WORD.findall(question.lower()) if w not in _STOP}
+    terms = {w for w in WORD.findall(question.lower()) if w not in STOP_WORDS}
     if not terms or not sentences:
         return [0.0] * len(sentences)
-    bags = [set(_WORD.findall(s.lower())) for s in sentences]
+    bags = [set(WORD.findall(s.lower())) for s in sentences]
     weight = {t: math.log(1 + len(bags) / (1 + sum(t in b for b in bags))) for t in terms}
     total = sum(weight.values()) or 1.0
     return [sum(weight[t] for t in terms if t in b) / total for b in bags]
