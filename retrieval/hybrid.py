@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from retrieval.lexical import LexicalHit
+from retrieval.embeddings import Embeddings
+from retrieval.filters import normalize_where
+from retrieval.lexical import LexicalHit, SqliteLexicalIndex
 from retrieval.models import Document, Hit
+from retrieval.protocol import check_query
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,29 @@ def hybrid_hits(
                 doc = found[doc_id]
                 out.append(Hit(id=doc.id, text=doc.text, score=score, metadata=doc.metadata))
     return out
+
+
+def hybrid_query(
+    text: str,
+    k: int,
+    where: dict[str, Any] | None,
+    *,
+    embeddings: Embeddings,
+    dense: Callable[[Sequence[float], int, dict[str, Any] | None], list[Hit]],
+    lexical: SqliteLexicalIndex | None,
+    fusion: Fusion,
+    get: Callable[[Sequence[str]], list[Document]],
+) -> list[Hit]:
+    """Every store's `query`: embed once, read `fusion.depth` candidates from each index, fuse.
+
+    Without a lexical index it is the dense search alone.
+
+    Raises:
+        MemoryConfigError: an empty query or ``k < 1``.
+    """
+    check_query(text, k)
+    vector = embeddings.embed_query(text)
+    if lexical is None:
+        return dense(vector, k, where)
+    depth = max(k, fusion.depth)
+    return hybrid_hits(dense(vector, depth, where), lexical.search(text, depth, normalize_where(where)), k, fusion, get)

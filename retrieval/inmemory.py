@@ -13,7 +13,7 @@ import numpy as np
 from retrieval.embeddings import Embeddings
 from retrieval.errors import CollectionNotFoundError, MemoryConfigError
 from retrieval.filters import matches, normalize_where
-from retrieval.hybrid import Fusion, hybrid_hits
+from retrieval.hybrid import Fusion, hybrid_query
 from retrieval.lexical import LEXICAL_ID, SqliteLexicalIndex
 from retrieval.models import Document, Hit, Metadata
 from retrieval.protocol import (
@@ -90,14 +90,10 @@ class InMemoryMemory:
 
     def query(self, text: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """Hybrid search (dense + lexical, fused) unless the store was opened without a lexical index."""
-        check_query(text, k)
-        vector = self._embeddings.embed_query(text)
-        if self._lexical is None:
-            return self.query_by_vector(vector, k, where)
-        depth = max(k, self._fusion.depth)
-        dense = self.query_by_vector(vector, depth, where)
-        lexical = self._lexical.search(text, depth, normalize_where(where))
-        return hybrid_hits(dense, lexical, k, self._fusion, self.get)
+        return hybrid_query(
+            text, k, where, embeddings=self._embeddings, dense=self.query_by_vector,
+            lexical=self._lexical, fusion=self._fusion, get=self.get,
+        )  # fmt: skip
 
     def query_by_vector(self, vector: Sequence[float], k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an already-embedded query (embed once, search many collections)."""
