@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 OFFLINE_NOTE = (
     "Offline extractive provider: no language model wrote this; the sentences are "
-    "quoted from the cited sources and ranked by embedding similarity."
+    "quoted from the cited sources and ranked by embedding similarity and shared rare words."
 )
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"(\[])")
