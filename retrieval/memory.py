@@ -62,6 +62,15 @@ def lexical_path(settings: MemorySettings, home: Path | None) -> Path | None:
     return home / "memory-lexical.sqlite3"
 
 
+def text_in_lexical(settings: MemorySettings) -> bool:
+    """Whether chunk text lives only in the lexical index: local mode with one (see ChromaMemory).
+
+    There one process owns the folder, its Chroma files and its index together; in HTTP
+    mode Chroma keeps the text too, because another host may have no lexical file.
+    """
+    return settings.mode == "local" and settings.lexical != "none"
+
+
 def memory_path(settings: MemorySettings, home: Path | None) -> Path:
     """The local store folder: `settings.path`, else ``<home>/memory``.
 
@@ -120,6 +129,7 @@ def open_memory(
             fusion=fusion,
             on_close=functools.partial(local.release, path),
             create=create,
+            text_in_lexical=text_in_lexical(settings),
         )
     except BaseException:
         local.release(path)

@@ -19,10 +19,10 @@ from retrieval import local
 from retrieval.chroma_store import ChromaMemory
 from retrieval.embeddings import Embeddings
 from retrieval.errors import MemoryConfigError
-from retrieval.lexical import SqliteLexicalIndex
-from retrieval.memory import _http_client, fusion_of, lexical_path, make_embeddings, memory_path
+from retrieval.lexical import LEXICAL_TEXT_ID, SqliteLexicalIndex
+from retrieval.memory import _http_client, fusion_of, lexical_path, make_embeddings, memory_path, text_in_lexical
 from retrieval.models import Document
-from retrieval.protocol import validate_collection_name
+from retrieval.protocol import LEXICAL_KEY, validate_collection_name
 from retrieval.settings import MemorySettings
 
 _PAGE = 500
@@ -67,14 +67,31 @@ def reindex(
             return ReindexReport(collection, client.get_collection(collection).count(), {}, {})
         before = {k: v for k, v in (old.metadata or {}).items() if isinstance(v, str | int)}
         target = ChromaMemory(
-            client, staging, model, lexical_path=lexical_path(settings, home), fusion=fusion_of(settings)
+            client,
+            staging,
+            model,
+            lexical_path=lexical_path(settings, home),
+            fusion=fusion_of(settings),
+            text_in_lexical=text_in_lexical(settings),
         )
+        # Where this store keeps lexical indexes, whatever the new settings say about them.
+        try:
+            index_file = lexical_path(settings.model_copy(update={"lexical": "fts5"}), home)
+        except MemoryConfigError:
+            index_file = None  # HTTP mode with nowhere to keep an index: the old one had none either
+        old_index = SqliteLexicalIndex(index_file, str(old.id)) if index_file is not None else None
+        # The old collection's text is in Chroma, or only in its lexical index (local mode).
+        old_texts = old_index.texts if old_index is not None and before.get(LEXICAL_KEY) == LEXICAL_TEXT_ID else None
         moved = 0
         for start in range(0, old.count(), _PAGE):
             page = old.get(offset=start, limit=_PAGE, include=["documents", "metadatas"])  # type: ignore[list-item]
+            texts = page["documents"] or []
+            if old_texts is not None:
+                found = old_texts(page["ids"])
+                texts = [found.get(i, "") for i in page["ids"]]
             docs = [
                 Document(id=i, text=t or "", metadata={k: v for k, v in (m or {}).items() if v is not None})
-                for i, t, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True)
+                for i, t, m in zip(page["ids"], texts, page["metadatas"] or [], strict=True)
             ]
             target.upsert(docs)
             moved += len(docs)
@@ -83,9 +100,8 @@ def reindex(
         after = {k: v for k, v in (target._col.metadata or {}).items() if isinstance(v, str | int)}
         client.delete_collection(collection)
         target._col.modify(name=collection)  # the id stays, so the lexical index stays attached
-        old_lexical = lexical_path(settings, home)
-        if old_lexical is not None:
-            SqliteLexicalIndex(old_lexical, str(old.id)).drop()
+        if old_index is not None:
+            old_index.drop()
         return ReindexReport(collection, moved, before, after)
     finally:
         if path is not None:
