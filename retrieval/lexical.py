@@ -17,18 +17,16 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from retrieval.filters import matches
 from retrieval.models import Document, Metadata
 
 # Recorded in each collection's metadata: a change here means a `reindex`.
 LEXICAL_ID = "sqlite-fts5/porter-unicode61/v1"
-# The same index when it holds the only copy of the chunk text (local mode; see ChromaMemory).
-LEXICAL_TEXT_ID = f"{LEXICAL_ID}+text"
 _TOKENIZE = "porter unicode61 remove_diacritics 2"
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 """A word: letters and digits (any script); what both the index and the extractive model count."""
@@ -98,6 +96,40 @@ class LexicalHit:
 
     id: str
     score: float
+
+
+class LexicalIndex(Protocol):
+    """The lexical half of hybrid search for one collection; rows keyed by the chunk ids.
+
+    Implementations: `SqliteLexicalIndex` (FTS5 BM25; one host) and
+    `retrieval.lexical_postgres.PostgresLexicalIndex` (Postgres full-text; any number of hosts).
+    """
+
+    def upsert(self, docs: Sequence[Document]) -> None: ...
+    def delete(self, ids: Iterable[str]) -> None: ...
+    def count(self) -> int: ...
+    def ids(self) -> set[str]: ...
+    def drop(self) -> None: ...
+    def search(self, text: str, limit: int, where: dict[str, Any] | None = None) -> list[LexicalHit]: ...
+    def texts(self, ids: Sequence[str]) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class LexicalStore:
+    """Where a memory's lexical indexes live: what collections record, and how to open one.
+
+    Attributes:
+        record: the id each collection records (a different one means a `reindex`).
+        open: the index of one collection, from its stable key (the Chroma collection id).
+    """
+
+    record: str
+    open: Callable[[str], LexicalIndex]
+
+
+def sqlite_store(path: Path) -> LexicalStore:
+    """Lexical indexes in one SQLite file (local mode's folder, or a file an HTTP deployment shares)."""
+    return LexicalStore(LEXICAL_ID, lambda key: SqliteLexicalIndex(path, key))
 
 
 class SqliteLexicalIndex:

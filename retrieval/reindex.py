@@ -16,13 +16,14 @@ from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
 from retrieval import local
-from retrieval.chroma_store import ChromaMemory
+from retrieval.chroma_store import TEXT_SUFFIX, ChromaMemory
 from retrieval.embeddings import Embeddings
 from retrieval.errors import MemoryConfigError
-from retrieval.lexical import LEXICAL_TEXT_ID, SqliteLexicalIndex
-from retrieval.memory import _http_client, fusion_of, lexical_path, make_embeddings, memory_path, text_in_lexical
+from retrieval.lexical import LexicalIndex
+from retrieval.lexical_postgres import POSTGRES_LEXICAL_ID
+from retrieval.memory import _http_client, fusion_of, lexical_store, make_embeddings, memory_path, text_in_lexical
 from retrieval.models import Document
-from retrieval.protocol import LEXICAL_KEY, validate_collection_name
+from retrieval.protocol import LEXICAL_KEY, NO_LEXICAL, validate_collection_name
 from retrieval.settings import MemorySettings
 
 _PAGE = 500
@@ -70,18 +71,14 @@ def reindex(
             client,
             staging,
             model,
-            lexical_path=lexical_path(settings, home),
+            lexical=lexical_store(settings, home),
             fusion=fusion_of(settings),
             text_in_lexical=text_in_lexical(settings),
         )
-        # Where this store keeps lexical indexes, whatever the new settings say about them.
-        try:
-            index_file = lexical_path(settings.model_copy(update={"lexical": "fts5"}), home)
-        except MemoryConfigError:
-            index_file = None  # HTTP mode with nowhere to keep an index: the old one had none either
-        old_index = SqliteLexicalIndex(index_file, str(old.id)) if index_file is not None else None
+        old_record = str(before.get(LEXICAL_KEY, NO_LEXICAL))
+        old_index = _old_lexical(settings, home, old_record, str(old.id))
         # The old collection's text is in Chroma, or only in its lexical index (local mode).
-        old_texts = old_index.texts if old_index is not None and before.get(LEXICAL_KEY) == LEXICAL_TEXT_ID else None
+        old_texts = old_index.texts if old_index is not None and old_record.endswith(TEXT_SUFFIX) else None
         moved = 0
         for start in range(0, old.count(), _PAGE):
             page = old.get(offset=start, limit=_PAGE, include=["documents", "metadatas"])  # type: ignore[list-item]
@@ -106,6 +103,20 @@ def reindex(
     finally:
         if path is not None:
             local.release(path)
+
+
+def _old_lexical(settings: MemorySettings, home: Path | None, record: str, key: str) -> LexicalIndex | None:
+    """The old collection's lexical index, found from what it recorded, whatever the new settings say."""
+    if record == NO_LEXICAL:
+        return None
+    kind = "postgres" if record.startswith(POSTGRES_LEXICAL_ID) else "fts5"
+    try:
+        store = lexical_store(settings.model_copy(update={"lexical": kind}), home)
+    except MemoryConfigError:
+        if record.endswith(TEXT_SUFFIX):
+            raise  # the old index holds the only copy of the text: it must be reachable
+        return None  # e.g. a Postgres index and no URL configured any more: the text is in Chroma too
+    return store.open(key) if store is not None else None
 
 
 def _get(client: ClientAPI, name: str):  # type: ignore[no-untyped-def]

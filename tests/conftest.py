@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer, ServerRecord
 from orchestration.settings import OrchestrationSettings
+from tests.postgres import postgres_server
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -70,6 +71,12 @@ async def time_skipping_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real PostgreSQL for the session (checkpoints, the Postgres lexical index)."""
+    yield from postgres_server(tmp_path_factory)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from orchestration.codec import KEY_FILE_ENV, load_key_ring
 from orchestration.errors import DurableResearchError
 from orchestration.server import EmbeddedServer, ensure_state_dir, find_temporal_binary
 from orchestration.settings import OrchestrationSettings
-from retrieval import MemorySettings, make_embeddings
+from retrieval import MemorySettings, lexical_store, make_embeddings
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,18 @@ def _embeddings(_: OrchestrationSettings) -> str:
 
 
 def _lexical_index(_: OrchestrationSettings) -> str:
-    """Hybrid search keeps its lexical index in SQLite FTS5; some Python builds lack it."""
+    """Hybrid search keeps its lexical index in SQLite FTS5 (some Python builds lack it) or in Postgres."""
+    memory = MemorySettings()
+    if memory.lexical == "none":
+        return "off: dense-only search (DURABLE_RESEARCH_MEMORY_LEXICAL=none)"
+    if memory.lexical == "postgres":
+        try:
+            index = lexical_store(memory, None)
+            assert index is not None
+            index.open("doctor-probe").drop()  # creates and drops a probe table: connect and write rights
+        except Exception as exc:
+            raise DurableResearchError(f"the Postgres lexical index: {exc}") from None
+        return "Postgres full-text index answers (DURABLE_RESEARCH_MEMORY_LEXICAL_URL)"
     with sqlite3.connect(":memory:") as db:
         try:
             db.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")

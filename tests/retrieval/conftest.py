@@ -16,7 +16,8 @@ import pytest
 from retrieval import Embeddings, MemorySettings, SemanticMemory, WordLlamaEmbeddings, open_memory
 
 VENV_BIN = Path(sys.executable).parent
-MODES = ("memory", "local", "http")
+# "postgres": local Chroma with the lexical index in a real PostgreSQL (the several-hosts shape).
+MODES = ("memory", "local", "http", "postgres")
 
 
 def free_port() -> int:
@@ -94,11 +95,14 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path, embeddings: Embed
     """Open stores of one mode (parametrized over all three); each test gets fresh collections."""
     mode: str = request.param
     url = request.getfixturevalue("chroma_url") if mode == "http" else None
+    lexical: dict[str, object] = {}
+    if mode == "postgres":
+        lexical = {"lexical": "postgres", "lexical_url": request.getfixturevalue("postgres_url")}
     opened: list[SemanticMemory] = []
 
     def factory(collection: str | None = None, **extra: object) -> SemanticMemory:
         name = collection or f"t-{uuid.uuid4().hex[:12]}"
-        settings = settings_for(mode, tmp_path, url, **extra)
+        settings = settings_for("local" if mode == "postgres" else mode, tmp_path, url, **{**lexical, **extra})
         # Share the session's model unless the test configures its own.
         model = None if "embeddings" in extra else embeddings
         store = open_memory(settings, name, embeddings=model)

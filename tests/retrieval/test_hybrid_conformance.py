@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import Document, EmbeddingMismatchError, SemanticMemory, SqliteLexicalIndex
+from retrieval import Document, EmbeddingMismatchError, LexicalIndex, SemanticMemory
 from tests.retrieval.conftest import StoreFactory
 
 # Prose a static embedding scores alike; only the rare identifiers tell them apart.
@@ -35,11 +35,11 @@ def test_an_exact_term_beats_a_semantic_lookalike_only_with_the_lexical_index(ma
     bread = Document(id="bread", text="Bread needs flour, water and salt; the oven setting is QUOLL_77.")
     question = "How does the worker read its configuration and log what it does, QUOLL_77?"
     ranked = {}
-    for lexical in ("fts5", "none"):
-        memory = make_store(lexical=lexical)
+    for lexical in ("hybrid", "none"):
+        memory = make_store() if lexical == "hybrid" else make_store(lexical="none")
         memory.upsert([*DOCS, bread])
         ranked[lexical] = [h.id for h in memory.query(question, k=3)]
-    assert ranked["fts5"][0] == "bread"
+    assert ranked["hybrid"][0] == "bread"
     assert "bread" not in ranked["none"]  # the dense half alone prefers the worker prose
 
 
@@ -63,7 +63,7 @@ def test_reopened_collection_keeps_its_lexical_index(store: SemanticMemory, make
 def test_a_row_indexed_lexically_but_not_stored_is_never_returned(store: SemanticMemory) -> None:
     # What an ingest killed between the lexical write and the vector write leaves behind.
     orphan = Document(id="orphan", text="Only the lexical index has KESTREL_LIMIT.", metadata={"job": "j1"})
-    lexical: SqliteLexicalIndex = store._lexical  # type: ignore[attr-defined]
+    lexical: LexicalIndex = store._lexical  # type: ignore[attr-defined]
     lexical.upsert([orphan])
     assert [h.id for h in store.query("KESTREL_LIMIT", k=3)] == [h.id for h in store.query("KESTREL_LIMIT", k=3)]
     assert "orphan" not in {h.id for h in store.query("KESTREL_LIMIT", k=12)}

@@ -9,7 +9,7 @@ import pytest
 
 from retrieval import ingest, open_memory
 from retrieval.chroma_store import ChromaMemory
-from retrieval.errors import EmbeddingMismatchError, MemoryConfigError
+from retrieval.errors import EmbeddingMismatchError, MemoryConfigError, StoreUnavailableError
 from retrieval.reindex import reindex
 from tests.retrieval.conftest import settings_for, write_corpus
 
@@ -74,3 +74,35 @@ def test_a_collection_with_text_in_chroma_must_be_reindexed_and_keeps_its_text(t
     assert isinstance(memory, ChromaMemory)
     assert sorted(t or "" for t in _chroma_texts(memory)) == texts
     memory.close()
+
+
+def test_reindex_moves_the_text_from_sqlite_to_postgres(tmp_path: Path, embeddings, postgres_url: str) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    sqlite = settings_for("local", tmp_path, chunk_size=200, chunk_overlap=20)
+    memory = open_memory(sqlite, "research", embeddings=embeddings)
+    chunks = ingest([str(corpus)], memory, settings=sqlite).chunks
+    memory.close()  # type: ignore[attr-defined]
+
+    postgres = settings_for(
+        "local", tmp_path, chunk_size=200, chunk_overlap=20, lexical="postgres", lexical_url=postgres_url
+    )
+    assert reindex(postgres, "research", embeddings=embeddings).documents == chunks
+    memory = open_memory(postgres, "research", embeddings=embeddings)
+    assert isinstance(memory, ChromaMemory)
+    try:
+        assert not any(_chroma_texts(memory))
+        hits = memory.query("how are activities retried?", k=2)
+        assert "retried" in hits[0].text
+        assert memory._lexical is not None and memory._lexical.count() == chunks
+    finally:
+        memory.close()
+
+
+def test_postgres_lexical_index_needs_a_reachable_url(tmp_path: Path, embeddings) -> None:
+    with pytest.raises(MemoryConfigError, match="DURABLE_RESEARCH_MEMORY_LEXICAL_URL"):
+        open_memory(settings_for("local", tmp_path, lexical="postgres"), "research", embeddings=embeddings)
+    down = settings_for("local", tmp_path, lexical="postgres", lexical_url="postgresql://u:secret@127.0.0.1:9/db")
+    with pytest.raises(StoreUnavailableError, match="does not answer") as caught:
+        open_memory(down, "research", embeddings=embeddings)
+    assert "secret" not in str(caught.value)
+    open_memory(settings_for("local", tmp_path), "research", embeddings=embeddings).close()  # nothing half-made
