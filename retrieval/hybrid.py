@@ -102,11 +102,18 @@ def hybrid_query(
         MemoryConfigError: an empty query or ``k < 1``.
     """
     check_query(text, k)
-    if fusion.rerank is not None:
-        wanted = max(k, fusion.rerank_depth)
-        candidates = _search(text, wanted, where, embeddings, dense, lexical, fusion, get)
-        return rerank_hits(text, candidates, k, fusion)
-    return _search(text, k, where, embeddings, dense, lexical, fusion, get)
+    wanted = k if fusion.rerank is None else max(k, fusion.rerank_depth)
+    if lexical is None:
+        hits = dense(embeddings.embed_query(text), wanted, where)
+    else:
+        depth = max(wanted, fusion.depth)
+        # The lexical search needs no vector: it runs on another thread (SQLite releases the
+        # GIL) while this one embeds the query and searches the vectors, so a query costs the
+        # longer of the two instead of their sum (measured ~40% less at 10,000 chunks).
+        lexical_hits = _POOL.submit(lexical.search, text, depth, normalize_where(where))
+        dense_hits = dense(embeddings.embed_query(text), depth, where)  # if this raises, the search ends alone
+        hits = hybrid_hits(dense_hits, lexical_hits.result(), wanted, fusion, get)
+    return hits if fusion.rerank is None else rerank_hits(text, hits, k, fusion)
 
 
 def rerank_hits(text: str, candidates: Sequence[Hit], k: int, fusion: Fusion) -> list[Hit]:
@@ -117,27 +124,6 @@ def rerank_hits(text: str, candidates: Sequence[Hit], k: int, fusion: Fusion) ->
     ranked = fuse([h.id for h in candidates], [candidates[i].id for i in model_order], equal)
     by_id = {h.id: h for h in candidates}
     return [by_id[doc_id].model_copy(update={"score": score}) for doc_id, score in ranked[:k]]
-
-
-def _search(
-    text: str,
-    k: int,
-    where: dict[str, Any] | None,
-    embeddings: Embeddings,
-    dense: Callable[[Sequence[float], int, dict[str, Any] | None], list[Hit]],
-    lexical: LexicalIndex | None,
-    fusion: Fusion,
-    get: Callable[[Sequence[str]], list[Document]],
-) -> list[Hit]:
-    if lexical is None:
-        return dense(embeddings.embed_query(text), k, where)
-    depth = max(k, fusion.depth)
-    # The lexical search needs no vector: it runs on another thread (SQLite releases the
-    # GIL) while this one embeds the query and searches the vectors, so a query costs the
-    # longer of the two instead of their sum (measured ~40% less at 10,000 chunks).
-    lexical_hits = _POOL.submit(lexical.search, text, depth, normalize_where(where))
-    dense_hits = dense(embeddings.embed_query(text), depth, where)  # if this raises, the search ends alone
-    return hybrid_hits(dense_hits, lexical_hits.result(), k, fusion, get)
 
 
 # Shared by every store in the process; lexical searches are short, a few threads suffice.
