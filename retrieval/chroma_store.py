@@ -249,7 +249,7 @@ def _open_collection(
             return client.create_collection(
                 name,
                 metadata=model_record(embeddings, lexical),  # type: ignore[arg-type]
-                configuration={"hnsw": _HNSW},
+                configuration={"hnsw": _HNSW},  # type: ignore[arg-type]
                 embedding_function=None,  # type: ignore[arg-type]
             )
         except InvalidArgumentError as exc:
