@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    Plugin,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -79,7 +80,11 @@ class JobSummary(BaseModel):
 
 
 async def connect(
-    settings: OrchestrationSettings, *, start_server: bool = True, runtime: Runtime | None = None
+    settings: OrchestrationSettings,
+    *,
+    start_server: bool = True,
+    runtime: Runtime | None = None,
+    plugins: Sequence[Plugin] = (),
 ) -> Client:
     """Connect to TEMPORAL_ADDRESS, or to the embedded server.
 
@@ -87,6 +92,7 @@ async def connect(
         start_server: start the embedded server when none runs; commands that only read
             (status, result, jobs, approve...) pass False, so looking never leaves a server behind.
         runtime: the process's Temporal runtime (metrics export); None: the SDK's default.
+        plugins: client plugins (tracing); workers built on the client use them too.
 
     Raises:
         ServerNotRunningError: no embedded server and `start_server` is False.
@@ -104,7 +110,9 @@ async def connect(
             )
         address = record.address
     try:
-        return await Client.connect(address, namespace=settings.namespace, data_converter=converter, runtime=runtime)
+        return await Client.connect(
+            address, namespace=settings.namespace, data_converter=converter, runtime=runtime, plugins=list(plugins)
+        )
     except RuntimeError as exc:  # the SDK's "Failed client connect: ..." for any transport error
         where = "TEMPORAL_ADDRESS" if settings.temporal_address else "the embedded server"
         raise ServerError(
@@ -175,9 +183,10 @@ class ResearchClient:
         *,
         start_server: bool = True,
         runtime: Runtime | None = None,
+        plugins: Sequence[Plugin] = (),
         **kwargs: Any,
     ) -> ResearchClient:
-        client = await connect(settings, start_server=start_server, runtime=runtime)
+        client = await connect(settings, start_server=start_server, runtime=runtime, plugins=plugins)
         ui = None
         if settings.embedded:
             record = EmbeddedServer(settings).running()

@@ -15,8 +15,10 @@ from reasoning._meter import Budgets, Meter
 from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
+from reasoning.models.tasks import provider_name
 from reasoning.observer import RunObserver
 from reasoning.registry import GraphSpec
+from reasoning.tracing import SpanRecorder
 
 Mode = Literal["restart", "resume"]
 
@@ -184,7 +186,7 @@ class _Run:
     async def drive(self, graph: Any, payload: dict[str, Any], thread_id: str, durable: bool) -> RunResult:
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id},
-            "callbacks": [self.meter],
+            "callbacks": [self.meter, SpanRecorder(self.spec.key, provider_name(self.context.model))],
             "recursion_limit": self.budgets.max_steps,
         }
         start: dict[str, Any] | None = payload

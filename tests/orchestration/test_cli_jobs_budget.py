@@ -1,5 +1,6 @@
 """`run --detach` with a budget, a `worker --metrics-port` process, `status`, `budget` and `result --json`:
-the job stops at its budget, resumes when raised, and its usage matches the worker's Prometheus endpoint."""
+the job stops at its budget, resumes when raised, and its usage matches the worker's Prometheus endpoint.
+Both processes export traces to an OTLP endpoint that does not answer: spans are lost, the job is not."""
 
 from __future__ import annotations
 
@@ -40,13 +41,14 @@ def _total(samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **
 def test_budget_stops_and_resumes_a_job_and_metrics_count_it(tmp_path: Path) -> None:
     home = tmp_path / "state"
     port = _free_port()
+    dead_otlp = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{_free_port()}"}
     try:
         started = cli_json(
             home, "run", QUESTION, "--corpus", CORPUS, "--model", "fake", "--detach",
-            "--max-model-calls", "1", "--budget-wait-s", "120",
+            "--max-model-calls", "1", "--budget-wait-s", "120", **dead_otlp,
         )  # fmt: skip
         job = started["job_id"]
-        with worker_process(home, "--metrics-port", str(port)) as worker:
+        with worker_process(home, "--metrics-port", str(port), **dead_otlp) as worker:
             stopped = wait_for(
                 lambda: (s := cli_json(home, "status", job))["phase"] == "awaiting_budget" and s,
                 what="the budget stop",
@@ -60,9 +62,10 @@ def test_budget_stops_and_resumes_a_job_and_metrics_count_it(tmp_path: Path) -> 
             result = cli(home, "result", job, "--json")
             metrics = _scrape(port)
             worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=60)
+            _, worker_err = worker.communicate(timeout=60)
     finally:
         stop_server(home)
+    assert worker.returncode == 0 and "Traceback" not in worker_err, worker_err
     assert refused.returncode == 2 and "at least one new limit" in refused.stderr
     assert result.returncode == 0, result.stderr
     final = json.loads(result.stdout)

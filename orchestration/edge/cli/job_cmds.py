@@ -46,6 +46,7 @@ from orchestration.shared.spec import JobSpec, Recovery, check_job_id
 from orchestration.shared.usage import BudgetChange, Usage
 from orchestration.telemetry.prices import PriceTable
 from orchestration.telemetry.runtime import prometheus_runtime
+from orchestration.telemetry.tracing import Tracing
 from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, build_workers, serve_reconnecting
 from reasoning import GraphRegistry, ReasoningError
 from reasoning.errors import ConfigError as ReasoningConfigError
@@ -169,7 +170,25 @@ async def _run(
         check_job_id_unused(job_id, settings)
     deps = None if detach else _deps(environment, settings.home.expanduser().resolve(), registry)
     runtime = None if detach else _metrics_runtime(settings, metrics_port)
-    client = await ResearchClient.connect(settings, preflight=preflight, runtime=runtime)
+    tracing = Tracing.from_endpoint(settings.otlp_endpoint)
+    try:
+        client = await ResearchClient.connect(settings, preflight=preflight, runtime=runtime, plugins=tracing.plugins())
+        await _run_job(client, environment, spec, job_id, registry, deps, detach, as_json)
+    finally:
+        tracing.flush()
+
+
+async def _run_job(
+    client: ResearchClient,
+    environment: Environment,
+    spec: JobSpec,
+    job_id: str | None,
+    registry: GraphRegistry,
+    deps: WorkerDeps | None,
+    detach: bool,
+    as_json: bool,
+) -> None:
+    settings = environment.orchestration
     if detach:
         handle = await client.start(spec, job_id=job_id, registry=registry)
         if as_json:
@@ -367,10 +386,11 @@ async def _worker(
     registry = load_graphs(graphs)
     deps = _deps(environment, settings.home.expanduser().resolve(), registry)
     runtime = _metrics_runtime(settings, metrics_port)  # one per process, kept across reconnects
+    tracing = Tracing.from_endpoint(settings.otlp_endpoint)
     tuning = environment.worker
     # A server that is down (restarting after a crash) is waited for, not a traceback.
     await serve_reconnecting(
-        lambda: connect(settings, runtime=runtime),
+        lambda: connect(settings, runtime=runtime, plugins=tracing.plugins()),
         lambda client: build_workers(client, deps, queues=settings.task_queues(), settings=tuning, run=queues),
         target=settings.temporal_address or f"the embedded server of {settings.home}",
         settings=tuning,
@@ -378,6 +398,7 @@ async def _worker(
             f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}"
         ),
     )
+    tracing.flush()
     console.print("worker stopped: drained")
 
 
