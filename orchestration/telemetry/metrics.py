@@ -13,6 +13,7 @@ from typing import Literal
 
 from temporalio.common import MetricMeter
 
+from orchestration.shared.names import JOB_PHASES_METRIC
 from orchestration.shared.usage import Usage
 
 PREFIX = "durable_research_"
@@ -25,8 +26,10 @@ RESUMED_RUNS = PREFIX + "resumed_runs"
 REEXECUTED_CALLS = PREFIX + "reexecuted_model_calls"
 INGEST_CHUNKS = PREFIX + "ingest_chunks"
 BATCH_DOCUMENTS = PREFIX + "batch_documents"
+JOB_PHASES = JOB_PHASES_METRIC
 PROJECT_METRICS = (
     MODEL_CALLS, TOKENS, COST, NODE_SECONDS, GRAPH_RUNS, RESUMED_RUNS, REEXECUTED_CALLS, INGEST_CHUNKS, BATCH_DOCUMENTS,
+    JOB_PHASES,
 )  # fmt: skip
 """Every project metric name (the Grafana dashboard test checks panels against these and a scrape)."""
 
@@ -73,7 +76,7 @@ class GraphMetrics:
         self._runs.add(1, {"outcome": outcome})
         if resumed:
             self._resumed.add(1)
-        if usage is not None and usage.cost_usd > 0:
+        if usage is not None:  # zero too, so the series exists for dashboards before the first paid call
             self._cost.add(round(usage.cost_usd * 1_000_000))
 
 

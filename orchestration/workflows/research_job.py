@@ -80,12 +80,15 @@ class ResearchJobWorkflow:
         except asyncio.CancelledError:
             await self._pool.stop()
             s.phase = "cancelled"
+            self._count_phase()
             await self._saga.compensate()
             raise
         except _JobFailed as failure:
             s.phase, s.error = "failed", str(failure)
+            self._count_phase()
             await self._saga.compensate()
             raise ApplicationError(str(failure), type="JobFailed", non_retryable=True) from None
+        self._count_phase()
         return self._result()
 
     async def _lifecycle(self) -> None:
@@ -118,6 +121,7 @@ class ResearchJobWorkflow:
     async def _advance(self, phase: str) -> None:
         """Move to the next phase; continue-as-new here when the server suggests it."""
         self._state.phase = phase  # type: ignore[assignment]
+        self._count_phase()
         if workflow.info().is_continue_as_new_suggested():
             await self._continue_as_new()
 
@@ -305,6 +309,7 @@ class ResearchJobWorkflow:
             if wait <= timedelta(0):
                 raise _BudgetSpent(spent)
             phase, s.phase, s.budget_note = s.phase, "awaiting_budget", spent
+            self._count_phase()
             try:
                 await workflow.wait_condition(
                     lambda: self._budget_spent() is None, timeout=wait, timeout_summary="budget raise"
@@ -312,6 +317,13 @@ class ResearchJobWorkflow:
             except TimeoutError:
                 raise _BudgetSpent(spent) from None
             s.phase, s.budget_note = phase, None
+
+    def _count_phase(self) -> None:
+        # workflow.metric_meter() records nothing while replaying, so a phase counts once.
+        if self._metered:
+            workflow.metric_meter().create_counter(names.JOB_PHASES_METRIC, "Jobs entering each phase.").add(
+                1, {"phase": self._state.phase}
+            )
 
     def _recurs(self) -> bool:
         r = self._state.spec.recurrence
