@@ -146,11 +146,15 @@ def _deps(environment: Environment, home: Path, registry: GraphRegistry) -> Work
 
 def _metrics_runtime(settings: OrchestrationSettings, port: int | None) -> Runtime | None:
     """The process's one Temporal runtime with a Prometheus endpoint, when a port is asked for."""
-    return prometheus_runtime(
-        port if port is not None else settings.metrics_port,
+    port = port if port is not None else settings.metrics_port
+    runtime = prometheus_runtime(
+        port,
         settings.metrics_host,
         warn=lambda line: err_console.print(f"[yellow]warning:[/] {line}", highlight=False),
     )
+    if runtime is not None:  # stderr: stdout stays the command's own output (JSON, "worker ready")
+        err_console.print(f"metrics: http://{settings.metrics_host}:{port}/metrics", highlight=False)
+    return runtime
 
 
 async def _run(
