@@ -169,7 +169,8 @@ class ReasoningActivities:
         out = WriterOutput.model_validate(run.output)
         markdown = out.markdown
         if req.previous_report_key and self._deps.artifacts.exists(req.previous_report_key):
-            markdown += changes_since(self._deps.artifacts.get_text(req.previous_report_key), markdown)
+            previous = without_usage_footer(self._deps.artifacts.get_text(req.previous_report_key))
+            markdown += changes_since(previous, markdown)  # spending is not a change of findings
         if req.usage_so_far is not None:
             markdown += usage_footer(req.usage_so_far + usage)
         key = report_key(req.job_id, req.run_number, req.revision)
@@ -186,6 +187,15 @@ def usage_footer(total: Usage) -> str:
 
 
 USAGE_FOOTER = "Spent on this report (all runs so far):"
+
+
+def without_usage_footer(markdown: str) -> str:
+    """The report without its usage footer: what the findings say, whatever the run cost.
+
+    A crash changes what a job spends (and, since a failed attempt returns no result, what
+    its usage shows) but must not change the report; comparisons use this.
+    """
+    return markdown.split(f"\n\n---\n\n_{USAGE_FOOTER}", 1)[0]
 
 
 def _small(details: dict[str, Any]) -> dict[str, Any]:
