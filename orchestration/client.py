@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    Plugin,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -19,6 +20,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, CancelledError, FailureError, WorkflowAlreadyStartedError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.artifacts import LocalArtifactStore, artifact_store, job_has_artifacts
@@ -41,6 +43,7 @@ from orchestration.shared.messages import (
     Tuning,
 )
 from orchestration.shared.spec import JobSpec, check_job_id, subtask_activity_id
+from orchestration.shared.usage import BudgetChange
 
 
 class JobExistsError(DurableResearchError):
@@ -76,12 +79,20 @@ class JobSummary(BaseModel):
     closed: datetime | None
 
 
-async def connect(settings: OrchestrationSettings, *, start_server: bool = True) -> Client:
+async def connect(
+    settings: OrchestrationSettings,
+    *,
+    start_server: bool = True,
+    runtime: Runtime | None = None,
+    plugins: Sequence[Plugin] = (),
+) -> Client:
     """Connect to TEMPORAL_ADDRESS, or to the embedded server.
 
     Args:
         start_server: start the embedded server when none runs; commands that only read
             (status, result, jobs, approve...) pass False, so looking never leaves a server behind.
+        runtime: the process's Temporal runtime (metrics export); None: the SDK's default.
+        plugins: client plugins (tracing); workers built on the client use them too.
 
     Raises:
         ServerNotRunningError: no embedded server and `start_server` is False.
@@ -99,7 +110,9 @@ async def connect(settings: OrchestrationSettings, *, start_server: bool = True)
             )
         address = record.address
     try:
-        return await Client.connect(address, namespace=settings.namespace, data_converter=converter)
+        return await Client.connect(
+            address, namespace=settings.namespace, data_converter=converter, runtime=runtime, plugins=list(plugins)
+        )
     except RuntimeError as exc:  # the SDK's "Failed client connect: ..." for any transport error
         where = "TEMPORAL_ADDRESS" if settings.temporal_address else "the embedded server"
         raise ServerError(
@@ -165,9 +178,15 @@ class ResearchClient:
 
     @classmethod
     async def connect(
-        cls, settings: OrchestrationSettings, *, start_server: bool = True, **kwargs: Any
+        cls,
+        settings: OrchestrationSettings,
+        *,
+        start_server: bool = True,
+        runtime: Runtime | None = None,
+        plugins: Sequence[Plugin] = (),
+        **kwargs: Any,
     ) -> ResearchClient:
-        client = await connect(settings, start_server=start_server)
+        client = await connect(settings, start_server=start_server, runtime=runtime, plugins=plugins)
         ui = None
         if settings.embedded:
             record = EmbeddedServer(settings).running()
@@ -323,6 +342,10 @@ class JobHandle:
 
     async def add_subtask(self, kind: str, question: str) -> SubtaskRef:
         return await self._update("add_subtask", AddSubtask(kind=kind, question=question), SubtaskRef)
+
+    async def raise_budget(self, change: BudgetChange) -> JobProgress:
+        """New budget limits (each above what is spent); a job awaiting_budget resumes."""
+        return await self._update("raise_budget", change, JobProgress)
 
     async def cancel(self) -> None:
         await self.handle.cancel()

@@ -56,6 +56,19 @@ class OrchestrationSettings(BaseSettings):
         default=None,
         description="A codec server URL the Temporal UI calls to show decrypted payloads (`codec-server`).",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        description="Serve Prometheus metrics of this process's workers on this port (`--metrics-port`).",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics endpoint binds (0.0.0.0: all).")
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "DURABLE_RESEARCH_OTLP_ENDPOINT"),
+        description="Export traces by OTLP/gRPC here (e.g. http://otel-collector:4317); unset: no tracing.",
+    )
+    price_table: Path | None = Field(
+        default=None, description="JSON prices per provider:model for cost figures; unset: offline models only."
+    )
     dynamic_config: dict[str, str] = Field(
         default_factory=dict,
         description="Extra `--dynamic-config-value KEY=VALUE` for the dev server (JSON values).",

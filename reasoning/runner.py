@@ -15,7 +15,10 @@ from reasoning._meter import Budgets, Meter
 from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
+from reasoning.models.tasks import provider_name
+from reasoning.observer import RunObserver
 from reasoning.registry import GraphSpec
+from reasoning.tracing import SpanRecorder
 
 Mode = Literal["restart", "resume"]
 
@@ -38,6 +41,8 @@ class RunResult(BaseModel):
     model_calls: int
     tokens: int
     seconds: float
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 async def arun_graph(
@@ -51,6 +56,7 @@ async def arun_graph(
     on_node: Callable[[NodeEvent], None] | None = None,
     budgets: Budgets | None = None,
     attempt: int | None = None,
+    observer: RunObserver | None = None,
 ) -> RunResult:
     """Run `spec` on `graph_input` and return its validated output.
 
@@ -74,6 +80,8 @@ async def arun_graph(
             attempt has claimed the thread every checkpoint write of this one is refused,
             so a zombie (a paused process past its heartbeat timeout) cannot fork the
             chain. None: no fencing (one writer per thread, e.g. a notebook).
+        observer: told of every model call (node, tokens in/out) and every node's wall
+            time; the activity adapts it to Temporal's metric meter.
 
     Raises:
         ConfigError: bad mode/thread/checkpoint settings, or an input that does not validate.
@@ -87,7 +95,7 @@ async def arun_graph(
         raise ConfigError(f"Unknown mode {mode!r}: use 'restart' or 'resume'.")
     payload = _input_dict(spec, graph_input)
     builder = spec.build()
-    run = _Run(spec, context, budgets or Budgets(), on_node)
+    run = _Run(spec, context, budgets or Budgets(), on_node, observer)
     if mode == "restart":
         return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
     if not thread_id:
@@ -107,6 +115,7 @@ def run_graph(
     on_node: Callable[[NodeEvent], None] | None = None,
     budgets: Budgets | None = None,
     attempt: int | None = None,
+    observer: RunObserver | None = None,
 ) -> RunResult:
     """Synchronous twin of `arun_graph` (same arguments, same result).
 
@@ -122,6 +131,7 @@ def run_graph(
         "on_node": on_node,
         "budgets": budgets,
         "attempt": attempt,
+        "observer": observer,
     }
     try:
         asyncio.get_running_loop()
@@ -167,15 +177,16 @@ class _Run:
         context: GraphContext,
         budgets: Budgets,
         on_node: Callable[[NodeEvent], None] | None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.spec, self.context, self.budgets, self.on_node = spec, context, budgets, on_node
-        self.meter = Meter(budgets)
+        self.meter = Meter(budgets, observer)
         self.nodes_run: list[str] = []
 
     async def drive(self, graph: Any, payload: dict[str, Any], thread_id: str, durable: bool) -> RunResult:
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id},
-            "callbacks": [self.meter],
+            "callbacks": [self.meter, SpanRecorder(self.spec.key, provider_name(self.context.model))],
             "recursion_limit": self.budgets.max_steps,
         }
         start: dict[str, Any] | None = payload
@@ -203,6 +214,8 @@ class _Run:
             model_calls=self.meter.model_calls,
             tokens=self.meter.tokens,
             seconds=round(self.meter.seconds, 4),
+            input_tokens=self.meter.input_tokens,
+            output_tokens=self.meter.output_tokens,
         )
 
     async def _stream(

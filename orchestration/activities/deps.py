@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestration.artifacts import LocalArtifactStore, artifact_store
 from orchestration.shared.spec import ModelChoice
+from orchestration.telemetry.prices import PriceTable
 from reasoning import GraphRegistry, default_registry
 from reasoning.models import ModelSettings, make_chat_model
 from reasoning.runner import CheckpointConfig
@@ -49,6 +50,7 @@ class WorkerDeps:
     model_settings: ModelSettings
     registry: GraphRegistry
     checkpoint: CheckpointConfig
+    prices: PriceTable = field(default_factory=PriceTable)
     artifacts: LocalArtifactStore = field(init=False)
     _memories: dict[str, SemanticMemory] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -69,9 +71,11 @@ class WorkerDeps:
         model: ModelSettings,
         checkpoints: CheckpointSettings,
         registry: GraphRegistry | None = None,
+        prices: PriceTable | None = None,
     ) -> WorkerDeps:
         """Build from settings the edge already read (and checked)."""
         return cls(
+            prices=prices or PriceTable(),
             home=home,
             memory_settings=memory,
             model_settings=model,
@@ -96,3 +100,9 @@ class WorkerDeps:
         if choice.name:
             update["name"] = choice.name
         return make_chat_model(self.model_settings.model_copy(update=update))
+
+    def model_label(self, choice: ModelChoice) -> str:
+        """`provider` or `provider:name` (metrics label, price table key); the name only for openai."""
+        if choice.provider != "openai":
+            return choice.provider
+        return f"openai:{choice.name or self.model_settings.name}"

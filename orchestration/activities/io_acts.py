@@ -20,6 +20,7 @@ from orchestration.artifacts import notification_key, outbox_key, published_key
 from orchestration.shared import names
 from orchestration.shared.messages import IngestRequest, IngestSummary, PublishedStep, PublishRequest
 from orchestration.shared.spec import reports_collection
+from orchestration.telemetry.metrics import count_ingest_chunks
 from reasoning.errors import is_retryable_status
 from retrieval import IngestProgress, ingest, ingest_text
 
@@ -45,6 +46,10 @@ class IoActivities:
             )
         except Exception as exc:
             raise to_application_error(exc) from exc
+        queue = activity.info().task_queue
+        counts = {"added": report.added, "unchanged": report.unchanged, "replaced": report.replaced}
+        for outcome, chunks in counts.items():
+            count_ingest_chunks(activity.metric_meter(), chunks, queue=queue, outcome=outcome)
         return IngestSummary(
             files=report.files, chunks=report.chunks, added=report.added,
             unchanged=report.unchanged, replaced=report.replaced, skipped=len(report.skipped),

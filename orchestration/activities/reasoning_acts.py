@@ -31,7 +31,10 @@ from orchestration.shared.messages import (
     ValidationResult,
     WriteRequest,
 )
+from orchestration.shared.usage import Usage
+from orchestration.telemetry.metrics import GraphMetrics, RunOutcome
 from reasoning.context import GraphContext, MemoryRetriever
+from reasoning.errors import BudgetExceededError
 from reasoning.report_diff import changes_since
 from reasoning.runner import NodeEvent, RunResult, arun_graph
 from reasoning.types import (
@@ -51,9 +54,13 @@ class ReasoningActivities:
     def __init__(self, deps: WorkerDeps) -> None:
         self._deps = deps
 
-    async def _run(self, call: GraphCall, graph_input: BaseModel) -> RunResult:
-        """Build the pinned graph, run it with heartbeats, return its RunResult."""
+    async def _run(self, call: GraphCall, graph_input: BaseModel) -> tuple[RunResult, Usage]:
+        """Build the pinned graph, run it with heartbeats and meters; its RunResult and priced Usage."""
         info = activity.info()
+        label = self._deps.model_label(call.model)
+        metrics = GraphMetrics(
+            activity.metric_meter(), graph=call.graph, model=label, queue=info.task_queue, attempt=info.attempt
+        )
         spec = self._deps.registry.get(call.graph)
         context = GraphContext(
             retriever=MemoryRetriever(self._deps.memory(call.collection)),
@@ -65,34 +72,55 @@ class ReasoningActivities:
             last.update(node=event.node, step=event.step, **_small(event.details))
             activity.heartbeat(dict(last))
 
-        async with _heartbeat_while_running(last):
-            return await arun_graph(
-                spec,
-                graph_input,
-                context=context,
-                mode=call.recovery,
-                thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
-                attempt=info.attempt,  # resume mode's fencing token: a superseded attempt's writes are refused
-                checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
-                on_node=on_node,
+        outcome: RunOutcome = "failed"
+        run: RunResult | None = None
+        usage: Usage | None = None
+        try:
+            async with _heartbeat_while_running(last):
+                run = await arun_graph(
+                    spec,
+                    graph_input,
+                    context=context,
+                    mode=call.recovery,
+                    thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
+                    attempt=info.attempt,  # resume mode's fencing token: a superseded attempt's writes are refused
+                    checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
+                    on_node=on_node,
+                    observer=metrics,
+                )
+            name = label.partition(":")[2] or None
+            usage = self._deps.prices.usage(
+                call.model.provider, name, run.model_calls, run.input_tokens, run.output_tokens
             )
+            outcome = "completed"
+            return run, usage
+        except BudgetExceededError:
+            outcome = "budget"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            metrics.run_finished(outcome, resumed=bool(run and run.resumed), usage=usage)
 
     @activity.defn(name=names.PLAN)
     async def plan(self, req: PlanRequest) -> PlanResult:
         try:
-            run = await self._run(
+            run, usage = await self._run(
                 req, PlannerInput(question=req.question, max_subtasks=req.max_subtasks, kinds=req.kinds)
             )
         except Exception as exc:
             raise to_application_error(exc) from exc
         out = PlannerOutput.model_validate(run.output)
-        return PlanResult(subtasks=[SubtaskRef(id=t.id, kind=t.kind, question=t.question) for t in out.subtasks])
+        return PlanResult(
+            subtasks=[SubtaskRef(id=t.id, kind=t.kind, question=t.question) for t in out.subtasks], usage=usage
+        )
 
     @activity.defn(name=names.RUN_SUBTASK)
     async def run_subtask(self, req: SubtaskRequest) -> SubtaskResult:
         subtask = Subtask(id=req.subtask.id, kind=req.subtask.kind, question=req.subtask.question)
         try:
-            run = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
+            run, usage = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
         except Exception as exc:
             raise to_application_error(exc) from exc
         finding = Finding.model_validate(run.output)
@@ -106,6 +134,7 @@ class ReasoningActivities:
             nodes_run=run.nodes_run,
             resumed=run.resumed,
             model_calls=run.model_calls,
+            usage=usage,
         )
 
     def _findings(self, keys: list[str]) -> list[Finding]:
@@ -114,7 +143,7 @@ class ReasoningActivities:
     @activity.defn(name=names.VALIDATE)
     async def validate(self, req: ValidateRequest) -> ValidationResult:
         try:
-            run = await self._run(req, ValidatorInput(findings=self._findings(req.finding_keys)))
+            run, usage = await self._run(req, ValidatorInput(findings=self._findings(req.finding_keys)))
         except Exception as exc:
             raise to_application_error(exc) from exc
         out = ValidatorOutput.model_validate(run.output)
@@ -127,25 +156,46 @@ class ReasoningActivities:
             unsupported=sum(not v.supported for v in out.verdicts),
             unsupported_subtasks=out.unsupported_subtasks,
             notes={k: "\n".join(v)[:2000] for k, v in notes.items()},
+            usage=usage,
         )
 
     @activity.defn(name=names.WRITE)
     async def write_report(self, req: WriteRequest) -> ReportRef:
         writer_input = WriterInput(question=req.question, findings=self._findings(req.finding_keys), notes=req.notes)
         try:
-            run = await self._run(req, writer_input)
+            run, usage = await self._run(req, writer_input)
         except Exception as exc:
             raise to_application_error(exc) from exc
         out = WriterOutput.model_validate(run.output)
         markdown = out.markdown
         if req.previous_report_key and self._deps.artifacts.exists(req.previous_report_key):
-            markdown += changes_since(self._deps.artifacts.get_text(req.previous_report_key), markdown)
+            previous = without_usage_footer(self._deps.artifacts.get_text(req.previous_report_key))
+            markdown += changes_since(previous, markdown)  # spending is not a change of findings
+        if req.usage_so_far is not None:
+            markdown += usage_footer(req.usage_so_far + usage)
         key = report_key(req.job_id, req.run_number, req.revision)
         self._deps.artifacts.put_text(key, markdown)
         return ReportRef(
             key=key, title=out.title, preview=markdown[:1500], chars=len(markdown),
-            references=len(out.references),
+            references=len(out.references), usage=usage,
         )  # fmt: skip
+
+
+def usage_footer(total: Usage) -> str:
+    """The report's last lines: what the job spent up to and including this report."""
+    return f"\n\n---\n\n_{USAGE_FOOTER} {total.line()}._\n"
+
+
+USAGE_FOOTER = "Spent on this report (all runs so far):"
+
+
+def without_usage_footer(markdown: str) -> str:
+    """The report without its usage footer: what the findings say, whatever the run cost.
+
+    A crash changes what a job spends (and, since a failed attempt returns no result, what
+    its usage shows) but must not change the report; comparisons use this.
+    """
+    return markdown.split(f"\n\n---\n\n_{USAGE_FOOTER}", 1)[0]
 
 
 def _small(details: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
+from temporalio.runtime import MetricBuffer
 
 from orchestration.activities import WorkerDeps
 from orchestration.client import JobHandle, ResearchClient
@@ -35,6 +37,7 @@ from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
 from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import Provider, parse_subtask_activity_id
+from orchestration.telemetry.runtime import buffered_runtime
 from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
 if TYPE_CHECKING:
@@ -50,15 +53,23 @@ class Notebook:
         client: the `ResearchClient` for starting and attaching to jobs.
         deps: what the in-kernel worker's activities use (memory, models, graph registry).
         started_server: True when this notebook started the embedded server (and so stops it).
+        metric_buffer: the SDK's in-memory metrics of this notebook's client and worker (the
+            same numbers a worker serves on `--metrics-port`); `metric_updates()` drains it.
     """
 
     def __init__(
-        self, settings: OrchestrationSettings, client: ResearchClient, deps: WorkerDeps, started_server: bool
+        self,
+        settings: OrchestrationSettings,
+        client: ResearchClient,
+        deps: WorkerDeps,
+        started_server: bool,
+        metric_buffer: MetricBuffer | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.deps = deps
         self.started_server = started_server
+        self.metric_buffer = metric_buffer
         self._group: WorkerGroup | None = None
 
     @classmethod
@@ -69,6 +80,7 @@ class Notebook:
         model: Provider | None = None,
         fake_latency_s: float | None = None,
         memory_mode: Literal["local", "http", "memory"] | None = None,
+        metrics: bool = True,
     ) -> Notebook:
         """Start (or reuse) the embedded server for `home` and connect a client.
 
@@ -78,6 +90,7 @@ class Notebook:
             model: the worker's default model provider (a job's spec still chooses its own).
             fake_latency_s: seconds per fake-model call, to make a job slow enough to watch.
             memory_mode: override `DURABLE_RESEARCH_MEMORY_MODE` for this notebook's worker.
+            metrics: keep the SDK's and the project's metrics in a `MetricBuffer` (no port).
         """
         overrides: dict[str, Any] = {}
         if home is None and not os.environ.get("DURABLE_RESEARCH_HOME"):
@@ -87,7 +100,8 @@ class Notebook:
             overrides["home"] = Path(home)
         settings = OrchestrationSettings(**overrides)
         started = settings.embedded and EmbeddedServer(settings).running() is None
-        client = await ResearchClient.connect(settings, preflight=check_spec)
+        runtime, buffer = buffered_runtime() if metrics else (None, None)
+        client = await ResearchClient.connect(settings, preflight=check_spec, runtime=runtime)
         deps = WorkerDeps.from_env(settings.home.expanduser().resolve())
         model_update: dict[str, Any] = {}
         if model is not None:
@@ -97,7 +111,7 @@ class Notebook:
         deps.model_settings = deps.model_settings.model_copy(update=model_update)
         if memory_mode is not None:
             deps.memory_settings = deps.memory_settings.model_copy(update={"mode": memory_mode})
-        return cls(settings, client, deps, started)
+        return cls(settings, client, deps, started, buffer)
 
     @property
     def home(self) -> Path:
@@ -125,6 +139,20 @@ class Notebook:
         if self._group is not None:
             await self._group.stop()
             self._group = None
+
+    def metric_updates(self) -> list[dict[str, Any]]:
+        """Drain the metric buffer: one dict per update since the last call (name, value, labels, at).
+
+        Counters are increments (sum them), histograms single observations. Call it every
+        few seconds during a long job: a full buffer drops updates.
+        """
+        if self.metric_buffer is None:
+            return []
+        at = time.time()
+        return [
+            {"name": u.metric.name, "value": u.value, "labels": dict(u.attributes), "at": at}
+            for u in self.metric_buffer.retrieve_updates()
+        ]
 
     async def fresh_client(self) -> ResearchClient:
         """A new client with no shared state, as a new kernel (or another machine) would build."""
@@ -166,7 +194,8 @@ async def watch_progress(
             bar.n = progress.done + progress.failed
             running = [t.node for t in progress.subtasks if t.status == "running" and t.node]
             bar.set_description(progress.phase)
-            bar.set_postfix_str(", ".join(running)[:60])
+            spent = progress.usage
+            bar.set_postfix_str(f"{spent.tokens:,} tokens, ${spent.cost_usd:.4f}; " + ", ".join(running)[:60])
             bar.refresh()
             if progress.phase in FINAL_PHASES or done(progress):
                 break

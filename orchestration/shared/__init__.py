@@ -36,11 +36,14 @@ from orchestration.shared.spec import (
     Recurrence,
     check_graph_key,
 )
+from orchestration.shared.usage import Budget, BudgetChange, Usage
 
 __all__ = [
     "AddSubtask",
     "ApprovalPolicy",
     "ApprovalSignal",
+    "Budget",
+    "BudgetChange",
     "Decision",
     "GraphCall",
     "IngestRequest",
@@ -66,6 +69,7 @@ __all__ = [
     "SwapGraph",
     "TaskQueues",
     "Tuning",
+    "Usage",
     "ValidateRequest",
     "ValidationResult",
     "WriteRequest",

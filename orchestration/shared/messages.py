@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar, get_args
 from pydantic import BaseModel, Field, field_validator
 
 from orchestration.shared.spec import QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery, check_graph_key
+from orchestration.shared.usage import Budget, Usage
 
 
 class TaskQueues(BaseModel):
@@ -91,6 +92,8 @@ class PlanRequest(GraphCall):
 
 class PlanResult(BaseModel):
     subtasks: list[SubtaskRef]
+    # Results gained `usage` after the first release: the default keeps old histories decoding.
+    usage: Usage = Field(default_factory=Usage)
 
 
 class SubtaskRequest(GraphCall):
@@ -107,6 +110,7 @@ class SubtaskResult(BaseModel):
     nodes_run: list[str] = Field(default_factory=list)
     resumed: bool = False
     model_calls: int = 0
+    usage: Usage = Field(default_factory=Usage)
 
 
 class ValidateRequest(GraphCall):
@@ -118,6 +122,7 @@ class ValidationResult(BaseModel):
     unsupported: int = 0
     unsupported_subtasks: list[str] = Field(default_factory=list)
     notes: dict[str, str] = Field(default_factory=dict, description="subtask id -> feedback")
+    usage: Usage = Field(default_factory=Usage)
 
 
 class WriteRequest(GraphCall):
@@ -127,6 +132,8 @@ class WriteRequest(GraphCall):
     revision: int = 0
     run_number: int = 1
     previous_report_key: str | None = None
+    # What the job spent before this write; set, the report gets a usage footer (this run included).
+    usage_so_far: Usage | None = None
 
 
 class ReportRef(BaseModel):
@@ -135,6 +142,7 @@ class ReportRef(BaseModel):
     preview: str = Field(description="Start of the Markdown, for queries and the CLI.")
     chars: int = 0
     references: int = 0
+    usage: Usage = Field(default_factory=Usage)
 
 
 class PublishRequest(BaseModel):
@@ -187,12 +195,16 @@ class AddSubtask(BaseModel):
 
 # --- state, progress and result ---------------------------------------------
 
-FinalPhase = Literal["completed", "rejected", "failed", "cancelled"]
+FinalPhase = Literal["completed", "rejected", "failed", "cancelled", "budget_exceeded"]
 FINAL_PHASES: tuple[FinalPhase, ...] = get_args(FinalPhase)
-"""Phases a job never leaves: the workflow has ended (or will, once handlers finish)."""
+"""Phases a job never leaves: the workflow has ended (or will, once handlers finish).
+
+`budget_exceeded`: the budget was spent and no `raise_budget` came within its wait; the
+result holds what was done. While it waits the phase is `awaiting_budget` (not final).
+"""
 Phase = Literal[
     "ingesting", "planning", "researching", "validating", "writing",
-    "awaiting_approval", "publishing", "waiting_next_run",
+    "awaiting_approval", "awaiting_budget", "publishing", "waiting_next_run",
     FinalPhase,
 ]  # fmt: skip
 SubtaskStatus = Literal["pending", "running", "done", "failed", "cancelled"]
@@ -208,6 +220,7 @@ class SubtaskState(BaseModel):
     result: SubtaskResult | None = None
     error: str | None = None
     notes: str = ""
+    usage: Usage = Field(default_factory=Usage, description="Summed over its rounds (finished attempts only).")
 
 
 class JobState(BaseModel):
@@ -231,6 +244,9 @@ class JobState(BaseModel):
     previous_report_key: str | None = None
     error: str | None = None
     continued: int = Field(default=0, description="How many times this job continued-as-new.")
+    usage: Usage = Field(default_factory=Usage, description="This run's spending, summed from activity results.")
+    usage_by_phase: dict[str, Usage] = Field(default_factory=dict)
+    budget_note: str | None = Field(default=None, description="Which limit was reached, while awaiting_budget.")
 
 
 class JobInput(BaseModel):
@@ -253,6 +269,10 @@ class JobProgress(BaseModel):
     approval: str
     error: str | None = None
     continued: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    usage_by_phase: dict[str, Usage] = Field(default_factory=dict)
+    budget: Budget = Field(default_factory=Budget)
+    budget_note: str | None = None
 
 
 class JobResult(BaseModel):
@@ -264,3 +284,5 @@ class JobResult(BaseModel):
     subtasks: list[SubtaskState] = Field(default_factory=list)
     runs: int = 1
     error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    usage_by_phase: dict[str, Usage] = Field(default_factory=dict)

@@ -15,6 +15,10 @@ UNINDEX_REPORT = "io.unindex_report"
 NOTIFY = "io.notify"
 RETRACT_NOTIFICATION = "io.retract_notification"
 
+# The workflow's own metric (workflow.metric_meter(), replay-safe): jobs entering each phase.
+# Here rather than in orchestration.telemetry, which the sandboxed workflow code does not import.
+JOB_PHASES_METRIC = "durable_research_job_phases"
+
 # Error types the workflow must not retry: misuse and deterministic input errors.
 NON_RETRYABLE = [
     "ConfigError",

@@ -12,6 +12,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from orchestration.shared.usage import Budget
+
 GRAPH_KEY = re.compile(r"^[A-Za-z_][\w.-]*@[\w.-]+$")
 
 # The wire's names for what reasoning implements; reasoning.models.Provider must list the
@@ -121,6 +123,7 @@ class JobSpec(BaseModel):
     approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     publish: PublishTargets = Field(default_factory=PublishTargets)
     recurrence: Recurrence | None = None
+    budget: Budget = Field(default_factory=Budget)
 
     @field_validator("question")
     @classmethod

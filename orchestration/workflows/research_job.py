@@ -38,12 +38,16 @@ with workflow.unsafe.imports_passed_through():
         WriteRequest,
     )
     from orchestration.shared.spec import JobSpec, Recovery
+    from orchestration.shared.usage import BudgetChange, Usage
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
     from orchestration.workflows.subtasks import SubtaskPool
 
 # Phases in which the plan can still change (swap a graph, add a subtask).
 _OPEN_PHASES = ("ingesting", "planning", "researching", "validating")
+# Usage accounting and budgets came after the first release: histories without this
+# marker keep running (and replaying) exactly as before.
+_USAGE_PATCH = "usage-accounting-and-budgets"
 
 
 @workflow.defn(name=names.WORKFLOW)
@@ -54,7 +58,12 @@ class ResearchJobWorkflow:
         self._state = inp.state or JobState(spec=inp.spec)
         self._opts = ActivityOptions(inp.queues, inp.tuning)
         self._decision: tuple[str, Decision] | None = None
-        self._pool = SubtaskPool(self._state, self._opts, self._graph_call)
+        self._metered = False  # set in run(): workflow.patched() may not be called from a query
+        self._pool = SubtaskPool(
+            self._state, self._opts, self._graph_call,
+            account=lambda task, usage: self._account("researching", usage, task),
+            may_start=lambda: self._budget_spent() is None,
+        )  # fmt: skip
         self._saga = PublishSaga(self._state, self._opts)
 
     # --- lifecycle -----------------------------------------------------------
@@ -62,17 +71,24 @@ class ResearchJobWorkflow:
     @workflow.run
     async def run(self, inp: JobInput) -> JobResult:
         s = self._state
+        self._metered = workflow.patched(_USAGE_PATCH)
         try:
             await self._lifecycle()
+        except _BudgetSpent as spent:
+            s.phase, s.budget_note = "budget_exceeded", None
+            s.error = f"budget spent ({spent}); no raise_budget came within the wait; the result holds what was done"
         except asyncio.CancelledError:
             await self._pool.stop()
             s.phase = "cancelled"
+            self._count_phase()
             await self._saga.compensate()
             raise
         except _JobFailed as failure:
             s.phase, s.error = "failed", str(failure)
+            self._count_phase()
             await self._saga.compensate()
             raise ApplicationError(str(failure), type="JobFailed", non_retryable=True) from None
+        self._count_phase()
         return self._result()
 
     async def _lifecycle(self) -> None:
@@ -105,6 +121,7 @@ class ResearchJobWorkflow:
     async def _advance(self, phase: str) -> None:
         """Move to the next phase; continue-as-new here when the server suggests it."""
         self._state.phase = phase  # type: ignore[assignment]
+        self._count_phase()
         if workflow.info().is_continue_as_new_suggested():
             await self._continue_as_new()
 
@@ -140,6 +157,7 @@ class ResearchJobWorkflow:
         if s.planned:
             return
         spec = s.spec
+        await self._within_budget()
         plan = await workflow.execute_activity(
             names.PLAN,
             self._graph_call(spec.planner).request(
@@ -148,6 +166,7 @@ class ResearchJobWorkflow:
             result_type=PlanResult,
             **self._opts.reasoning().kwargs(),
         )
+        self._account("planning", plan.usage)
         for ref in plan.subtasks:
             kind = ref.kind if ref.kind in spec.graphs else next(iter(spec.graphs))
             ref = SubtaskRef(id=ref.id, kind=kind, question=ref.question)
@@ -158,18 +177,24 @@ class ResearchJobWorkflow:
 
     async def _research(self) -> None:
         await self._pool.run_pending()
+        while any(t.status == "pending" for t in self._state.subtasks):
+            # The pool stops starting subtasks when the budget is spent; a raise resumes it.
+            await self._within_budget()
+            await self._pool.run_pending()
         if not any(t.status == "done" for t in self._state.subtasks):
             raise _JobFailed("every subtask failed: " + "; ".join(self._errors()))
 
     async def _validate(self) -> None:
         s = self._state
         while True:
+            await self._within_budget()
             s.validation = await workflow.execute_activity(
                 names.VALIDATE,
                 self._graph_call(s.spec.validator).request(ValidateRequest, finding_keys=self._keys()),
                 result_type=ValidationResult,
                 **self._opts.reasoning().kwargs(),
             )
+            self._account("validating", s.validation.usage)
             send_back = [
                 t for t in s.subtasks
                 if t.ref.id in s.validation.unsupported_subtasks and t.status == "done"
@@ -189,6 +214,7 @@ class ResearchJobWorkflow:
 
     async def _write(self, notes: str = "") -> None:
         s = self._state
+        await self._within_budget()
         s.report = await workflow.execute_activity(
             names.WRITE,
             self._graph_call(s.spec.writer).request(
@@ -199,10 +225,12 @@ class ResearchJobWorkflow:
                 revision=len(s.revisions),
                 run_number=s.run_number,
                 previous_report_key=s.previous_report_key,
+                usage_so_far=s.usage if self._metered else None,
             ),
             result_type=ReportRef,
             **self._opts.reasoning().kwargs(),
         )
+        self._account("writing", s.report.usage)
 
     async def _await_approval(self) -> None:
         s = self._state
@@ -253,6 +281,49 @@ class ResearchJobWorkflow:
             s.phase = "writing"
             await self._write(notes=decision.notes)
             s.phase, s.approval, s.approval_deadline = "awaiting_approval", "pending", None
+
+    # --- usage and budget -----------------------------------------------------
+
+    def _account(self, phase: str, usage: Usage, task: SubtaskState | None = None) -> None:
+        """Add one finished activity's usage to the job, its phase and its subtask."""
+        if not self._metered:
+            return
+        s = self._state
+        s.usage = s.usage + usage
+        s.usage_by_phase[phase] = s.usage_by_phase.get(phase, Usage()) + usage
+        if task is not None:
+            task.usage = task.usage + usage
+
+    def _budget_spent(self) -> str | None:
+        return self._state.spec.budget.spent(self._state.usage) if self._metered else None
+
+    async def _within_budget(self) -> None:
+        """Before new model work: if the budget is spent, wait for `raise_budget`, or end the job.
+
+        Raises:
+            _BudgetSpent: no raise came within the budget's `wait_for_raise`.
+        """
+        s = self._state
+        while (spent := self._budget_spent()) is not None:
+            wait = s.spec.budget.wait_for_raise
+            if wait <= timedelta(0):
+                raise _BudgetSpent(spent)
+            phase, s.phase, s.budget_note = s.phase, "awaiting_budget", spent
+            self._count_phase()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._budget_spent() is None, timeout=wait, timeout_summary="budget raise"
+                )
+            except TimeoutError:
+                raise _BudgetSpent(spent) from None
+            s.phase, s.budget_note = phase, None
+
+    def _count_phase(self) -> None:
+        # workflow.metric_meter() records nothing while replaying, so a phase counts once.
+        if self._metered:
+            workflow.metric_meter().create_counter(names.JOB_PHASES_METRIC, "Jobs entering each phase.").add(
+                1, {"phase": self._state.phase}
+            )
 
     def _recurs(self) -> bool:
         r = self._state.spec.recurrence
@@ -342,6 +413,20 @@ class ResearchJobWorkflow:
         self._require_phase("add a subtask", ("ingesting", "planning", "researching"))
         self._require_kind(add.kind)
 
+    @workflow.update(name="raise_budget")
+    def raise_budget(self, change: BudgetChange) -> JobProgress:
+        """New limits; a job awaiting_budget resumes where it stopped."""
+        self._state.spec.budget = change.applied_to(self._state.spec.budget)
+        return self.progress()
+
+    @raise_budget.validator
+    def _check_raise(self, change: BudgetChange) -> None:
+        if self._state.phase in FINAL_PHASES:
+            raise ValueError(f"cannot raise the budget: the job is {self._state.phase}")
+        problem = change.problem(self._state.usage)
+        if problem:
+            raise ValueError(problem)
+
     @workflow.query(name="progress")
     def progress(self) -> JobProgress:
         s = self._state
@@ -349,7 +434,8 @@ class ResearchJobWorkflow:
         return JobProgress(
             job_id=self._job_id, phase=s.phase, run_number=s.run_number,
             subtasks=s.subtasks, report=s.report, approval=s.approval, error=s.error,
-            continued=s.continued, **count,
+            continued=s.continued, usage=s.usage, usage_by_phase=s.usage_by_phase,
+            budget=s.spec.budget, budget_note=s.budget_note, **count,
         )  # fmt: skip
 
     @workflow.query(name="spec")
@@ -398,8 +484,13 @@ class ResearchJobWorkflow:
             job_id=self._job_id, status=s.phase if s.phase in FINAL_PHASES else "completed",  # type: ignore[arg-type]
             report=s.report, published=s.published, compensated=s.compensated,
             subtasks=s.subtasks, runs=s.run_number, error=s.error,
+            usage=s.usage, usage_by_phase=s.usage_by_phase,
         )  # fmt: skip
 
 
 class _JobFailed(Exception):
     """A failure of the job itself (not of one subtask): compensate, then fail the workflow."""
+
+
+class _BudgetSpent(Exception):
+    """The budget was spent and not raised in time: end the job as budget_exceeded (nothing to compensate)."""

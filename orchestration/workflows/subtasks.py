@@ -17,27 +17,46 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
     from orchestration.shared.messages import GraphCall, JobState, SubtaskRequest, SubtaskResult, SubtaskState
     from orchestration.shared.spec import subtask_activity_id
+    from orchestration.shared.usage import Usage
     from orchestration.workflows.options import ActivityOptions
 
 
 class SubtaskPool:
-    def __init__(self, state: JobState, opts: ActivityOptions, graph_call: Callable[..., GraphCall]) -> None:
+    """Args of the constructor beyond state and options:
+
+    graph_call: builds the GraphCall of a subtask's graph.
+    account: told each finished subtask's usage (from its activity result).
+    may_start: False stops new subtasks (a spent budget); running ones finish and
+        `run_pending` returns with subtasks still pending.
+    """
+
+    def __init__(
+        self,
+        state: JobState,
+        opts: ActivityOptions,
+        graph_call: Callable[..., GraphCall],
+        *,
+        account: Callable[[SubtaskState, Usage], None] | None = None,
+        may_start: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._state = state
         self._opts = opts
         self._graph_call = graph_call
+        self._account = account
+        self._may_start = may_start
         self._running: dict[str, asyncio.Task[None]] = {}
 
     def _pending(self) -> list[SubtaskState]:
         return [t for t in self._state.subtasks if t.status == "pending"]
 
     async def run_pending(self) -> None:
-        """Return when no subtask is pending or running."""
+        """Return when no subtask is running and none is pending (or none may start)."""
         parallelism = self._state.spec.parallelism
         while True:
             pending = self._pending()
-            if not pending and not self._running:
+            if (not pending or not self._may_start()) and not self._running:
                 return
-            if pending and len(self._running) < parallelism:
+            if pending and len(self._running) < parallelism and self._may_start():
                 task = pending[0]
                 task.status = "running"
                 # A graph swapped by update applies to subtasks that start from now on.
@@ -45,7 +64,10 @@ class SubtaskPool:
                 self._running[task.ref.id] = asyncio.create_task(self._run(task))
                 continue
             await workflow.wait_condition(
-                lambda: (len(self._running) < parallelism and bool(self._pending())) or not self._running
+                lambda: (
+                    (len(self._running) < parallelism and bool(self._pending()) and self._may_start())
+                    or not self._running
+                )
             )
 
     async def _run(self, task: SubtaskState) -> None:
@@ -62,6 +84,8 @@ class SubtaskPool:
                 **self._opts.subtask().kwargs(),
             )
             task.status, task.error = "done", None
+            if self._account is not None:
+                self._account(task, task.result.usage)
         except ActivityError as err:
             cancelled = isinstance(err.cause, CancelledError)
             task.status, task.error = ("cancelled", None) if cancelled else ("failed", _cause(err))

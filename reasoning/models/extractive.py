@@ -106,6 +106,8 @@ class ExtractiveChatModel(BaseChatModel):
             text = json.dumps(handlers[task](payload))
         else:
             text = OFFLINE_NOTE + " It only answers the research pipeline's tasks."
+        # Usage is reported honestly as an estimate: one token per whitespace-separated word
+        # (no tokenizer offline); costs are zero for this provider in every price table.
         tokens_in = sum(len(str(m.content).split()) for m in messages)
         usage = {
             "input_tokens": tokens_in,

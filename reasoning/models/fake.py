@@ -69,6 +69,8 @@ class FakeChatModel(BaseChatModel):
         text = _reply(task, payload, digest, self.check_rounds)
         if self.latency_s > 0:
             time.sleep(self.latency_s)
+        # Usage is reported honestly as an estimate: one token per whitespace-separated word
+        # (no tokenizer offline); costs are zero for this provider in every price table.
         tokens_in = sum(len(str(m.content).split()) for m in messages)
         tokens_out = len(text.split())
         usage = {

@@ -99,6 +99,14 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("search-unknown-collection", ["search", "durable", "--collection", "never-made"], {}, 2, "does not exist"),
     ("worker-queue-bogus", ["worker", "--queue", "bogus"], {}, 2, "--queue"),
     ("graphs-list-bad-load", ["graphs", "list", "--load", "nope:x"], {}, 2, "nope"),
+    # budgets and prices
+    ("max-tokens-zero", ["run", QUESTION, "--max-tokens", "0", "--detach"], {}, 2, "budget.max_tokens"),
+    ("max-cost-negative", ["run", QUESTION, "--max-cost", "-1", "--detach"], {}, 2, "budget.max_cost_usd"),
+    ("budget-no-limit", ["budget", "no-such-job"], {}, 2, "at least one new limit"),
+    ("budget-zero", ["budget", "no-such-job", "--max-model-calls", "0"], {}, 2, "invalid budget"),
+    ("price-table-missing", ["worker"], _env(PRICE_TABLE="no/such/prices.json"), 2, "price table"),
+    ("price-table-not-json", ["run", QUESTION], _env(PRICE_TABLE=f"{CORPUS}/temporal.md"), 2, "is not JSON"),
+    ("metrics-port-words", ["worker"], _env(METRICS_PORT="abc"), 2, "DURABLE_RESEARCH_METRICS_PORT"),
     # commands on jobs that do not exist
     ("status-unknown-job", ["status", "no-such-job"], {}, 1, "no such job"),
     ("approve-unknown-job", ["approve", "no-such-job"], {}, 1, "no such job"),

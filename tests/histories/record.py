@@ -1,12 +1,15 @@
 """Record the committed workflow histories that the replay tests guard.
 
-Run `.venv/bin/python -m tests.histories.record` after an intended workflow change that
-is versioned with `workflow.patched()`; never to paper over a non-determinism failure.
+Run `.venv/bin/python -m tests.histories.record NAME...` after an intended workflow change
+that is versioned with `workflow.patched()`, naming only the new scenarios (recording an
+existing history again hides exactly what the replay tests guard); never to paper over a
+non-determinism failure. Without names every scenario is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +19,7 @@ from temporalio.client import Client
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
+from orchestration.shared import BudgetChange, JobProgress
 from tests.conftest import make_settings
 from tests.orchestration.jobs import running_jobs, spec, wait_for_phase
 
@@ -43,14 +47,27 @@ async def _rejected(jobs: ResearchClient) -> JobHandle:
     return handle
 
 
+async def _budget_raised(jobs: ResearchClient) -> JobHandle:
+    """Usage accounting and budgets (patch usage-accounting-and-budgets): stop, raise, stop again, raise."""
+    budget = {"max_model_calls": 1, "wait_for_raise": "PT1H"}
+    handle = await jobs.start(spec(parallelism=1, budget=budget), job_id="history-budget-raised")
+    stopped: JobProgress = await wait_for_phase(handle, "awaiting_budget")
+    await handle.raise_budget(BudgetChange(max_model_calls=stopped.usage.model_calls + 1))
+    while (await handle.progress()).done < 1 or (await handle.progress()).phase != "awaiting_budget":
+        await asyncio.sleep(0.1)
+    await handle.raise_budget(BudgetChange(max_model_calls=100_000))
+    return handle
+
+
 SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "auto_approve": _plain,
     "revise_then_approve": _approve_after_revise,
     "rejected": _rejected,
+    "budget_raised": _budget_raised,
 }
 
 
-async def record() -> None:
+async def record(names: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server_settings = make_settings(Path(tmp) / "server")
         server = EmbeddedServer(server_settings)
@@ -58,6 +75,8 @@ async def record() -> None:
         try:
             client = await Client.connect(address, data_converter=data_converter(server_settings))
             for name, scenario in SCENARIOS.items():
+                if names and name not in names:
+                    continue
                 async with running_jobs(client, Path(tmp) / name) as jobs:
                     handle = await scenario(jobs)
                     await handle.handle.result()
@@ -69,4 +88,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""`run`, `status`, `result`, `approve`, `reject`, `revise`, `cancel`, `jobs` and `worker`.
+"""`run`, `status`, `result`, `approve`, `reject`, `revise`, `budget`, `cancel`, `jobs` and `worker`.
 
 Every command builds its Temporal client from the settings made once in `main`, and
 turns the errors a user can cause (bad spec, unknown job, refused update) into one
@@ -19,6 +19,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.activities import WorkerDeps
@@ -42,6 +43,10 @@ from orchestration.edge.preflight import check_job_id_unused, check_spec
 from orchestration.errors import ConfigError, DurableResearchError
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.spec import JobSpec, Recovery, check_job_id
+from orchestration.shared.usage import BudgetChange, Usage
+from orchestration.telemetry.prices import PriceTable
+from orchestration.telemetry.runtime import prometheus_runtime
+from orchestration.telemetry.tracing import Tracing
 from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, build_workers, serve_reconnecting
 from reasoning import GraphRegistry, ReasoningError
 from reasoning.errors import ConfigError as ReasoningConfigError
@@ -53,6 +58,9 @@ _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _JOB = typer.Argument(..., help="The job id.")
 _BY = typer.Option("cli", "--by", help="Who decides (recorded in the job).")
 _NOTES = typer.Option("", "--notes", help="Notes kept with the decision.")
+_METRICS_PORT = typer.Option(
+    None, "--metrics-port", help="Serve Prometheus metrics on this port (default: DURABLE_RESEARCH_METRICS_PORT)."
+)
 
 
 def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, None]:
@@ -104,23 +112,49 @@ def run(
     job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: from the question)."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
     detach: bool = typer.Option(False, "--detach", help="Start the job and return; no worker here."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Budget: stop new work at this many tokens."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Budget: stop new work at this cost (USD)."),
+    max_model_calls: int | None = typer.Option(None, "--max-model-calls", help="Budget: stop at this many calls."),
+    budget_wait_s: float | None = typer.Option(
+        None, "--budget-wait-s", help="How long a stopped job waits for `budget JOB ...` (default one day)."
+    ),
+    metrics_port: int | None = _METRICS_PORT,
     as_json: bool = _JSON,
 ) -> None:
     """Run a research job: validate, start, work on it here (unless --detach), print the report."""
     text = read_question(question, question_file)
+    budget = {"max_tokens": max_tokens, "max_cost_usd": max_cost, "max_model_calls": max_model_calls}
+    if budget_wait_s is not None:
+        budget["wait_for_raise"] = budget_wait_s
     try:
-        spec = build_spec(text, corpus, approve, graph, model, recovery)
+        spec = build_spec(text, corpus, approve, graph, model, recovery, budget)
         if job_id is not None:
             check_job_id(job_id)
     except ValidationError as exc:
         bad_input("invalid job spec: " + pydantic_problems(exc))
     except ValueError as exc:
         bad_input(str(exc))
-    _clean_errors(_run)(env(ctx), spec, job_id, graphs_from, detach, as_json)
+    _clean_errors(_run)(env(ctx), spec, job_id, graphs_from, detach, as_json, metrics_port)
 
 
 def _deps(environment: Environment, home: Path, registry: GraphRegistry) -> WorkerDeps:
-    return WorkerDeps.from_settings(home, environment.memory, environment.model, environment.checkpoint, registry)
+    prices = PriceTable.load(environment.orchestration.price_table)  # unreadable: ConfigError, exit 2
+    return WorkerDeps.from_settings(
+        home, environment.memory, environment.model, environment.checkpoint, registry, prices=prices
+    )
+
+
+def _metrics_runtime(settings: OrchestrationSettings, port: int | None) -> Runtime | None:
+    """The process's one Temporal runtime with a Prometheus endpoint, when a port is asked for."""
+    port = port if port is not None else settings.metrics_port
+    runtime = prometheus_runtime(
+        port,
+        settings.metrics_host,
+        warn=lambda line: err_console.print(f"[yellow]warning:[/] {line}", highlight=False),
+    )
+    if runtime is not None:  # stderr: stdout stays the command's own output (JSON, "worker ready")
+        err_console.print(f"metrics: http://{settings.metrics_host}:{port}/metrics", highlight=False)
+    return runtime
 
 
 async def _run(
@@ -130,6 +164,7 @@ async def _run(
     graphs: list[str],
     detach: bool,
     as_json: bool,
+    metrics_port: int | None = None,
 ) -> None:
     settings = environment.orchestration
     registry = load_graphs(graphs)
@@ -137,7 +172,27 @@ async def _run(
     preflight(spec, registry=registry)  # before the server or anything else starts
     if job_id is not None:
         check_job_id_unused(job_id, settings)
-    client = await ResearchClient.connect(settings, preflight=preflight)
+    deps = None if detach else _deps(environment, settings.home.expanduser().resolve(), registry)
+    runtime = None if detach else _metrics_runtime(settings, metrics_port)
+    tracing = Tracing.from_endpoint(settings.otlp_endpoint)
+    try:
+        client = await ResearchClient.connect(settings, preflight=preflight, runtime=runtime, plugins=tracing.plugins())
+        await _run_job(client, environment, spec, job_id, registry, deps, detach, as_json)
+    finally:
+        tracing.flush()
+
+
+async def _run_job(
+    client: ResearchClient,
+    environment: Environment,
+    spec: JobSpec,
+    job_id: str | None,
+    registry: GraphRegistry,
+    deps: WorkerDeps | None,
+    detach: bool,
+    as_json: bool,
+) -> None:
+    settings = environment.orchestration
     if detach:
         handle = await client.start(spec, job_id=job_id, registry=registry)
         if as_json:
@@ -148,7 +203,7 @@ async def _run(
         return
     home = settings.home.expanduser().resolve()
     _sdk_logs_to_file(home / "worker.log")
-    deps = _deps(environment, home, registry)
+    assert deps is not None
     workers = build_workers(client.client, deps, queues=client.queues, settings=environment.worker)
     async with WorkerGroup(workers):
         handle = await client.start(spec, job_id=job_id, registry=registry)
@@ -196,6 +251,8 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
             emit_json(summary)
         else:
             console.print(f"Job {job}: {summary['phase']}. `durable-research result {job}` prints the report.")
+            if "usage" in summary:
+                console.print(f"Spent: {Usage.model_validate(summary['usage']).line()}", highlight=False)
         return
     try:
         # A query needs a worker; without one it would hang until the RPC deadline.
@@ -216,6 +273,33 @@ def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
 async def _result(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     client, handle = await _handle(settings, job)
     print_result(await final_result(handle), client, as_json)
+
+
+def budget(
+    ctx: typer.Context,
+    job: str = _JOB,
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="New token limit."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="New cost limit (USD)."),
+    max_model_calls: int | None = typer.Option(None, "--max-model-calls", help="New model call limit."),
+    as_json: bool = _JSON,
+) -> None:
+    """Raise a job's budget; a job stopped by its budget (awaiting_budget) resumes."""
+    try:
+        change = BudgetChange(max_tokens=max_tokens, max_cost_usd=max_cost, max_model_calls=max_model_calls)
+    except ValidationError as exc:
+        bad_input("invalid budget: " + pydantic_problems(exc))
+    if change.problem(Usage()) is not None:
+        bad_input("give at least one new limit: --max-tokens, --max-cost or --max-model-calls")
+    _clean_errors(_budget)(settings_of(ctx), job, change, as_json)
+
+
+async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChange, as_json: bool) -> None:
+    _, handle = await _handle(settings, job)
+    progress = await handle.raise_budget(change)
+    if as_json:
+        emit_json(progress.model_dump(mode="json"))
+    else:
+        console.print(f"budget of job {job} raised; spent so far: {progress.usage.line()}", highlight=False)
 
 
 def _decide(action: str) -> Callable[..., None]:
@@ -293,19 +377,24 @@ def worker(
     ctx: typer.Context,
     queue: list[Queue] = typer.Option([], "--queue", help="Task queues to serve (default: all)."),
     graphs: list[str] = typer.Option([], "--graphs", help="Register graphs from module:attr first."),
+    metrics_port: int | None = _METRICS_PORT,
 ) -> None:
     """Serve task queues until SIGTERM/SIGINT, then drain in-flight work."""
-    _clean_errors(_worker)(env(ctx), queue or list(ALL_QUEUES), graphs)
+    _clean_errors(_worker)(env(ctx), queue or list(ALL_QUEUES), graphs, metrics_port)
 
 
-async def _worker(environment: Environment, queues: list[Queue], graphs: list[str]) -> None:
+async def _worker(
+    environment: Environment, queues: list[Queue], graphs: list[str], metrics_port: int | None = None
+) -> None:
     settings = environment.orchestration
     registry = load_graphs(graphs)
     deps = _deps(environment, settings.home.expanduser().resolve(), registry)
+    runtime = _metrics_runtime(settings, metrics_port)  # one per process, kept across reconnects
+    tracing = Tracing.from_endpoint(settings.otlp_endpoint)
     tuning = environment.worker
     # A server that is down (restarting after a crash) is waited for, not a traceback.
     await serve_reconnecting(
-        lambda: connect(settings),
+        lambda: connect(settings, runtime=runtime, plugins=tracing.plugins()),
         lambda client: build_workers(client, deps, queues=settings.task_queues(), settings=tuning, run=queues),
         target=settings.temporal_address or f"the embedded server of {settings.home}",
         settings=tuning,
@@ -313,12 +402,13 @@ async def _worker(environment: Environment, queues: list[Queue], graphs: list[st
             f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}"
         ),
     )
+    tracing.flush()
     console.print("worker stopped: drained")
 
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    for command in (status, result, cancel, jobs, worker):
+    for command in (status, result, budget, cancel, jobs, worker):
         app.command(command.__name__)(command)
     for action in ("approve", "reject", "revise"):
         app.command(action)(_decide(action))

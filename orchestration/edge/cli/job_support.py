@@ -23,6 +23,7 @@ from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import PROVIDERS, QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery
 from reasoning import GraphRegistry, default_registry
 
+_RAISE_HINT = "raise it with `durable-research budget {job} --max-tokens N` (or --max-cost, --max-model-calls)"
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
 
@@ -70,7 +71,13 @@ def graph_pins(pins: list[str]) -> dict[str, str]:
 
 
 def build_spec(
-    question: str, corpus: list[str], approve: str, graphs: list[str], model: str, recovery: Recovery
+    question: str,
+    corpus: list[str],
+    approve: str,
+    graphs: list[str],
+    model: str,
+    recovery: Recovery,
+    budget: dict[str, Any] | None = None,
 ) -> JobSpec:
     """The JobSpec the `run` options describe (pydantic validation included)."""
     return JobSpec.model_validate(
@@ -81,6 +88,7 @@ def build_spec(
             "model": model_choice(model).model_dump(),
             "recovery": recovery,
             "approval": {"required": approve == "wait"},
+            "budget": {k: v for k, v in (budget or {}).items() if v is not None},
         }
     )
 
@@ -103,14 +111,21 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
         (f"  failed {progress.failed}" if progress.failed else "", "red"),
     )  # fmt: skip
     table = Table(show_header=True, header_style="dim", box=None)
-    for column in ("subtask", "kind", "graph", "status", "node"):
+    for column in ("subtask", "kind", "graph", "status", "node", "tokens", "cost"):
         table.add_column(column, overflow="fold")
     for task in progress.subtasks:
         node = task.node or ""
         if task.attempt > 1:
             node += f" (attempt {task.attempt})"
-        table.add_row(task.ref.question[:70], task.ref.kind, task.graph, task.status, node)
+        spent = task.usage
+        table.add_row(
+            task.ref.question[:70], task.ref.kind, task.graph, task.status, node,
+            f"{spent.tokens:,}", f"${spent.cost_usd:.4f}",
+        )  # fmt: skip
     parts: list[Any] = [head if progress.phase in FINAL_PHASES else Spinner("dots", text=head)]
+    parts.append(Text(f"spent: {progress.usage.line()}", style="dim"))
+    if progress.phase == "awaiting_budget":
+        parts.append(Text(f"budget reached ({progress.budget_note}): {_RAISE_HINT.format(job=progress.job_id)}"))
     if progress.phase == "ingesting":
         parts.append(Text(_INGEST_NOTE, style="dim"))
     if link:
@@ -121,7 +136,7 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
 
 
 async def watch(handle: JobHandle, *, live: bool) -> None:
-    told = False
+    told, told_budget = False, False
     with Live(console=console, refresh_per_second=4, transient=False) if live else contextlib.nullcontext() as view:
         async for progress in handle.watch(interval_s=0.5):
             if view is not None:
@@ -133,6 +148,14 @@ async def watch(handle: JobHandle, *, live: bool) -> None:
                     f"Waiting for approval. In another terminal run:\n  durable-research approve "
                     f"{handle.job_id}   (or reject {handle.job_id}, or revise {handle.job_id} --notes ...)"
                 )
+            if progress.phase == "awaiting_budget" and not told_budget:
+                told_budget = True
+                (console if live else err_console).print(
+                    f"Budget reached ({progress.budget_note}). In another terminal, "
+                    + _RAISE_HINT.format(job=handle.job_id)
+                )
+            elif progress.phase != "awaiting_budget":
+                told_budget = False
     if live:
         console.print()
 
@@ -156,6 +179,7 @@ def print_result(result: JobResult, client: ResearchClient, as_json: bool) -> No
         console.print(f"Job {result.job_id}: [bold]{result.status}[/]", highlight=False)
         if result.error:
             console.print(f"[red]{result.error}[/]", highlight=False)
+        console.print(f"Spent: {result.usage.line()}", highlight=False)
         if text is not None:
             console.print(f"Report: {path}\n", highlight=False)
             console.print(Markdown(text))
@@ -187,4 +211,6 @@ async def closed_summary(handle: JobHandle) -> dict[str, Any]:
         "subtasks": [t.model_dump(mode="json") for t in result.subtasks],
         "report": result.report.model_dump(mode="json") if result.report else None,
         "error": result.error,
+        "usage": result.usage.model_dump(mode="json"),
+        "usage_by_phase": {k: v.model_dump(mode="json") for k, v in result.usage_by_phase.items()},
     }

@@ -1,0 +1,107 @@
+"""What a job spends (model calls, tokens in and out, cost) and the budget that bounds it.
+
+`Usage` is the one model for spending: activity results carry one per graph run, the
+workflow sums them per subtask, per phase and per job (never from heartbeats, which are
+lossy), and the CLI, notebook and report footer print `Usage.line()`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+
+
+class Usage(BaseModel):
+    """Spending of one graph run, or a sum of runs.
+
+    Attributes:
+        model_calls: chat model calls that returned.
+        input_tokens: prompt tokens, from the provider's usage data (the offline and fake
+            providers report an estimate: one token per word).
+        output_tokens: completion tokens, likewise.
+        cost_usd: from the worker's price table; zero for offline providers.
+        unpriced_calls: calls to a model the price table does not list (their cost is
+            not in `cost_usd`, so a reader knows the figure is a lower bound).
+    """
+
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            model_calls=self.model_calls + other.model_calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost_usd=round(self.cost_usd + other.cost_usd, 8),
+            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+        )
+
+    def line(self) -> str:
+        """One human line: `12 model calls, 3,456 tokens (3,000 in / 456 out), $0.0123`."""
+        text = (
+            f"{self.model_calls:,} model calls, {self.tokens:,} tokens "
+            f"({self.input_tokens:,} in / {self.output_tokens:,} out), ${self.cost_usd:.4f}"
+        )
+        if self.unpriced_calls:
+            text += f" (+ {self.unpriced_calls:,} calls of unpriced models)"
+        return text
+
+
+class Budget(BaseModel):
+    """Per-job spending limits (None: unlimited). Reaching one stops new work, not running work.
+
+    When usage reaches a limit the job starts no new subtask or step, lets running ones
+    finish, and waits in `awaiting_budget` for `raise_budget` up to `wait_for_raise`; then
+    it ends as `budget_exceeded` with what was done.
+    """
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_model_calls: int | None = Field(default=None, ge=1)
+    wait_for_raise: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+
+    def spent(self, usage: Usage) -> str | None:
+        """Which limit `usage` has reached (e.g. "tokens 1,204 of 1,000"), or None."""
+        checks = (
+            ("tokens", usage.tokens, self.max_tokens),
+            ("cost", usage.cost_usd, self.max_cost_usd),
+            ("model calls", usage.model_calls, self.max_model_calls),
+        )
+        for name, used, limit in checks:
+            if limit is not None and used >= limit:
+                return f"{name} {_num(used)} of {_num(limit)}"
+        return None
+
+
+class BudgetChange(BaseModel):
+    """The `raise_budget` update: new limits (unset fields keep theirs). Each must be above what is spent."""
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_model_calls: int | None = Field(default=None, ge=1)
+
+    def problem(self, usage: Usage) -> str | None:
+        """Why this change cannot resume the job, or None."""
+        given = self.model_dump(exclude_none=True)
+        if not given:
+            return "give at least one new limit: max_tokens, max_cost_usd or max_model_calls"
+        spent = {"max_tokens": usage.tokens, "max_cost_usd": usage.cost_usd, "max_model_calls": usage.model_calls}
+        for field, limit in given.items():
+            if limit <= spent[field]:
+                return f"{field}={_num(limit)} is not above what the job has spent ({_num(spent[field])})"
+        return None
+
+    def applied_to(self, budget: Budget) -> Budget:
+        return budget.model_copy(update=self.model_dump(exclude_none=True))
+
+
+def _num(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4f}"
