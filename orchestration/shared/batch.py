@@ -132,6 +132,7 @@ class ShardProgress(BaseModel):
     paused: bool
     graph: str
     counters: ShardCounters
+    micro_batch: int = 1
 
 
 class DocBatchRequest(BaseModel):
@@ -231,6 +232,10 @@ class BatchProgress(BaseModel):
     reused: int
     running_shards: int
     shards: list[ShardState]
+    running_ids: list[str] = Field(default_factory=list, description="Workflow ids of the shards running now.")
+    running: int = Field(default=0, description="Documents in micro-batches in flight (filled by the client).")
+    docs_per_s: float | None = Field(default=None, description="Filled by the client from done and start time.")
+    eta_s: float | None = None
     started_at: datetime | None = None
     analysed_at: datetime | None = None
     report: ReportRef | None = None

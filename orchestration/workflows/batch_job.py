@@ -301,7 +301,8 @@ class BatchJobWorkflow:
         s = self._s
         return BatchProgress(
             job_id=self._job, phase=s.phase, paused=s.paused, graph=s.graph, total=self._in.total,
-            running_shards=len(self._running), shards=s.shards, started_at=s.started_at, analysed_at=s.analysed_at,
+            running_shards=len(self._running), running_ids=list(self._running), shards=s.shards,
+            started_at=s.started_at, analysed_at=s.analysed_at,
             report=s.report, approval=s.approval, retry_round=s.retry_round, error=s.error, **self._totals(),
         )  # fmt: skip
 

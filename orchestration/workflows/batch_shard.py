@@ -69,7 +69,7 @@ class BatchShardWorkflow:
         s = self._in
         return ShardProgress(
             index=s.index, start=s.start, end=s.end, cursor=s.cursor, paused=s.paused, graph=s.graph,
-            counters=s.counters,
+            counters=s.counters, micro_batch=s.micro_batch,
         )  # fmt: skip
 
 
