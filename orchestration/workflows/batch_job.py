@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
@@ -138,6 +138,8 @@ class BatchJobWorkflow:
                 static_summary=f"documents {shard.start}-{shard.end - 1}",
             )  # fmt: skip
         except ChildWorkflowError as err:
+            if isinstance(err.cause, CancelledError):  # the batch itself is being cancelled
+                raise asyncio.CancelledError() from err
             raise _BatchFailed(f"shard {shard.index} failed: {err.cause or err}") from None
         finally:
             self._running.remove(child)
