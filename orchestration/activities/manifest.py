@@ -53,25 +53,25 @@ def write_manifest(
         ConfigError: a source does not exist, or nothing in the sources is readable.
     """
     key = manifest_key(job_id)
-    part: list[str] = []
-    total = readable = 0
+    pending: list[str] = []  # lines not yet written: nothing is written before one entry is readable
+    written = total = readable = 0
     problems: list[str] = []
     for entry, problem in _entries(job_id, store, sources, settings):
         entry.index = total
-        part.append(entry.model_dump_json())
+        pending.append(entry.model_dump_json())
         total += 1
         if problem is None:
             readable += 1
         elif len(problems) < 10:
             problems.append(f"{entry.source}: {problem}")
-        if len(part) == MANIFEST_PART:
-            store.put_text(manifest_part_key(key, total // MANIFEST_PART - 1), "\n".join(part) + "\n")
-            part = []
-    if part:
-        store.put_text(manifest_part_key(key, total // MANIFEST_PART), "\n".join(part) + "\n")
+        while readable and len(pending) >= MANIFEST_PART:
+            store.put_text(manifest_part_key(key, written), "\n".join(pending[:MANIFEST_PART]) + "\n")
+            pending, written = pending[MANIFEST_PART:], written + 1
     if readable == 0:
         detail = f" ({'; '.join(problems[:3])})" if problems else ""
         raise ConfigError(f"nothing readable in the batch's sources {sources}{detail}")
+    if pending:
+        store.put_text(manifest_part_key(key, written), "\n".join(pending) + "\n")
     store.put_text(f"{key}/meta.json", json.dumps({"total": total, "sources": sources}))
     return ManifestSummary(key=key, total=total, readable=readable, problems=problems)
 
