@@ -1,4 +1,4 @@
-"""A manifest listing many files, one of which is not readable: that document fails with its reason, the batch completes."""
+"""A manifest with one unreadable line among many: that document fails with its reason; the batch completes."""
 
 from __future__ import annotations
 
