@@ -3,8 +3,9 @@ one), and reduce groups of results into one analysis, then into the report.
 
 Idempotent by construction: a document's record (`docs/<index>.json`) is written last,
 after its result artifact (keyed by content hash) and its memory upsert (content-hash
-id); a retry skips recorded documents, starts at the heartbeated cursor, and rewrites
-the same keys for anything it repeats.
+id); a retry skips recorded documents (the heartbeated cursor says how far they go),
+reads back results a killed attempt wrote but did not record, and rewrites the same
+keys for anything it repeats.
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ from orchestration.artifacts import doc_record_key, reduction_key, report_key, r
 from orchestration.shared import names
 from orchestration.shared.batch import DocBatchRequest, DocBatchResult, ReduceRequest, ReduceResult, results_collection
 from orchestration.shared.messages import ReportRef
+from reasoning.batch_runner import GraphOverInputs
 from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
 from reasoning.runner import arun_graph
 from reasoning.types import DocumentAnalysis, DocumentInput, Evidence, SynthesisInput
 from retrieval import Document, SkippedFile, chunk_id
 from retrieval.sources import read_file
+
+# Documents are indexed and recorded in groups of this many: one upsert per group, not per document.
+_FLUSH_EVERY = 10
 
 
 class _NoEvidence:
@@ -47,36 +52,54 @@ class BatchActivities:
 
     @activity.defn(name=names.BATCH_DOCUMENTS)
     async def analyse_documents(self, req: DocBatchRequest) -> DocBatchResult:
-        """Analyse manifest entries [start, end); each finished one is recorded and heartbeated."""
+        """Analyse manifest entries [start, end); finished ones are indexed and recorded in groups."""
         store = self._deps.artifacts
         try:
             entries = await asyncio.to_thread(read_range, store, req.manifest_key, req.start, req.end)
-            spec = self._deps.registry.get(req.graph)
             context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
+            runner = GraphOverInputs(self._deps.registry.get(req.graph), context)
         except Exception as exc:
             raise to_application_error(exc) from exc
         details = activity.info().heartbeat_details
         cursor = int(details[0].get("cursor", req.start)) if details and isinstance(details[0], dict) else req.start
         out = DocBatchResult()
+        pending: list[tuple[dict[str, Any], Document | None]] = []
         for entry in entries:
-            if entry.index < cursor:  # finished by an earlier attempt (its heartbeat said so)
-                self._count_recorded(req, entry.index, out)
-                continue
             record = await asyncio.to_thread(self._record, req.job_id, entry.index)
             if record is not None and (record.get("ok") or not req.retry):
                 self._count(record, out, repeat=True, retry=req.retry)
-                activity.heartbeat({"cursor": entry.index + 1})
-                continue
-            record = await self._one(req, entry, spec, context)
-            out.analysed += 0 if record.get("reused") else 1
-            self._count(record, out, repeat=False, retry=req.retry)
-            activity.heartbeat({"cursor": entry.index + 1})
+                continue  # finished by an earlier attempt (at or before the heartbeated cursor)
+            if entry.index < cursor:
+                activity.logger.warning("entry %s is before the cursor %s but has no record", entry.index, cursor)
+            record, memory_doc = await self._one(req, entry, runner)
+            out.analysed += int(bool(record.pop("analysed", False)))
+            pending.append((record, memory_doc))
+            if len(pending) >= _FLUSH_EVERY:
+                await self._flush(req, pending, out)
+            activity.heartbeat({"cursor": cursor})  # alive; the cursor moves when a group is recorded
+        await self._flush(req, pending, out)
         return out
 
-    def _count_recorded(self, req: DocBatchRequest, index: int, out: DocBatchResult) -> None:
-        record = self._record(req.job_id, index)
-        if record is not None:
-            self._count(record, out, repeat=True, retry=req.retry)
+    async def _flush(
+        self, req: DocBatchRequest, pending: list[tuple[dict[str, Any], Document | None]], out: DocBatchResult
+    ) -> None:
+        """Index the group's results in one upsert, then record each document, then move the cursor.
+
+        Records come last: a crash before them leaves result artifacts that the retry reads
+        back (not re-analysed) and indexes again (content-hash ids: nothing doubles).
+        """
+        if not pending:
+            return
+        docs = [d for _, d in pending if d is not None]
+        if docs:
+            memory = self._deps.memory(results_collection(req.job_id))
+            await asyncio.to_thread(memory.upsert, docs)
+        store = self._deps.artifacts
+        for record, _ in pending:
+            await asyncio.to_thread(store.put_text, doc_record_key(req.job_id, record["index"]), json.dumps(record))
+            self._count(record, out, repeat=False, retry=req.retry)
+        activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
+        pending.clear()
 
     @staticmethod
     def _count(record: dict[str, Any], out: DocBatchResult, *, repeat: bool, retry: bool) -> None:
@@ -95,19 +118,23 @@ class BatchActivities:
         store = self._deps.artifacts
         return json.loads(store.get_text(key)) if store.exists(key) else None
 
-    async def _one(self, req: DocBatchRequest, entry: ManifestEntry, spec: Any, context: GraphContext) -> dict:
+    async def _one(
+        self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs
+    ) -> tuple[dict[str, Any], Document | None]:
+        """One document's record (not yet written) and its memory document when it succeeded."""
         record: dict[str, Any] = {"index": entry.index, "source": entry.source, "graph": req.graph}
         text, title, problem = await asyncio.to_thread(self._read, entry)
         if problem is not None:
-            record |= {"ok": False, "error": problem}
-        else:
-            digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-            record |= {"hash": digest, "result": result_key(req.job_id, digest)}
-            record |= await self._analyse(req, entry, spec, context, text, title, digest)
-        await asyncio.to_thread(
-            self._deps.artifacts.put_text, doc_record_key(req.job_id, entry.index), json.dumps(record)
-        )
-        return record
+            return record | {"ok": False, "error": problem}, None
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        record |= {"hash": digest, "result": result_key(req.job_id, digest)}
+        outcome, stored = await self._analyse(req, entry, runner, text, title, digest)
+        record |= outcome
+        if stored is None:
+            return record, None
+        graph, analysis = stored
+        record["graph"] = graph
+        return record, self._memory_doc(req.job_id, entry, title, digest, graph, analysis)
 
     def _read(self, entry: ManifestEntry) -> tuple[str, str, str | None]:
         if entry.kind == "text":
@@ -120,50 +147,51 @@ class BatchActivities:
         return got.text, got.title, None
 
     async def _analyse(
-        self, req: DocBatchRequest, entry: ManifestEntry, spec: Any, context: GraphContext,
-        text: str, title: str, digest: str,
-    ) -> dict[str, Any]:  # fmt: skip
+        self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs, text: str, title: str, digest: str
+    ) -> tuple[dict[str, Any], tuple[str, DocumentAnalysis] | None]:
+        """Run the graph, or take the stored result of equal content (this batch's, or --reuse's)."""
         store = self._deps.artifacts
-        mine = result_key(req.job_id, digest)
-        if store.exists(mine):  # the same content earlier in this batch, or an earlier attempt
-            return {"ok": True}
-        if req.reuse_job and store.exists(result_key(req.reuse_job, digest)):
-            earlier = json.loads(store.get_text(result_key(req.reuse_job, digest)))
-            if earlier.get("graph") == req.graph:
-                analysis = DocumentAnalysis.model_validate(earlier["analysis"])
-                await asyncio.to_thread(self._store_result, req, entry, digest, analysis, earlier["graph"])
-                return {"ok": True, "reused": True}
+        for job, reused in ((req.job_id, False), (req.reuse_job, True)):
+            if job and store.exists(result_key(job, digest)):
+                earlier = json.loads(await asyncio.to_thread(store.get_text, result_key(job, digest)))
+                if not reused or earlier.get("graph") == req.graph:
+                    stored = (earlier["graph"], DocumentAnalysis.model_validate(earlier["analysis"]))
+                    if reused:
+                        await asyncio.to_thread(self._write_result, req.job_id, entry, digest, *stored)
+                    return {"ok": True, "reused": reused}, stored
         doc = DocumentInput(source=entry.source, title=title, text=text, question=req.question)
         error = ""
         for attempt in range(1, req.doc_attempts + 1):
             try:
-                run = await arun_graph(spec, doc, context=context)
-                analysis = DocumentAnalysis.model_validate(run.output)
+                analysis = DocumentAnalysis.model_validate(await runner.run(doc))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one document's failure is recorded; the batch goes on
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 if _final(exc):
                     break
-                activity.heartbeat({"cursor": entry.index, "retrying": attempt})
+                activity.heartbeat({"retrying": entry.index, "attempt": attempt})
                 continue
-            await asyncio.to_thread(self._store_result, req, entry, digest, analysis, req.graph)
-            return {"ok": True}
-        return {"ok": False, "error": error}
+            await asyncio.to_thread(self._write_result, req.job_id, entry, digest, req.graph, analysis)
+            return {"ok": True, "analysed": True}, (req.graph, analysis)
+        return {"ok": False, "error": error, "analysed": True}, None
 
-    def _store_result(
-        self, req: DocBatchRequest, entry: ManifestEntry, digest: str, analysis: DocumentAnalysis, graph: str
+    def _write_result(
+        self, job_id: str, entry: ManifestEntry, digest: str, graph: str, analysis: DocumentAnalysis
     ) -> None:
-        """Memory first, artifact second: a crash between them leaves no artifact, so the retry redoes both."""
+        payload = {"graph": graph, "source": entry.source, "hash": digest, "analysis": analysis.model_dump(mode="json")}
+        self._deps.artifacts.put_text(result_key(job_id, digest), json.dumps(payload))
+
+    @staticmethod
+    def _memory_doc(
+        job_id: str, entry: ManifestEntry, title: str, digest: str, graph: str, analysis: DocumentAnalysis
+    ) -> Document:
         body = analysis.summary + "\n" + "\n".join(f"- {c.text}" for c in analysis.claims)
         meta: dict[str, str | int | float | bool] = {
-            "source": entry.source, "title": entry.title or entry.source, "batch": req.job_id,
+            "source": entry.source, "title": title or entry.title or entry.source, "batch": job_id,
             "doc_hash": digest, "graph": graph,
         }  # fmt: skip
-        memory = self._deps.memory(results_collection(req.job_id))
-        memory.upsert([Document(id=chunk_id(f"{req.job_id}:{digest}", body), text=body, metadata=meta)])
-        payload = {"graph": graph, "source": entry.source, "hash": digest, "analysis": analysis.model_dump(mode="json")}
-        self._deps.artifacts.put_text(result_key(req.job_id, digest), json.dumps(payload))
+        return Document(id=chunk_id(f"{job_id}:{digest}", body), text=body, metadata=meta)
 
     # --- reduce ----------------------------------------------------------------
 
