@@ -8,6 +8,7 @@ document is small: a retry re-runs it whole).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,7 +50,10 @@ class GraphOverInputs:
         except Exception as exc:
             raise ConfigError(f"Input for {self.spec.key} does not validate: {exc}") from exc
         try:
-            values = await self._graph.ainvoke(payload, {"recursion_limit": self._steps}, context=self._context)
+            # One thread hop for the whole run: LangGraph's async path hops once per sync node.
+            values = await asyncio.to_thread(
+                self._graph.invoke, payload, {"recursion_limit": self._steps}, context=self._context
+            )
         except GraphRecursionError as exc:
             raise BudgetExceededError("steps", self._steps, self._steps) from exc
         return self.spec.output_model.model_validate(values).model_dump(mode="json")

@@ -233,7 +233,9 @@ async def run(docs: int, parallelism: int, micro_batch: int, folder: Path, crash
         out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         if crash:
             server.settings = settings  # type: ignore[attr-defined]
-            out["crash"] = [await crash_run(server, folder / f"crash-{k}", corpus, spec, k) for k in ("worker", "server")]
+            out["crash"] = [
+                await crash_run(server, folder / f"crash-{k}", corpus, spec, k) for k in ("worker", "server")
+            ]
     finally:
         server.stop()
     out["load_after"] = os.getloadavg()[0]

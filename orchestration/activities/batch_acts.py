@@ -65,7 +65,8 @@ class BatchActivities:
         out = DocBatchResult()
         pending: list[tuple[dict[str, Any], Document | None]] = []
         for entry in entries:
-            record = await asyncio.to_thread(self._record, req.job_id, entry.index)
+            # Small files are read and written inline: a thread hop costs more than the I/O.
+            record = self._record(req.job_id, entry.index)
             if record is not None and (record.get("ok") or not req.retry):
                 self._count(record, out, repeat=True, retry=req.retry)
                 continue  # finished by an earlier attempt (at or before the heartbeated cursor)
@@ -96,7 +97,7 @@ class BatchActivities:
             await asyncio.to_thread(memory.upsert, docs)
         store = self._deps.artifacts
         for record, _ in pending:
-            await asyncio.to_thread(store.put_text, doc_record_key(req.job_id, record["index"]), json.dumps(record))
+            store.put_text(doc_record_key(req.job_id, record["index"]), json.dumps(record))
             self._count(record, out, repeat=False, retry=req.retry)
         activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
         pending.clear()
@@ -123,7 +124,7 @@ class BatchActivities:
     ) -> tuple[dict[str, Any], Document | None]:
         """One document's record (not yet written) and its memory document when it succeeded."""
         record: dict[str, Any] = {"index": entry.index, "source": entry.source, "graph": req.graph}
-        text, title, problem = await asyncio.to_thread(self._read, entry)
+        text, title, problem = self._read(entry)
         if problem is not None:
             return record | {"ok": False, "error": problem}, None
         digest = hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -153,11 +154,11 @@ class BatchActivities:
         store = self._deps.artifacts
         for job, reused in ((req.job_id, False), (req.reuse_job, True)):
             if job and store.exists(result_key(job, digest)):
-                earlier = json.loads(await asyncio.to_thread(store.get_text, result_key(job, digest)))
+                earlier = json.loads(store.get_text(result_key(job, digest)))
                 if not reused or earlier.get("graph") == req.graph:
                     stored = (earlier["graph"], DocumentAnalysis.model_validate(earlier["analysis"]))
                     if reused:
-                        await asyncio.to_thread(self._write_result, req.job_id, entry, digest, *stored)
+                        self._write_result(req.job_id, entry, digest, *stored)
                     return {"ok": True, "reused": reused}, stored
         doc = DocumentInput(source=entry.source, title=title, text=text, question=req.question)
         error = ""
@@ -172,7 +173,7 @@ class BatchActivities:
                     break
                 activity.heartbeat({"retrying": entry.index, "attempt": attempt})
                 continue
-            await asyncio.to_thread(self._write_result, req.job_id, entry, digest, req.graph, analysis)
+            self._write_result(req.job_id, entry, digest, req.graph, analysis)
             return {"ok": True, "analysed": True}, (req.graph, analysis)
         return {"ok": False, "error": error, "analysed": True}, None
 
