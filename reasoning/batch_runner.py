@@ -51,9 +51,8 @@ class GraphOverInputs:
             raise ConfigError(f"Input for {self.spec.key} does not validate: {exc}") from exc
         try:
             # One thread hop for the whole run: LangGraph's async path hops once per sync node.
-            values = await asyncio.to_thread(
-                self._graph.invoke, payload, {"recursion_limit": self._steps}, context=self._context
-            )
+            config: Any = {"recursion_limit": self._steps}
+            values = await asyncio.to_thread(lambda: self._graph.invoke(payload, config, context=self._context))
         except GraphRecursionError as exc:
             raise BudgetExceededError("steps", self._steps, self._steps) from exc
         return self.spec.output_model.model_validate(values).model_dump(mode="json")
