@@ -16,7 +16,7 @@ def reasoning_activities(deps: WorkerDeps) -> list[Any]:
 
 
 def io_activities(deps: WorkerDeps) -> list[Any]:
-    return IoActivities(deps).all()
+    return [*IoActivities(deps).all(), BatchActivities(deps).write_manifest]
 
 
 __all__ = [

@@ -20,17 +20,25 @@ from temporalio import activity
 
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
-from orchestration.activities.manifest import ManifestEntry, read_range
+from orchestration.activities.manifest import ManifestEntry, read_range, write_manifest
 from orchestration.artifacts import doc_record_key, reduction_key, report_key, result_key
 from orchestration.shared import names
-from orchestration.shared.batch import DocBatchRequest, DocBatchResult, ReduceRequest, ReduceResult, results_collection
+from orchestration.shared.batch import (
+    DocBatchRequest,
+    DocBatchResult,
+    ManifestRef,
+    ManifestRequest,
+    ReduceRequest,
+    ReduceResult,
+    results_collection,
+)
 from orchestration.shared.messages import ReportRef
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
 from reasoning.runner import arun_graph
 from reasoning.types import DocumentAnalysis, DocumentInput, Evidence, SynthesisInput
-from retrieval import Document, SkippedFile, chunk_id
+from retrieval import Document, SkippedFile, chunk_id, ingest_text
 from retrieval.sources import read_file
 
 # Documents are indexed and recorded in groups of this many: one upsert per group, not per document.
@@ -56,8 +64,10 @@ class BatchActivities:
         store = self._deps.artifacts
         try:
             entries = await asyncio.to_thread(read_range, store, req.manifest_key, req.start, req.end)
-            context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
-            runner = GraphOverInputs(self._deps.registry.get(req.graph), context)
+            runner = None
+            if req.task == "analyse":
+                context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
+                runner = GraphOverInputs(self._deps.registry.get(req.graph), context)
         except Exception as exc:
             raise to_application_error(exc) from exc
         details = activity.info().heartbeat_details
@@ -72,7 +82,10 @@ class BatchActivities:
                 continue  # finished by an earlier attempt (at or before the heartbeated cursor)
             if entry.index < cursor:
                 activity.logger.warning("entry %s is before the cursor %s but has no record", entry.index, cursor)
-            record, memory_doc = await self._one(req, entry, runner)
+            if req.task == "ingest":
+                record, memory_doc = await self._ingest_one(req, entry), None
+            else:
+                record, memory_doc = await self._one(req, entry, runner)
             out.analysed += int(bool(record.pop("analysed", False)))
             pending.append((record, memory_doc))
             if len(pending) >= _FLUSH_EVERY:
@@ -111,6 +124,7 @@ class BatchActivities:
         if record.get("ok"):
             out.done += 1
             out.reused += bool(record.get("reused"))
+            out.chunks += int(record.get("chunks", 0))
         else:
             out.failed += 1
 
@@ -119,8 +133,22 @@ class BatchActivities:
         store = self._deps.artifacts
         return json.loads(store.get_text(key)) if store.exists(key) else None
 
+    async def _ingest_one(self, req: DocBatchRequest, entry: ManifestEntry) -> dict[str, Any]:
+        """Chunk and index one document into the job's corpus (content-hash ids, stale chunks replaced)."""
+        record: dict[str, Any] = {"index": entry.index, "source": entry.source, "task": "ingest"}
+        text, title, problem = self._read(entry)
+        if problem is not None:
+            return record | {"ok": False, "error": problem}
+        memory = self._deps.memory(req.collection or "research")
+        settings = self._deps.memory_settings
+        try:
+            ids = await asyncio.to_thread(ingest_text, entry.source, text, memory, settings=settings, title=title)
+        except Exception as exc:  # one document's failure is recorded; the corpus goes on
+            return record | {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+        return record | {"ok": True, "chunks": len(ids)}
+
     async def _one(
-        self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs
+        self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs | None
     ) -> tuple[dict[str, Any], Document | None]:
         """One document's record (not yet written) and its memory document when it succeeded."""
         record: dict[str, Any] = {"index": entry.index, "source": entry.source, "graph": req.graph}
@@ -148,7 +176,13 @@ class BatchActivities:
         return got.text, got.title, None
 
     async def _analyse(
-        self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs, text: str, title: str, digest: str
+        self,
+        req: DocBatchRequest,
+        entry: ManifestEntry,
+        runner: GraphOverInputs | None,
+        text: str,
+        title: str,
+        digest: str,
     ) -> tuple[dict[str, Any], tuple[str, DocumentAnalysis] | None]:
         """Run the graph, or take the stored result of equal content (this batch's, or --reuse's)."""
         store = self._deps.artifacts
@@ -160,6 +194,7 @@ class BatchActivities:
                     if reused:
                         self._write_result(req.job_id, entry, digest, *stored)
                     return {"ok": True, "reused": reused}, stored
+        assert runner is not None, "analyse mode builds a runner"
         doc = DocumentInput(source=entry.source, title=title, text=text, question=req.question)
         error = ""
         for attempt in range(1, req.doc_attempts + 1):
@@ -249,7 +284,21 @@ class BatchActivities:
         return ReportRef(key=key, title=title, preview=markdown[:1500], chars=len(markdown),
                          references=len(analysis.claims))  # fmt: skip
 
+    # --- manifest (for workflows, which cannot walk folders themselves) ---------
+
+    @activity.defn(name=names.BATCH_MANIFEST)
+    async def write_manifest(self, req: ManifestRequest) -> ManifestRef:
+        """Resolve a research job's corpus sources into a manifest for the batch engine's ingest."""
+        try:
+            summary = await asyncio.to_thread(
+                write_manifest, self._deps.artifacts, req.job_id, req.sources, self._deps.memory_settings
+            )
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        return ManifestRef(key=summary.key, total=summary.total, readable=summary.readable)
+
     def all(self) -> list[Any]:
+        """The reasoning queue's batch activities (the manifest writer runs on the io queue)."""
         return [self.analyse_documents, self.reduce]
 
 

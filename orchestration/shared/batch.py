@@ -42,6 +42,12 @@ class BatchSpec(BaseModel):
 
     graph: str = "summarize@1"
     reduce_graph: str = "synthesize@1"
+    task: Literal["analyse", "ingest"] = Field(
+        default="analyse",
+        description="analyse: run `graph` per document, reduce, approve, publish. ingest: chunk and index "
+        "every document into `collection` (a research job's large corpus); no graph, no reduce.",
+    )
+    collection: str | None = Field(default=None, description="Where `ingest` indexes the documents.")
     question: str = Field(default="", max_length=QUESTION_MAX_CHARS)
     model: ModelChoice = Field(default_factory=ModelChoice)
     parallelism: int = Field(default=4, ge=1, le=64)
@@ -75,6 +81,7 @@ class ShardCounters(BaseModel):
     done: int = 0
     failed: int = 0
     reused: int = 0
+    chunks: int = 0
     activities: int = 0
     continued: int = 0
 
@@ -82,6 +89,7 @@ class ShardCounters(BaseModel):
         self.done += other.done
         self.failed += other.failed
         self.reused += other.reused
+        self.chunks += other.chunks
         self.activities += 1
 
 
@@ -93,6 +101,7 @@ class ShardState(BaseModel):
     done: int = 0
     failed: int = 0
     reused: int = 0
+    chunks: int = 0
     runs: int = 0
 
 
@@ -111,6 +120,8 @@ class ShardInput(BaseModel):
     doc_attempts: int = 2
     reuse_job: str | None = None
     retry: bool = Field(default=False, description="Re-run only the slice's failed documents.")
+    task: Literal["analyse", "ingest"] = "analyse"
+    collection: str | None = None
     paused: bool = False
     counters: ShardCounters = Field(default_factory=ShardCounters)
     queues: TaskQueues = Field(default_factory=TaskQueues)
@@ -148,12 +159,15 @@ class DocBatchRequest(BaseModel):
     doc_attempts: int = 2
     reuse_job: str | None = None
     retry: bool = False
+    task: Literal["analyse", "ingest"] = "analyse"
+    collection: str | None = None
 
 
 class DocBatchResult(BaseModel):
     done: int = 0
     failed: int = 0
     reused: int = 0
+    chunks: int = 0
     skipped: int = Field(default=0, description="Already recorded by an earlier attempt: not run again.")
     analysed: int = Field(default=0, description="Graph runs this attempt made.")
 
@@ -211,6 +225,19 @@ class BatchState(BaseModel):
     error: str | None = None
 
 
+class ManifestRequest(BaseModel):
+    """A workflow asks an activity to resolve sources into a manifest (workflows do no I/O)."""
+
+    job_id: str
+    sources: list[str]
+
+
+class ManifestRef(BaseModel):
+    key: str
+    total: int
+    readable: int
+
+
 class BatchInput(BaseModel):
     spec: BatchSpec
     manifest_key: str
@@ -251,6 +278,7 @@ class BatchResult(BaseModel):
     done: int
     failed: int
     reused: int
+    chunks: int = 0
     report: ReportRef | None = None
     published: list[str] = Field(default_factory=list)
     compensated: list[str] = Field(default_factory=list)

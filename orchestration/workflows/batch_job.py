@@ -86,6 +86,11 @@ class BatchJobWorkflow:
         s = self._s
         await self._analyse(s.shards, retry=False)
         s.analysed_at = workflow.now()
+        if self._spec.task == "ingest":  # a corpus for a research job: indexed, nothing to reduce or publish
+            if self._totals()["done"] == 0:
+                raise _BatchFailed(f"no document could be indexed ({self._totals()['failed']} failed)")
+            s.phase = "completed"
+            return
         while True:
             if s.retry_requested:
                 await self._retry_failed()
@@ -129,7 +134,8 @@ class BatchJobWorkflow:
                     job_id=self._job, index=shard.index, manifest_key=self._in.manifest_key, start=shard.start,
                     end=shard.end, cursor=shard.start, graph=s.graph, model=spec.model, question=spec.question,
                     micro_batch=spec.micro_batch, continue_every=spec.continue_every, doc_attempts=spec.doc_attempts,
-                    reuse_job=spec.reuse_job, retry=retry, paused=s.paused, queues=self._in.queues,
+                    reuse_job=spec.reuse_job, retry=retry, paused=s.paused, task=spec.task, collection=spec.collection,
+                    queues=self._in.queues,
                     tuning=self._in.tuning,
                 ),
                 id=child,
@@ -146,8 +152,9 @@ class BatchJobWorkflow:
         c = out.counters
         if retry:  # a retry pass counts only what it changed
             shard.done, shard.reused, shard.failed = shard.done + c.done, shard.reused + c.reused, c.failed
+            shard.chunks += c.chunks
         else:
-            shard.done, shard.reused, shard.failed = c.done, c.reused, c.failed
+            shard.done, shard.reused, shard.failed, shard.chunks = c.done, c.reused, c.failed, c.chunks
         shard.status = "done"
 
     async def _retry_failed(self) -> None:
@@ -329,6 +336,9 @@ class BatchJobWorkflow:
         shards = self._s.shards
         return {k: sum(getattr(sh, k) for sh in shards) for k in ("done", "failed", "reused")}
 
+    def _chunks(self) -> int:
+        return sum(sh.chunks for sh in self._s.shards)
+
     def _require_phase(self, what: str, phases: tuple[str, ...]) -> None:
         phase = self._s.phase
         if phase not in phases:
@@ -339,7 +349,7 @@ class BatchJobWorkflow:
         status = s.phase if s.phase in ("completed", "rejected") else "completed"
         return BatchResult(
             job_id=self._job, status=status, total=self._in.total, report=s.report, published=s.published,
-            compensated=s.compensated, error=s.error, **self._totals(),
+            compensated=s.compensated, error=s.error, chunks=self._chunks(), **self._totals(),
         )  # fmt: skip
 
 

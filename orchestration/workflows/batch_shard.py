@@ -46,7 +46,7 @@ class BatchShardWorkflow:
                 DocBatchRequest(
                     job_id=s.job_id, manifest_key=s.manifest_key, start=s.cursor, end=stop, graph=s.graph,
                     model=s.model, question=s.question, doc_attempts=s.doc_attempts, reuse_job=s.reuse_job,
-                    retry=s.retry,
+                    retry=s.retry, task=s.task, collection=s.collection,
                 ),
                 result_type=DocBatchResult,
                 summary=f"documents {s.cursor}-{stop - 1}",
