@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from orchestration.shared.messages import ReportRef, TaskQueues, Tuning
+from orchestration.shared.messages import FINAL_PHASES, FinalPhase, ReportRef, TaskQueues, Tuning
 from orchestration.shared.spec import QUESTION_MAX_CHARS, ApprovalPolicy, ModelChoice, PublishTargets, check_graph_key
 
 RESULTS_SUFFIX = "-results"
@@ -69,10 +69,8 @@ class BatchSpec(BaseModel):
 # At most this many shard children per batch: the parent's history grows per child.
 MAX_SHARDS = 200
 
-BatchPhase = Literal[
-    "analysing", "reducing", "awaiting_approval", "publishing", "completed", "rejected", "failed", "cancelled"
-]
-BATCH_FINAL: tuple[str, ...] = ("completed", "rejected", "failed", "cancelled")
+BatchPhase = Literal["analysing", "reducing", "awaiting_approval", "publishing", FinalPhase]
+BATCH_FINAL: tuple[str, ...] = FINAL_PHASES
 
 
 class ShardCounters(BaseModel):
