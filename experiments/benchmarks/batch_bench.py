@@ -364,14 +364,28 @@ async def run(
     return out
 
 
-def summary_line(r: dict[str, Any]) -> str:
+def readme_lines(r: dict[str, Any]) -> list[str]:
+    """The lines the README quotes from a result (tests/experiments/test_batch_bench.py checks them)."""
     b = r["batch"]
-    return (
+    lines = [
         f"batch {r['docs']} docs: {b['wall_s']} s, {b['docs_per_s']} docs/s vs one no-op activity per document "
         f"{r['noop_limit']['per_s']}/s = {r['ratio']}x; largest history {b['largest_history_events']} events "
         f"({b['largest_history_bytes'] // 1024} KiB) over {b['workflows']} workflow runs; "
         f"peak RSS {r['peak_rss_mb']} MB"
-    )
+    ]
+    if "ingest" in r:
+        g = r["ingest"]
+        lines.append(
+            f"ingest {g['chunks_engine']} chunks ({g['documents']} documents): engine {g['engine_chunks_per_s']} "
+            f"chunks/s vs direct ingest {g['direct_chunks_per_s']} chunks/s"
+        )
+    for c in r.get("crash", []):
+        lines.append(
+            f"crash ({c['kill']} SIGKILLed at {c['recorded_at_kill']} of {c['documents']}): {c['status']}, "
+            f"{c['records']} records, {c['results']} results, analysed twice {c['analysed_twice']} "
+            f"(<= {c['in_flight_bound']} in flight), {c['wall_s']} s"
+        )
+    return lines
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -395,19 +409,8 @@ def bench(
         result = asyncio.run(
             run(n, parallelism, micro_batch, Path(tmp), crash if crash is not None else not quick, memory, ingest_n)
         )
-    print(summary_line(result))
-    if "ingest" in result:
-        g = result["ingest"]
-        print(
-            f"ingest {g['chunks_engine']} chunks ({g['documents']} documents): engine {g['engine_chunks_per_s']} "
-            f"chunks/s vs direct ingest {g['direct_chunks_per_s']} chunks/s"
-        )
-    for c in result.get("crash", []):
-        print(
-            f"crash ({c['kill']} SIGKILLed at {c['recorded_at_kill']} of {c['documents']}): {c['status']}, "
-            f"{c['records']} records, {c['results']} results, analysed twice {c['analysed_twice']} "
-            f"(<= {c['in_flight_bound']} in flight), {c['wall_s']} s"
-        )
+    for line in readme_lines(result):
+        print(line)
     target = out or (None if quick else RESULTS_FILE)
     if target:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.activities import WorkerDeps
-from orchestration.batch_client import is_batch
+from orchestration.batch_client import BatchClient, is_batch
 from orchestration.client import JobEndedError, JobExistsError, JobHandle, ResearchClient, connect
 from orchestration.edge.cli.batch_view import batch_cancel, batch_status
 from orchestration.edge.cli.context import env
@@ -312,7 +312,13 @@ async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChang
 
 def _decide(action: str) -> Callable[..., None]:
     async def go(settings: OrchestrationSettings, job: str, by: str, notes: str, as_json: bool) -> None:
-        _, handle = await _handle(settings, job)
+        client, handle = await _handle(settings, job)
+        if action != "revise" and await is_batch(client.client, job):
+            batch_progress = await getattr(BatchClient(client.client).attach(job), action)(by=by, notes=notes)
+            emit_json(batch_progress.model_dump(mode="json")) if as_json else console.print(
+                f"{action}: accepted by batch {job}", highlight=False
+            )
+            return
         if action == "revise":
             progress = await handle.revise(notes, by=by)
         else:
