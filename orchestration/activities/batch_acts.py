@@ -38,7 +38,8 @@ from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
 from reasoning.runner import arun_graph
 from reasoning.types import DocumentAnalysis, DocumentInput, Evidence, SynthesisInput
-from retrieval import Document, SkippedFile, chunk_id, ingest_text
+from retrieval import Document, SkippedFile, chunk_id, ingest_documents
+from retrieval.pkgdocs import TextDocument
 from retrieval.sources import read_file
 
 # Documents are indexed and recorded in groups of this many: one upsert per group, not per document.
@@ -73,6 +74,8 @@ class BatchActivities:
         details = activity.info().heartbeat_details
         cursor = int(details[0].get("cursor", req.start)) if details and isinstance(details[0], dict) else req.start
         out = DocBatchResult()
+        if req.task == "ingest":
+            return await self._ingest_entries(req, entries, out)
         pending: list[tuple[dict[str, Any], Document | None]] = []
         for entry in entries:
             # Small files are read and written inline: a thread hop costs more than the I/O.
@@ -82,10 +85,7 @@ class BatchActivities:
                 continue  # finished by an earlier attempt (at or before the heartbeated cursor)
             if entry.index < cursor:
                 activity.logger.warning("entry %s is before the cursor %s but has no record", entry.index, cursor)
-            if req.task == "ingest":
-                record, memory_doc = await self._ingest_one(req, entry), None
-            else:
-                record, memory_doc = await self._one(req, entry, runner)
+            record, memory_doc = await self._one(req, entry, runner)
             out.analysed += int(bool(record.pop("analysed", False)))
             pending.append((record, memory_doc))
             if len(pending) >= _FLUSH_EVERY:
@@ -133,19 +133,41 @@ class BatchActivities:
         store = self._deps.artifacts
         return json.loads(store.get_text(key)) if store.exists(key) else None
 
-    async def _ingest_one(self, req: DocBatchRequest, entry: ManifestEntry) -> dict[str, Any]:
-        """Chunk and index one document into the job's corpus (content-hash ids, stale chunks replaced)."""
-        record: dict[str, Any] = {"index": entry.index, "source": entry.source, "task": "ingest"}
-        text, title, problem = self._read(entry)
-        if problem is not None:
-            return record | {"ok": False, "error": problem}
-        memory = self._deps.memory(req.collection or "research")
-        settings = self._deps.memory_settings
-        try:
-            ids = await asyncio.to_thread(ingest_text, entry.source, text, memory, settings=settings, title=title)
-        except Exception as exc:  # one document's failure is recorded; the corpus goes on
-            return record | {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
-        return record | {"ok": True, "chunks": len(ids)}
+    async def _ingest_entries(
+        self, req: DocBatchRequest, entries: list[ManifestEntry], out: DocBatchResult
+    ) -> DocBatchResult:
+        """Ingest mode: chunk and index the micro-batch's documents in one run (their chunks share
+        store writes, as the ingest activity's do), then record each; a crash before the records
+        re-ingests them (content-hash ids, stale chunks replaced: nothing doubles)."""
+        todo: list[tuple[dict[str, Any], TextDocument | None]] = []
+        for entry in entries:
+            record = self._record(req.job_id, entry.index)
+            if record is not None and (record.get("ok") or not req.retry):
+                self._count(record, out, repeat=True, retry=req.retry)
+                continue
+            text, title, problem = self._read(entry)
+            base: dict[str, Any] = {"index": entry.index, "source": entry.source, "task": "ingest"}
+            if problem is not None:
+                todo.append((base | {"ok": False, "error": problem}, None))
+            else:
+                todo.append((base, TextDocument(key=entry.source, source=entry.source, title=title, text=text)))
+        docs = [d for _, d in todo if d is not None]
+        if docs:
+            memory = self._deps.memory(req.collection or "research")
+            try:
+                counts = await asyncio.to_thread(ingest_documents, docs, memory, settings=self._deps.memory_settings)
+            except Exception as exc:  # the store failed: the activity's retry re-ingests the group
+                raise to_application_error(exc) from exc
+            chunks = iter(counts)
+            for record, doc in todo:
+                if doc is not None:
+                    record |= {"ok": True, "chunks": next(chunks)}
+        for record, _ in todo:
+            self._deps.artifacts.put_text(doc_record_key(req.job_id, record["index"]), json.dumps(record))
+            self._count(record, out, repeat=False, retry=req.retry)
+        if todo:
+            activity.heartbeat({"cursor": todo[-1][0]["index"] + 1})
+        return out
 
     async def _one(
         self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs | None
