@@ -211,7 +211,7 @@ async def ingest_compare(client: Client, home: Path, corpus: Path, parallelism: 
         task="ingest",
         collection="engine-corpus",
         parallelism=parallelism,
-        micro_batch=10,
+        micro_batch=25,  # the product default (BatchSpec), as a research job's engine ingest uses
         shard_size=max(50, report.files // (parallelism * 4)),
     )
     async with WorkerGroup(build_workers(client, deps, queues=queues, settings=WorkerSettings(graceful_shutdown_s=2))):
