@@ -141,6 +141,9 @@ class BatchJobWorkflow:
                 id=child,
                 task_queue=self._in.queues.workflows,
                 result_type=ShardProgress,
+                # A batch that ends (cancelled, failed) while a shard still runs cancels it, never
+                # terminates it: its in-flight micro-batch stops at a heartbeat and what it recorded stays.
+                parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
                 static_summary=f"documents {shard.start}-{shard.end - 1}",
             )  # fmt: skip
         except ChildWorkflowError as err:

@@ -32,4 +32,6 @@ async def test_cancel_stops_children_and_keeps_partial_results(temporal_client: 
     assert statuses == [WorkflowExecutionStatus.CANCELED] * 2
     kept = records(deps, "batch-cancel")
     assert 6 <= len(kept) < 40 and all(r["ok"] for r in kept)
-    assert len(result_files(deps, "batch-cancel")) == len(kept)
+    # Every recorded document's result stays; results of documents analysed but not yet recorded
+    # (documents are recorded in groups) stay too, for a later run to read back.
+    assert {r["result"] for r in kept} <= set(result_files(deps, "batch-cancel"))
