@@ -24,6 +24,34 @@ def report_key(job_id: str, run_number: int, revision: int) -> str:
     return f"jobs/{job_id}/run{run_number}/report-v{revision}.md"
 
 
+# --- the batch engine: a manifest in parts, one record per document, results by content hash ---
+
+MANIFEST_PART = 1000
+"""Manifest lines per part file: a micro-batch reads one or two parts, never the whole list."""
+
+
+def manifest_key(job_id: str) -> str:
+    return f"jobs/{job_id}/manifest"
+
+
+def manifest_part_key(manifest: str, part: int) -> str:
+    return f"{manifest}/part-{part:06d}.jsonl"
+
+
+def doc_record_key(job_id: str, index: int) -> str:
+    """What happened to manifest entry `index`: its content hash and result key, or its failure."""
+    return f"jobs/{job_id}/docs/{index:08d}.json"
+
+
+def result_key(job_id: str, content_hash: str) -> str:
+    """One result per (job, document content hash): a retry or a duplicate document writes the same file."""
+    return f"jobs/{job_id}/results/{content_hash}.json"
+
+
+def reduction_key(job_id: str, round_: int, level: int, group: int) -> str:
+    return f"jobs/{job_id}/reduce/r{round_}/L{level}-{group:06d}.json"
+
+
 def published_key(job_id: str) -> str:
     """The job's current published report (a recurring job's latest run replaces it)."""
     return f"published/{job_id}.md"
@@ -87,6 +115,13 @@ class LocalArtifactStore:
                 f"artifact '{key}' is not in {self.root}; workers and clients must share "
                 "the state folder (DURABLE_RESEARCH_HOME)"
             ) from None
+
+    def keys(self, prefix: str) -> list[str]:
+        """Keys of the files under folder `prefix`, sorted (for listings such as a batch's records)."""
+        folder = self.path(prefix)
+        if not folder.is_dir():
+            return []
+        return sorted(f"{prefix}/{p.name}" for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()

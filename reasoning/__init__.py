@@ -7,6 +7,7 @@ the built-in graphs in `default_registry`.
 import reasoning.graphs  # noqa: F401  (registers the built-ins)
 from reasoning._meter import Budgets
 from reasoning.audit import checkpoint_audit
+from reasoning.batch_fit import check_batch_graph
 from reasoning.context import GraphContext, MemoryRetriever, Retriever
 from reasoning.errors import (
     BudgetExceededError,
@@ -35,12 +36,16 @@ from reasoning.runner import CheckpointConfig, NodeEvent, RunResult, arun_graph,
 from reasoning.types import (
     Citation,
     Claim,
+    DocumentAnalysis,
+    DocumentInput,
     Evidence,
     Finding,
     PlannerInput,
     PlannerOutput,
+    QuotedClaim,
     ResearchInput,
     Subtask,
+    SynthesisInput,
     ValidatorInput,
     ValidatorOutput,
     Verdict,
@@ -56,6 +61,8 @@ __all__ = [
     "Citation",
     "Claim",
     "ConfigError",
+    "DocumentAnalysis",
+    "DocumentInput",
     "Evidence",
     "ExtractiveChatModel",
     "FakeChatModel",
@@ -74,6 +81,7 @@ __all__ = [
     "NonRetryableModelError",
     "PlannerInput",
     "PlannerOutput",
+    "QuotedClaim",
     "ReasoningError",
     "ResearchInput",
     "Retriever",
@@ -81,12 +89,14 @@ __all__ = [
     "RunResult",
     "Subtask",
     "SupersededAttemptError",
+    "SynthesisInput",
     "ValidatorInput",
     "ValidatorOutput",
     "Verdict",
     "WriterInput",
     "WriterOutput",
     "arun_graph",
+    "check_batch_graph",
     "checkpoint_audit",
     "default_registry",
     "make_chat_model",

@@ -85,3 +85,44 @@ class WriterOutput(BaseModel):
     title: str
     markdown: str
     references: list[Citation]
+
+
+# --- batch engine: one document in, one analysis out; analyses reduced into one -------
+
+
+class DocumentInput(BaseModel):
+    """One document of a batch, as a per-document graph receives it."""
+
+    source: str
+    title: str = ""
+    text: str
+    question: str = ""  # what the batch asks of every document ("" : a general summary)
+
+
+class QuotedClaim(BaseModel):
+    """A claim with the verbatim sentence of its source it rests on."""
+
+    text: str
+    quote: str
+    source: str
+
+
+class DocumentAnalysis(BaseModel):
+    """What a per-document graph returns, and what a reduce step returns for a group of them.
+
+    A reduction has the same shape as a document's analysis, so reductions can be
+    reduced again (a tree) with the same graph.
+    """
+
+    source: str
+    summary: str
+    claims: list[QuotedClaim] = Field(default_factory=list)
+    documents: int = 1  # how many documents this analysis covers
+    provider: str = ""
+
+
+class SynthesisInput(BaseModel):
+    """A reduce step's input: a bounded group of analyses (documents or earlier reductions)."""
+
+    question: str = ""
+    parts: list[DocumentAnalysis]

@@ -23,7 +23,7 @@ from retrieval.errors import (
     UnknownPackageError,
 )
 from retrieval.hybrid import Fusion
-from retrieval.ingest import chunk_id, ingest, ingest_text
+from retrieval.ingest import chunk_id, ingest, ingest_documents, ingest_text
 from retrieval.inmemory import InMemoryMemory
 from retrieval.lexical import LexicalIndex, SqliteLexicalIndex
 from retrieval.memory import DEFAULT_COLLECTION, lexical_store, make_embeddings, open_memory
@@ -70,6 +70,7 @@ __all__ = [
     "check_sources",
     "chunk_id",
     "ingest",
+    "ingest_documents",
     "ingest_text",
     "lexical_store",
     "make_embeddings",

@@ -116,6 +116,21 @@ def ingest_text(
     return ids
 
 
+def ingest_documents(
+    docs: Sequence[TextDocument],
+    memory: SemanticMemory,
+    *,
+    settings: MemorySettings,
+    metadata: dict[str, str] | None = None,
+) -> list[int]:
+    """Index documents already read (a batch's micro-batch) exactly as `ingest` would, their
+    chunks sharing store writes; returns each document's chunk count, in order."""
+    run = _Run(memory, settings, dict(metadata or {}), None, IngestReport(sources=[d.key for d in docs]))
+    counts = [len(run.document(doc)) for doc in docs]
+    run.flush()
+    return counts
+
+
 @dataclass
 class _Pending:
     """A chunk waiting for the next write; `last` marks its document's final chunk."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestration.activities.batch_acts import BatchActivities
 from orchestration.activities.deps import CheckpointSettings, WorkerDeps
 from orchestration.activities.io_acts import IoActivities
 from orchestration.activities.reasoning_acts import ReasoningActivities
@@ -11,14 +12,15 @@ from orchestration.activities.reasoning_acts import ReasoningActivities
 
 def reasoning_activities(deps: WorkerDeps) -> list[Any]:
     acts = ReasoningActivities(deps)
-    return [acts.plan, acts.run_subtask, acts.validate, acts.write_report]
+    return [acts.plan, acts.run_subtask, acts.validate, acts.write_report, *BatchActivities(deps).all()]
 
 
 def io_activities(deps: WorkerDeps) -> list[Any]:
-    return IoActivities(deps).all()
+    return [*IoActivities(deps).all(), BatchActivities(deps).write_manifest]
 
 
 __all__ = [
+    "BatchActivities",
     "CheckpointSettings",
     "IoActivities",
     "ReasoningActivities",

@@ -29,3 +29,10 @@ NON_RETRYABLE = [
     "BudgetExceededError",
     "InvalidInput",
 ]
+
+# The batch engine (orchestration/workflows/batch_job.py, batch_shard.py).
+BATCH_WORKFLOW = "BatchJob"
+SHARD_WORKFLOW = "BatchShard"
+BATCH_DOCUMENTS = "reasoning.batch_documents"
+BATCH_REDUCE = "reasoning.batch_reduce"
+BATCH_MANIFEST = "io.batch_manifest"

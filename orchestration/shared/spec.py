@@ -124,6 +124,9 @@ class JobSpec(BaseModel):
     publish: PublishTargets = Field(default_factory=PublishTargets)
     recurrence: Recurrence | None = None
     budget: Budget = Field(default_factory=Budget)
+    # A corpus of at least this many documents is ingested by the batch engine (a child
+    # workflow: shards, micro-batches, progress) instead of one long activity; None: never.
+    ingest_engine_min_documents: int | None = Field(default=None, ge=1)
 
     @field_validator("question")
     @classmethod

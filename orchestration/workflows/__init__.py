@@ -1,7 +1,9 @@
 """Sandboxed workflow code only: no I/O, clocks, randomness or model calls here."""
 
+from orchestration.workflows.batch_job import BatchJobWorkflow
+from orchestration.workflows.batch_shard import BatchShardWorkflow
 from orchestration.workflows.research_job import ResearchJobWorkflow
 
-WORKFLOWS = [ResearchJobWorkflow]
+WORKFLOWS = [ResearchJobWorkflow, BatchJobWorkflow, BatchShardWorkflow]
 
-__all__ = ["WORKFLOWS", "ResearchJobWorkflow"]
+__all__ = ["WORKFLOWS", "BatchJobWorkflow", "BatchShardWorkflow", "ResearchJobWorkflow"]

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestration.shared.spec import JobSpec, Recovery
     from orchestration.shared.usage import BudgetChange, Usage
+    from orchestration.workflows.engine_ingest import ingest_through_engine
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
     from orchestration.workflows.subtasks import SubtaskPool
@@ -145,6 +146,12 @@ class ResearchJobWorkflow:
         if not spec.corpus:
             self._state.ingest = IngestSummary()
             return
+        # Ingest through the batch engine was added after the first release (opt-in per spec).
+        if spec.ingest_engine_min_documents is not None and workflow.patched("ingest-through-batch-engine"):
+            summary = await ingest_through_engine(spec, self._input.queues, self._input.tuning, self._opts)
+            if summary is not None:
+                self._state.ingest = summary
+                return
         self._state.ingest = await workflow.execute_activity(
             names.INGEST,
             IngestRequest(sources=spec.corpus, collection=spec.collection),

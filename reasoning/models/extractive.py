@@ -41,6 +41,11 @@ _CODE_LINE = re.compile(
     r"^(from\s+\S+\s+import\s|import\s+\w|(async\s+)?def\s|class\s+\w+[(:]|await\s|return\b"
     r"|@\w|[\w.\[\]]+\s*=\s|[)\]}])"
 )
+# A sentence states something checkable when it has a verb of being, having or doing, or a number.
+_CLAIM_VERB = re.compile(
+    r"\b(is|are|was|were|has|have|provides?|supports?|runs?|stores?|uses?|makes?|lets?|keeps?|returns?)\b|\d",
+    re.IGNORECASE,
+)
 _CODE_CHARS = frozenset("()=_{}[]:;<>")
 _SPLIT = re.compile(r"\?\s*|;\s*|,?\s+and also\s+|,?\s+as well as\s+", re.IGNORECASE)
 # " and " joins two questions only when a question word or auxiliary starts the second one;
@@ -101,6 +106,9 @@ class ExtractiveChatModel(BaseChatModel):
             "check": self._check,
             "judge": self._judge,
             "write": self._write,
+            "summarize": self._summarize,
+            "extract_claims": self._extract_claims,
+            "synthesize": self._synthesize,
         }
         if task in handlers:
             text = json.dumps(handlers[task](payload))
@@ -228,6 +236,42 @@ class ExtractiveChatModel(BaseChatModel):
             "sections": sections,
         }
 
+    # -- batch tasks: one document, or a group of analyses -------------------------------
+
+    def _salient(self, question: str, sentences: list[str], keep: int) -> list[str]:
+        """The `keep` sentences that best answer the question (dense + rare words), or, without
+        a question, the most central ones (sharing the document's frequent content words)."""
+        sentences = list(dict.fromkeys(sentences))
+        if not sentences:
+            return []
+        if question.strip():
+            dense = self._rank(question, sentences)
+            lexical = _overlap(question, sentences)
+            scores = [d + self.lexical_weight * w for d, w in zip(dense, lexical, strict=True)]
+        else:
+            scores = _centrality(sentences)
+        best = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:keep]
+        return [sentences[i] for i in sorted(best)]  # in reading order
+
+    def _summarize(self, p: dict[str, Any]) -> dict[str, Any]:
+        picked = self._salient(str(p.get("question", "")), split_sentences(str(p.get("text", ""))), 3)
+        return {"summary": " ".join(picked) or "The document has no quotable prose.", "sentences": picked}
+
+    def _extract_claims(self, p: dict[str, Any]) -> dict[str, Any]:
+        sentences = [s for s in split_sentences(str(p.get("text", ""))) if _CLAIM_VERB.search(s)]
+        picked = self._salient(str(p.get("question", "")), sentences, self.max_quotes)
+        return {"claims": [{"text": s, "quote": s} for s in picked]}
+
+    def _synthesize(self, p: dict[str, Any]) -> dict[str, Any]:
+        parts = [x for x in p.get("parts") or [] if isinstance(x, dict)]
+        question = str(p.get("question", ""))
+        pool = [s for x in parts for s in split_sentences(str(x.get("summary", "")))]
+        summary = self._salient(question, pool, 4)
+        claims = [{**c, "source": c.get("source") or x.get("source", "")} for x in parts for c in x.get("claims") or []]
+        keep = set(self._salient(question, [c["quote"] for c in claims], 2 * self.max_quotes))
+        chosen = list({c["quote"]: c for c in claims if c["quote"] in keep}.values())
+        return {"summary": " ".join(summary) or "The parts hold no quotable prose.", "claims": chosen}
+
 
 def split_question(question: str) -> list[str]:
     """The question's sub-questions, split at clause boundaries only, each of three words or more.
@@ -320,6 +364,16 @@ def _kind_for(question: str, kinds: list[str]) -> str:
         if kind in kinds and any(w in lowered for w in words):
             return kind
     return "research" if "research" in kinds else kinds[0]
+
+
+def _centrality(sentences: list[str]) -> list[float]:
+    """How many of the text's recurring content words each sentence holds, per word (0-1)."""
+    bags = [{w for w in WORD.findall(s.lower()) if w not in STOP_WORDS} for s in sentences]
+    counts: dict[str, int] = {}
+    for bag in bags:
+        for w in bag:
+            counts[w] = counts.get(w, 0) + 1
+    return [sum(counts[w] - 1 for w in bag) / (len(bag) + 1) for bag in bags]
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

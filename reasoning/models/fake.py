@@ -108,6 +108,9 @@ def _reply(task: str | None, payload: dict[str, Any], digest: str, check_rounds:
         "answer": _draft,
         "judge": _judge,
         "write": _write,
+        "summarize": _summarize,
+        "extract_claims": _extract_claims,
+        "synthesize": _synthesize,
     }
     if task == "check":
         ok = int(payload.get("round", 1)) >= check_rounds
@@ -171,3 +174,29 @@ def _write(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
         "summary": f"Fake summary {digest[:8]}.",
         "sections": sections,
     }
+
+
+def _sentences(text: str, limit: int) -> list[str]:
+    prose = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    parts = [" ".join(p.split()) for p in prose.replace("\n\n", ". ").split(". ")]
+    return [p if p.endswith((".", "!", "?")) else p + "." for p in parts if len(p.split()) >= 3][:limit]
+
+
+def _summarize(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    sentences = _sentences(str(payload.get("text", "")), 2)
+    return {"summary": f"Fake summary {digest[:8]}: " + " ".join(sentences), "sentences": sentences}
+
+
+def _extract_claims(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    return {"claims": [{"text": s, "quote": s} for s in _sentences(str(payload.get("text", "")), 3)]}
+
+
+def _synthesize(payload: dict[str, Any], seed: int, digest: str) -> dict[str, Any]:
+    parts = payload.get("parts") or []
+    firsts = [(_sentences(str(p.get("summary", "")), 1) or [""])[0] for p in parts[:5]]
+    claims = [
+        {"text": c["text"], "quote": c["quote"], "source": c.get("source") or p.get("source", "")}
+        for p in parts
+        for c in (p.get("claims") or [])[:1]
+    ][:8]
+    return {"summary": f"Fake synthesis {digest[:8]} of {len(parts)} parts: " + " ".join(firsts), "claims": claims}

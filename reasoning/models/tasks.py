@@ -45,6 +45,20 @@ TASKS: dict[str, tuple[str, str]] = {
         "For each claim, in order, say whether its evidence supports it, with a short reason.",
         '{"verdicts": [{"supported": true, "reason": "..."}]}',
     ),
+    "summarize": (
+        "Summarize the document in two or three sentences quoted from it, the ones that best "
+        "answer the question (or, without a question, say what the document is about).",
+        '{"summary": "...", "sentences": ["..."]}',
+    ),
+    "extract_claims": (
+        "List the document's main factual claims; each quotes, verbatim, the sentence of the document it rests on.",
+        '{"claims": [{"text": "...", "quote": "..."}]}',
+    ),
+    "synthesize": (
+        "Combine the parts (summaries of documents, with quoted claims and their sources) into "
+        "one summary answering the question; keep the best-supported claims with their quotes and sources.",
+        '{"summary": "...", "claims": [{"text": "...", "quote": "...", "source": "..."}]}',
+    ),
     "write": (
         "Write a report answering the question from the sections. Keep the [n] reference "
         "markers next to the statements they support. Follow the notes when not empty.",

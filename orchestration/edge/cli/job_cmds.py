@@ -23,7 +23,9 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.activities import WorkerDeps
+from orchestration.batch_client import BatchClient, is_batch
 from orchestration.client import JobEndedError, JobExistsError, JobHandle, ResearchClient, connect
+from orchestration.edge.cli.batch_view import batch_cancel, batch_status
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_support import (
@@ -244,7 +246,9 @@ def status(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
 
 
 async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
-    _, handle = await _handle(settings, job)
+    client, handle = await _handle(settings, job)
+    if await is_batch(client.client, job):
+        return await batch_status(client.client, job, _artifacts_root(client), as_json)
     if await handle.closed():
         summary = await closed_summary(handle)
         if as_json:
@@ -263,6 +267,10 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
         emit_json(progress.model_dump(mode="json") | {"ui": handle.ui_link})
     else:
         console.print(progress_view(progress, handle.ui_link))
+
+
+def _artifacts_root(client: ResearchClient) -> Path:
+    return client.artifacts.root if client.artifacts else Path(".")
 
 
 def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
@@ -304,7 +312,13 @@ async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChang
 
 def _decide(action: str) -> Callable[..., None]:
     async def go(settings: OrchestrationSettings, job: str, by: str, notes: str, as_json: bool) -> None:
-        _, handle = await _handle(settings, job)
+        client, handle = await _handle(settings, job)
+        if action != "revise" and await is_batch(client.client, job):
+            batch_progress = await getattr(BatchClient(client.client).attach(job), action)(by=by, notes=notes)
+            emit_json(batch_progress.model_dump(mode="json")) if as_json else console.print(
+                f"{action}: accepted by batch {job}", highlight=False
+            )
+            return
         if action == "revise":
             progress = await handle.revise(notes, by=by)
         else:
@@ -341,9 +355,11 @@ def cancel(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
 
 
 async def _cancel(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
-    _, handle = await _handle(settings, job)
+    client, handle = await _handle(settings, job)
     if await handle.closed():
         fail(f"job {job} has already ended; nothing to cancel. `durable-research result {job}` shows how it ended.")
+    if await is_batch(client.client, job):
+        return await batch_cancel(client.client, job, _artifacts_root(client), as_json)
     await handle.cancel()
     emit_json({"job_id": job, "cancel_requested": True}) if as_json else console.print(
         f"Cancellation requested for {job}."

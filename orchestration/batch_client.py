@@ -1,0 +1,163 @@
+"""BatchClient: start a batch over a written manifest, watch it, steer it, collect its result.
+
+The parent's progress query knows finished shards; running shards are queried one by
+one for their live counters, so the parent's history grows by nothing while it is watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import CancelledError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from orchestration.client import JobClosedError, JobEndedError, JobExistsError, failure_reason
+from orchestration.shared import names
+from orchestration.shared.batch import (
+    BATCH_FINAL,
+    BatchInput,
+    BatchProgress,
+    BatchResult,
+    BatchSpec,
+    BatchState,
+    BatchSwap,
+    ShardProgress,
+)
+from orchestration.shared.messages import Decision, TaskQueues, Tuning
+
+
+class BatchClient:
+    """Batches on one Temporal client (the same queues and tuning as research jobs)."""
+
+    def __init__(self, client: Client, *, queues: TaskQueues | None = None, tuning: Tuning | None = None) -> None:
+        self.client = client
+        self.queues = queues or TaskQueues()
+        self.tuning = tuning or Tuning()
+
+    async def start(self, spec: BatchSpec, *, job_id: str, manifest_key: str, total: int) -> BatchHandle:
+        """Start the batch whose manifest the edge wrote (`orchestration.activities.manifest`)."""
+        try:
+            await self.client.start_workflow(
+                names.BATCH_WORKFLOW,
+                BatchInput(spec=spec, manifest_key=manifest_key, total=total, queues=self.queues, tuning=self.tuning),
+                id=job_id,
+                task_queue=self.queues.workflows,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                result_type=BatchResult,
+            )
+        except WorkflowAlreadyStartedError:
+            raise JobExistsError(f"job id '{job_id}' is already in use; pick another --job-id") from None
+        return self.attach(job_id)
+
+    def attach(self, job_id: str) -> BatchHandle:
+        return BatchHandle(self.client, self.client.get_workflow_handle(job_id, result_type=BatchResult))
+
+
+class BatchHandle:
+    """One batch: live progress, pause/resume/retry/swap, approval, cancellation, result."""
+
+    def __init__(self, client: Client, handle: WorkflowHandle[Any, BatchResult]) -> None:
+        self.client = client
+        self.handle = handle
+        self.job_id = handle.id
+
+    async def progress(self) -> BatchProgress:
+        """The parent's counts plus each running shard's live counters, rate and ETA."""
+        p = await self.handle.query("progress", result_type=BatchProgress)
+        lives = await asyncio.gather(*(self._shard(sid) for sid in p.running_ids), return_exceptions=True)
+        for sid, live in zip(p.running_ids, lives, strict=True):
+            if not isinstance(live, ShardProgress):
+                continue  # the shard finished between the two queries
+            shard = p.shards[live.index]
+            c = live.counters
+            if "/retry-" in sid:
+                shard.done, shard.reused = shard.done + c.done, shard.reused + c.reused
+            else:
+                shard.done, shard.failed, shard.reused = c.done, c.failed, c.reused
+            p.running += min(live.end - live.cursor, live.micro_batch)  # one micro-batch in flight per shard
+        p.done, p.failed, p.reused = (sum(getattr(sh, k) for sh in p.shards) for k in ("done", "failed", "reused"))
+        if p.started_at is not None:
+            end = p.analysed_at or datetime.now(UTC)
+            seconds = max((end - p.started_at).total_seconds(), 1e-3)
+            p.docs_per_s = round(p.done / seconds, 2)
+            left = p.total - p.done - p.failed
+            p.eta_s = round(left / p.docs_per_s, 1) if p.docs_per_s and left > 0 else (0.0 if left <= 0 else None)
+        return p
+
+    async def _shard(self, shard_id: str) -> ShardProgress:
+        return await self.client.get_workflow_handle(shard_id).query("progress", result_type=ShardProgress)
+
+    async def watch(self, interval_s: float = 0.5) -> AsyncIterator[BatchProgress]:
+        """Yield progress until the batch ends."""
+        while True:
+            desc = await self.handle.describe()
+            closed = desc.status not in (None, WorkflowExecutionStatus.RUNNING)
+            try:
+                progress = await self.progress()
+            except Exception:
+                if closed:
+                    return
+                raise
+            yield progress
+            if closed or progress.phase in BATCH_FINAL:
+                return
+            await asyncio.sleep(interval_s)
+
+    async def closed(self) -> bool:
+        desc = await self.handle.describe()
+        return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+    async def state(self) -> BatchState:
+        return await self.handle.query("state", result_type=BatchState)
+
+    async def _update(self, name: str, arg: BaseModel | None, result_type: type[Any]) -> Any:
+        try:
+            if arg is None:
+                return await self.handle.execute_update(name, result_type=result_type)
+            return await self.handle.execute_update(name, arg, result_type=result_type)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise JobClosedError(f"batch {self.job_id} has already ended; it no longer takes '{name}'") from None
+            raise
+
+    async def pause(self) -> BatchProgress:
+        return await self._update("pause", None, BatchProgress)
+
+    async def resume(self) -> BatchProgress:
+        return await self._update("resume", None, BatchProgress)
+
+    async def retry_failed(self) -> int:
+        return await self._update("retry_failed", None, int)
+
+    async def swap_graph(self, graph: str) -> int:
+        return await self._update("swap_graph", BatchSwap(graph=graph), int)
+
+    async def approve(self, by: str = "cli", notes: str = "") -> BatchProgress:
+        return await self._update("approve", Decision(by=by, notes=notes), BatchProgress)
+
+    async def reject(self, by: str = "cli", notes: str = "") -> BatchProgress:
+        return await self._update("reject", Decision(by=by, notes=notes), BatchProgress)
+
+    async def cancel(self) -> None:
+        await self.handle.cancel()
+
+    async def result(self) -> BatchResult:
+        """The final result; a failed or cancelled batch raises JobEndedError (state None)."""
+        try:
+            return await self.handle.result()
+        except WorkflowFailureError as err:
+            what = "cancelled" if isinstance(err.cause, CancelledError) else "failed"
+            raise JobEndedError(f"batch {self.job_id} {what}: {failure_reason(err)}", None) from err
+
+
+async def is_batch(client: Client, job_id: str) -> bool:
+    """True when `job_id` names a batch (the CLI's status and cancel serve both kinds)."""
+    desc = await client.get_workflow_handle(job_id).describe()
+    return desc.workflow_type == names.BATCH_WORKFLOW

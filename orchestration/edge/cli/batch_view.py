@@ -1,0 +1,82 @@
+"""`status` and `cancel` for a batch (job_cmds dispatches here when the id names a batch)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from temporalio.client import Client
+
+from orchestration.batch_client import BatchClient, BatchHandle
+from orchestration.edge.cli.output import console, emit_json, fail
+
+
+async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: bool) -> None:
+    handle = BatchClient(client).attach(job)
+    if await handle.closed():
+        summary = await _closed(handle, artifacts_root)
+        emit_json(summary) if as_json else console.print(
+            f"Batch {job}: {summary['phase']} - {summary['done']} done, {summary['failed']} failed"
+        )
+        return
+    try:
+        p = await asyncio.wait_for(handle.progress(), timeout=10)
+    except TimeoutError:
+        fail(f"batch {job} is running but no worker answered; start one with `durable-research worker`")
+    if as_json:
+        emit_json(p.model_dump(mode="json"))
+        return
+    console.print(
+        f"batch {job}  {p.phase}{' (paused)' if p.paused else ''}  total {p.total}  done {p.done}  "
+        f"failed {p.failed}  running {p.running}  {p.docs_per_s or 0:.1f} docs/s  ETA {p.eta_s or 0:.0f} s",
+        highlight=False,
+    )
+    table = Table("shard", "documents", "status", "done", "failed", "reused", box=None, header_style="dim")
+    for sh in p.shards:
+        table.add_row(
+            str(sh.index), f"{sh.start}-{sh.end - 1}", sh.status, str(sh.done), str(sh.failed), str(sh.reused)
+        )
+    console.print(table)
+
+
+async def _closed(handle: BatchHandle, root: Path) -> dict[str, Any]:
+    """A closed batch from its result (or, failed or cancelled, from its document records)."""
+    try:
+        r = await handle.handle.result()
+        return {"job_id": handle.job_id, "phase": r.status, "closed": True} | r.model_dump(mode="json")
+    except Exception:
+        desc = await handle.handle.describe()
+        recs = partial_results(root, handle.job_id)
+        return {
+            "job_id": handle.job_id, "phase": desc.status.name.lower() if desc.status else "failed", "closed": True,
+            "done": sum(r.get("ok", False) for r in recs), "failed": sum(not r.get("ok", False) for r in recs),
+            "results": sorted({r["result"] for r in recs if r.get("ok")}),
+        }  # fmt: skip
+
+
+def partial_results(root: Path, job: str) -> list[dict[str, Any]]:
+    """The batch's document records (what finished, what failed and why), in manifest order."""
+    folder = root / "jobs" / job / "docs"
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+async def batch_cancel(client: Client, job: str, artifacts_root: Path, as_json: bool) -> None:
+    handle = BatchClient(client).attach(job)
+    await handle.cancel()
+    # Cancelled is the expected end; without a worker the cancellation finishes later.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(handle.handle.result(), timeout=30)
+    recs = [r for r in partial_results(artifacts_root, job) if r.get("ok")]
+    keys = sorted({r["result"] for r in recs})
+    if as_json:
+        emit_json({"job_id": job, "cancel_requested": True, "partial_results": keys})
+    else:
+        console.print(f"Cancellation requested for batch {job}; {len(recs)} documents' results are kept:")
+        for key in keys[:20]:
+            console.print(f"  {artifacts_root / key}", highlight=False)
+        if len(keys) > 20:
+            console.print(f"  ... and {len(keys) - 20} more under {artifacts_root / 'jobs' / job / 'results'}")

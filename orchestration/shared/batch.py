@@ -1,0 +1,283 @@
+"""Payloads of the batch engine: the batch spec, shard and micro-batch requests, progress.
+
+History holds references only: the manifest's key (never thousands of paths), index
+ranges of it, counters and artifact keys. Every field has a default where a running
+workflow might meet a payload written before the field existed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from orchestration.shared.messages import FINAL_PHASES, FinalPhase, ReportRef, TaskQueues, Tuning
+from orchestration.shared.spec import QUESTION_MAX_CHARS, ApprovalPolicy, ModelChoice, PublishTargets, check_graph_key
+
+RESULTS_SUFFIX = "-results"
+
+
+def results_collection(job_id: str) -> str:
+    """Where a batch indexes its results; a research job takes it as its corpus (chaining)."""
+    return f"{job_id}{RESULTS_SUFFIX}"
+
+
+class BatchSpec(BaseModel):
+    """What a user asks of a batch. Sizes bound history and payloads whatever the corpus size.
+
+    Attributes:
+        graph: the per-document graph (input DocumentInput, output DocumentAnalysis).
+        reduce_graph: the reduce graph (input SynthesisInput, output DocumentAnalysis).
+        question: asked of every document and of the reduction ("" : a general summary).
+        parallelism: shard children running at once.
+        micro_batch: documents per activity (M).
+        shard_size: documents per shard child, at least (the engine keeps at most
+            MAX_SHARDS shards by growing it).
+        continue_every: activities a shard runs before it continues as new (K).
+        reduce_fanin: the most results one reduce activity receives (R).
+        doc_attempts: tries per document inside its activity before it is recorded as failed.
+        reuse_job: an earlier batch whose results are reused for documents of equal content.
+    """
+
+    graph: str = "summarize@1"
+    reduce_graph: str = "synthesize@1"
+    task: Literal["analyse", "ingest"] = Field(
+        default="analyse",
+        description="analyse: run `graph` per document, reduce, approve, publish. ingest: chunk and index "
+        "every document into `collection` (a research job's large corpus); no graph, no reduce.",
+    )
+    collection: str | None = Field(default=None, description="Where `ingest` indexes the documents.")
+    question: str = Field(default="", max_length=QUESTION_MAX_CHARS)
+    model: ModelChoice = Field(default_factory=ModelChoice)
+    parallelism: int = Field(default=4, ge=1, le=64)
+    micro_batch: int = Field(default=25, ge=1, le=1000)
+    shard_size: int = Field(default=500, ge=1)
+    continue_every: int = Field(default=100, ge=1)
+    reduce_fanin: int = Field(default=50, ge=2, le=1000)
+    doc_attempts: int = Field(default=2, ge=1, le=10)
+    reuse_job: str | None = None
+    approval: ApprovalPolicy = Field(default_factory=lambda: ApprovalPolicy(required=False))
+    publish: PublishTargets = Field(default_factory=PublishTargets)
+
+    @field_validator("graph", "reduce_graph")
+    @classmethod
+    def _pinned(cls, key: str) -> str:
+        return check_graph_key(key)
+
+
+# At most this many shard children per batch: the parent's history grows per child.
+MAX_SHARDS = 200
+
+BatchPhase = Literal["analysing", "reducing", "awaiting_approval", "publishing", FinalPhase]
+BATCH_FINAL: tuple[str, ...] = FINAL_PHASES
+
+
+class ShardCounters(BaseModel):
+    """What a shard has done so far; carried across continue-as-new with the cursor, nothing else."""
+
+    done: int = 0
+    failed: int = 0
+    reused: int = 0
+    chunks: int = 0
+    activities: int = 0
+    continued: int = 0
+
+    def add(self, other: DocBatchResult) -> None:
+        self.done += other.done
+        self.failed += other.failed
+        self.reused += other.reused
+        self.chunks += other.chunks
+        self.activities += 1
+
+
+class ShardState(BaseModel):
+    index: int
+    start: int
+    end: int
+    status: Literal["pending", "running", "done"] = "pending"
+    done: int = 0
+    failed: int = 0
+    reused: int = 0
+    chunks: int = 0
+    runs: int = 0
+
+
+class ShardInput(BaseModel):
+    job_id: str
+    index: int
+    manifest_key: str
+    start: int
+    end: int
+    cursor: int
+    graph: str
+    model: ModelChoice
+    question: str = ""
+    micro_batch: int = 25
+    continue_every: int = 100
+    doc_attempts: int = 2
+    reuse_job: str | None = None
+    retry: bool = Field(default=False, description="Re-run only the slice's failed documents.")
+    task: Literal["analyse", "ingest"] = "analyse"
+    collection: str | None = None
+    paused: bool = False
+    counters: ShardCounters = Field(default_factory=ShardCounters)
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    tuning: Tuning = Field(default_factory=Tuning)
+
+
+class ShardControl(BaseModel):
+    """Parent -> running shard: pause, resume, or swap the graph for micro-batches not yet started."""
+
+    paused: bool | None = None
+    graph: str | None = None
+
+
+class ShardProgress(BaseModel):
+    index: int
+    start: int
+    end: int
+    cursor: int
+    paused: bool
+    graph: str
+    counters: ShardCounters
+    micro_batch: int = 1
+
+
+class DocBatchRequest(BaseModel):
+    """One micro-batch: manifest entries [start, end), at most `micro_batch` of them."""
+
+    job_id: str
+    manifest_key: str
+    start: int
+    end: int
+    graph: str
+    model: ModelChoice
+    question: str = ""
+    doc_attempts: int = 2
+    reuse_job: str | None = None
+    retry: bool = False
+    task: Literal["analyse", "ingest"] = "analyse"
+    collection: str | None = None
+
+
+class DocBatchResult(BaseModel):
+    done: int = 0
+    failed: int = 0
+    reused: int = 0
+    chunks: int = 0
+    skipped: int = Field(default=0, description="Already recorded by an earlier attempt: not run again.")
+    analysed: int = Field(default=0, description="Graph runs this attempt made.")
+
+
+class ReduceRequest(BaseModel):
+    """One reduce step: a manifest range (level 0) or earlier reductions' keys, at most R inputs."""
+
+    job_id: str
+    graph: str
+    model: ModelChoice
+    question: str = ""
+    round: int = 0
+    level: int = 0
+    group: int = 0
+    start: int = 0
+    end: int = 0
+    keys: list[str] = Field(default_factory=list)
+    final: bool = False
+    totals: dict[str, int] = Field(default_factory=dict, description="For the final report's footer.")
+    source_graph: str = ""
+
+
+class ReduceResult(BaseModel):
+    key: str | None = None
+    documents: int = 0
+    claims: int = 0
+    report: ReportRef | None = None
+
+
+class BatchSwap(BaseModel):
+    graph: str
+
+    @field_validator("graph")
+    @classmethod
+    def _pinned(cls, key: str) -> str:
+        return check_graph_key(key)
+
+
+class BatchState(BaseModel):
+    phase: BatchPhase = "analysing"
+    paused: bool = False
+    graph: str = "summarize@1"
+    shards: list[ShardState] = Field(default_factory=list)
+    started_at: datetime | None = None
+    analysed_at: datetime | None = None
+    retry_round: int = 0
+    retry_requested: bool = False
+    swaps: list[str] = Field(default_factory=list)
+    reductions: int = 0
+    report: ReportRef | None = None
+    approval: str = "pending"
+    decided_by: str | None = None
+    published: list[str] = Field(default_factory=list)
+    compensated: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class ManifestRequest(BaseModel):
+    """A workflow asks an activity to resolve sources into a manifest (workflows do no I/O)."""
+
+    job_id: str
+    sources: list[str]
+
+
+class ManifestRef(BaseModel):
+    key: str
+    total: int
+    readable: int
+
+
+class BatchInput(BaseModel):
+    spec: BatchSpec
+    manifest_key: str
+    total: int = Field(ge=1)
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    tuning: Tuning = Field(default_factory=Tuning)
+
+
+class BatchProgress(BaseModel):
+    """The parent's view; the client adds running shards' counters (queried from each shard)."""
+
+    job_id: str
+    phase: BatchPhase
+    paused: bool
+    graph: str
+    total: int
+    done: int
+    failed: int
+    reused: int
+    running_shards: int
+    shards: list[ShardState]
+    running_ids: list[str] = Field(default_factory=list, description="Workflow ids of the shards running now.")
+    running: int = Field(default=0, description="Documents in micro-batches in flight (filled by the client).")
+    docs_per_s: float | None = Field(default=None, description="Filled by the client from done and start time.")
+    eta_s: float | None = None
+    started_at: datetime | None = None
+    analysed_at: datetime | None = None
+    report: ReportRef | None = None
+    approval: str = "pending"
+    retry_round: int = 0
+    error: str | None = None
+
+
+class BatchResult(BaseModel):
+    job_id: str
+    status: str
+    total: int
+    done: int
+    failed: int
+    reused: int
+    chunks: int = 0
+    report: ReportRef | None = None
+    published: list[str] = Field(default_factory=list)
+    compensated: list[str] = Field(default_factory=list)
+    error: str | None = None

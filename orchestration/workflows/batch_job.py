@@ -1,0 +1,366 @@
+"""BatchJobWorkflow: a graph over every document of a manifest, reduced into one report.
+
+Shards (child workflows, at most `parallelism` at a time) analyse slices of the manifest;
+a tree of reduce activities (no step receives more than R inputs) turns the results into
+one analysis and a report; then approval and the research job's publish saga. History
+holds the manifest's key, index ranges and counters, never the documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestration.shared import names
+    from orchestration.shared.batch import (
+        MAX_SHARDS,
+        BatchInput,
+        BatchProgress,
+        BatchResult,
+        BatchState,
+        BatchSwap,
+        ReduceRequest,
+        ReduceResult,
+        ShardControl,
+        ShardInput,
+        ShardProgress,
+        ShardState,
+        results_collection,
+    )
+    from orchestration.shared.messages import Decision, JobState
+    from orchestration.shared.spec import JobSpec
+    from orchestration.workflows.options import ActivityOptions
+    from orchestration.workflows.publish import PublishSaga
+
+_T = TypeVar("_T")
+
+
+@workflow.defn(name=names.BATCH_WORKFLOW)
+class BatchJobWorkflow:
+    @workflow.init
+    def __init__(self, inp: BatchInput) -> None:
+        self._in = inp
+        self._spec = inp.spec
+        self._s = BatchState(graph=inp.spec.graph)
+        self._opts = ActivityOptions(inp.queues, inp.tuning)
+        self._decision: tuple[str, Decision] | None = None
+        self._running: list[str] = []  # ids of shard children running now
+        question = inp.spec.question or "Batch analysis"
+        # The publish saga is the research job's, unchanged: it reads a JobState.
+        self._publish = JobState(
+            spec=JobSpec(
+                question=question if len(question) >= 3 else "Batch analysis",
+                collection=results_collection(workflow.info().workflow_id),
+                approval=inp.spec.approval,
+                publish=inp.spec.publish,
+            )
+        )
+        self._saga = PublishSaga(self._publish, self._opts)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: BatchInput) -> BatchResult:
+        s = self._s
+        s.started_at = workflow.now()
+        s.shards = _plan_shards(inp.total, inp.spec.shard_size)
+        try:
+            await self._lifecycle()
+        except asyncio.CancelledError:
+            s.phase = "cancelled"
+            await self._saga.compensate()
+            raise
+        except _BatchFailed as failure:
+            s.phase, s.error = "failed", str(failure)
+            await self._saga.compensate()
+            raise ApplicationError(str(failure), type="BatchFailed", non_retryable=True) from None
+        return self._result()
+
+    async def _lifecycle(self) -> None:
+        s = self._s
+        await self._analyse(s.shards, retry=False)
+        s.analysed_at = workflow.now()
+        if self._spec.task == "ingest":  # a corpus for a research job: indexed, nothing to reduce or publish
+            if self._totals()["done"] == 0:
+                raise _BatchFailed(f"no document could be indexed ({self._totals()['failed']} failed)")
+            s.phase = "completed"
+            return
+        while True:
+            if s.retry_requested:
+                await self._retry_failed()
+            if self._totals()["done"] == 0:
+                raise _BatchFailed(f"every document failed ({self._totals()['failed']}); see `status {self._job}`")
+            s.phase = "reducing"
+            await self._reduce()
+            s.phase = "awaiting_approval"
+            await self._await_approval()
+            if not s.retry_requested:
+                break
+        if s.phase == "publishing":
+            outcome = await self._saga.run()
+            s.published = [p.step for p in self._publish.published]
+            s.compensated = list(self._publish.compensated)
+            if outcome == "failed":
+                raise _BatchFailed(f"publish failed and was compensated: {self._publish.error}")
+            s.phase = "completed"
+
+    async def _analyse(self, shards: list[ShardState], *, retry: bool) -> None:
+        s = self._s
+        s.phase = "analysing"
+        gate = asyncio.Semaphore(self._spec.parallelism)
+
+        async def one(shard: ShardState) -> None:
+            async with gate:
+                await workflow.wait_condition(lambda: not s.paused)
+                await self._run_shard(shard, retry)
+
+        await asyncio.gather(*(one(shard) for shard in shards))
+
+    async def _run_shard(self, shard: ShardState, retry: bool) -> None:
+        s, spec = self._s, self._spec
+        child = f"{self._job}/shard-{shard.index}" + (f"/retry-{s.retry_round}" if retry else "")
+        shard.status, shard.runs = "running", shard.runs + 1
+        self._running.append(child)
+        try:
+            out = await workflow.execute_child_workflow(
+                names.SHARD_WORKFLOW,
+                ShardInput(
+                    job_id=self._job, index=shard.index, manifest_key=self._in.manifest_key, start=shard.start,
+                    end=shard.end, cursor=shard.start, graph=s.graph, model=spec.model, question=spec.question,
+                    micro_batch=spec.micro_batch, continue_every=spec.continue_every, doc_attempts=spec.doc_attempts,
+                    reuse_job=spec.reuse_job, retry=retry, paused=s.paused, task=spec.task, collection=spec.collection,
+                    queues=self._in.queues,
+                    tuning=self._in.tuning,
+                ),
+                id=child,
+                task_queue=self._in.queues.workflows,
+                result_type=ShardProgress,
+                # A batch that ends (cancelled, failed) while a shard still runs cancels it, never
+                # terminates it: its in-flight micro-batch stops at a heartbeat and what it recorded stays.
+                parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+                static_summary=f"documents {shard.start}-{shard.end - 1}",
+            )  # fmt: skip
+        except ChildWorkflowError as err:
+            if isinstance(err.cause, CancelledError):  # the batch itself is being cancelled
+                raise asyncio.CancelledError() from err
+            raise _BatchFailed(f"shard {shard.index} failed: {err.cause or err}") from None
+        finally:
+            self._running.remove(child)
+        c = out.counters
+        if retry:  # a retry pass counts only what it changed
+            shard.done, shard.reused, shard.failed = shard.done + c.done, shard.reused + c.reused, c.failed
+            shard.chunks += c.chunks
+        else:
+            shard.done, shard.reused, shard.failed, shard.chunks = c.done, c.reused, c.failed, c.chunks
+        shard.status = "done"
+
+    async def _retry_failed(self) -> None:
+        s = self._s
+        s.retry_requested = False
+        s.retry_round += 1
+        await self._analyse([sh for sh in s.shards if sh.failed > 0], retry=True)
+
+    async def _reduce(self) -> None:
+        """A tree: level 0 reduces manifest ranges of R documents, each later level R reductions."""
+        s, spec, total = self._s, self._spec, self._in.total
+        fanin = spec.reduce_fanin
+        ranges = [(a, min(a + fanin, total)) for a in range(0, total, fanin)]
+        requests = [self._reduce_request(0, g, len(ranges) == 1, start=a, end=b) for g, (a, b) in enumerate(ranges)]
+        level = 0
+        while True:
+            results = await self._bounded([self._reduce_step(r) for r in requests])
+            s.reductions += len(requests)
+            keys = [r.key for r in results if r.key]
+            if requests[0].final:
+                s.report = self._publish.report = results[0].report
+                if s.report is None:
+                    raise _BatchFailed("the reduction produced no report (no document was analysed)")
+                return
+            if not keys:
+                raise _BatchFailed("no document was analysed; nothing to reduce")
+            level += 1
+            groups = [keys[i : i + fanin] for i in range(0, len(keys), fanin)]
+            requests = [self._reduce_request(level, g, len(groups) == 1, keys=k) for g, k in enumerate(groups)]
+
+    def _reduce_request(self, level: int, group: int, final: bool, **where: Any) -> ReduceRequest:
+        spec = self._spec
+        totals = self._totals() | {"total": self._in.total, "fanin": spec.reduce_fanin}
+        return ReduceRequest(
+            job_id=self._job, graph=spec.reduce_graph, model=spec.model, question=spec.question,
+            round=self._s.retry_round, level=level, group=group, final=final, totals=totals,
+            source_graph=self._s.graph, **where,
+        )  # fmt: skip
+
+    def _reduce_step(self, req: ReduceRequest) -> Callable[[], Awaitable[ReduceResult]]:
+        return lambda: workflow.execute_activity(
+            names.BATCH_REDUCE,
+            req,
+            result_type=ReduceResult,
+            summary=f"reduce level {req.level} group {req.group}",
+            **self._opts.reasoning().kwargs(),
+        )
+
+    async def _bounded(self, steps: list[Callable[[], Awaitable[_T]]]) -> list[_T]:
+        gate = asyncio.Semaphore(self._spec.parallelism)
+
+        async def one(step: Callable[[], Awaitable[_T]]) -> _T:
+            async with gate:
+                return await step()
+
+        return list(await asyncio.gather(*(one(step) for step in steps)))
+
+    async def _await_approval(self) -> None:
+        s, policy = self._s, self._spec.approval
+        if not policy.required:
+            s.approval, s.phase = "auto", "publishing"
+            return
+        s.approval = "pending"
+        try:
+            await workflow.wait_condition(
+                lambda: self._decision is not None or s.retry_requested,
+                timeout=max(policy.deadline, timedelta(seconds=1)),
+                timeout_summary="approval deadline",
+            )
+        except TimeoutError:
+            approve = policy.on_timeout == "approve"
+            s.approval, s.decided_by = "timed_out", "deadline"
+            s.phase = "publishing" if approve else "rejected"
+            return
+        if self._decision is None:
+            return  # retry-failed: the caller re-runs failed documents and reduces again
+        action, decision = self._decision
+        self._decision = None
+        s.decided_by = decision.by
+        s.approval, s.phase = ("approved", "publishing") if action == "approve" else ("rejected", "rejected")
+
+    # --- updates and queries ---------------------------------------------------
+
+    @workflow.update(name="pause")
+    async def pause(self) -> BatchProgress:
+        self._s.paused = True
+        await self._tell_shards(ShardControl(paused=True))
+        return self.progress()
+
+    @pause.validator
+    def _check_pause(self) -> None:
+        self._require_phase("pause", ("analysing",))
+        if self._s.paused:
+            raise ValueError("the batch is already paused; `batch resume` continues it")
+
+    @workflow.update(name="resume")
+    async def resume(self) -> BatchProgress:
+        self._s.paused = False
+        await self._tell_shards(ShardControl(paused=False))
+        return self.progress()
+
+    @resume.validator
+    def _check_resume(self) -> None:
+        if not self._s.paused:
+            raise ValueError(f"the batch is not paused (it is {self._s.phase}); nothing to resume")
+
+    @workflow.update(name="retry_failed")
+    def retry_failed(self) -> int:
+        """Re-run failed documents once the running shards finish (or now, during the approval wait)."""
+        self._s.retry_requested = True
+        return self._totals()["failed"]
+
+    @retry_failed.validator
+    def _check_retry(self) -> None:
+        self._require_phase("retry failed documents", ("analysing", "awaiting_approval"))
+        if self._s.retry_requested:
+            raise ValueError("a retry of the failed documents is already requested")
+        if self._totals()["failed"] == 0:
+            raise ValueError("no document has failed (in finished shards); nothing to retry")
+
+    @workflow.update(name="swap_graph")
+    async def swap_graph(self, swap: BatchSwap) -> int:
+        """Analyse documents not yet started with another graph; returns how many are in unstarted shards."""
+        self._s.graph = swap.graph
+        self._s.swaps.append(swap.graph)
+        await self._tell_shards(ShardControl(graph=swap.graph))
+        return sum(sh.end - sh.start for sh in self._s.shards if sh.status == "pending")
+
+    @swap_graph.validator
+    def _check_swap(self, swap: BatchSwap) -> None:
+        self._require_phase("swap the graph", ("analysing",))
+
+    @workflow.update(name="approve")
+    def approve(self, decision: Decision) -> BatchProgress:
+        self._decision = ("approve", decision)
+        return self.progress()
+
+    @approve.validator
+    def _check_approve(self, decision: Decision) -> None:
+        self._require_phase("approve", ("awaiting_approval",))
+
+    @workflow.update(name="reject")
+    def reject(self, decision: Decision) -> BatchProgress:
+        self._decision = ("reject", decision)
+        return self.progress()
+
+    @reject.validator
+    def _check_reject(self, decision: Decision) -> None:
+        self._require_phase("reject", ("awaiting_approval",))
+
+    @workflow.query(name="progress")
+    def progress(self) -> BatchProgress:
+        s = self._s
+        return BatchProgress(
+            job_id=self._job, phase=s.phase, paused=s.paused, graph=s.graph, total=self._in.total,
+            running_shards=len(self._running), running_ids=list(self._running), shards=s.shards,
+            started_at=s.started_at, analysed_at=s.analysed_at,
+            report=s.report, approval=s.approval, retry_round=s.retry_round, error=s.error, **self._totals(),
+        )  # fmt: skip
+
+    @workflow.query(name="state")
+    def state(self) -> BatchState:
+        return self._s
+
+    # --- helpers ---------------------------------------------------------------
+
+    @property
+    def _job(self) -> str:
+        return workflow.info().workflow_id
+
+    async def _tell_shards(self, change: ShardControl) -> None:
+        for child in list(self._running):
+            try:
+                await workflow.get_external_workflow_handle(child).signal("control", change)
+            except Exception as err:  # the shard finished meanwhile: nothing to tell it
+                workflow.logger.info("shard %s not signalled: %s", child, err)
+
+    def _totals(self) -> dict[str, int]:
+        shards = self._s.shards
+        return {k: sum(getattr(sh, k) for sh in shards) for k in ("done", "failed", "reused")}
+
+    def _chunks(self) -> int:
+        return sum(sh.chunks for sh in self._s.shards)
+
+    def _require_phase(self, what: str, phases: tuple[str, ...]) -> None:
+        phase = self._s.phase
+        if phase not in phases:
+            raise ValueError(f"cannot {what}: the batch is {phase} (allowed while {', '.join(phases)})")
+
+    def _result(self) -> BatchResult:
+        s = self._s
+        status = s.phase if s.phase in ("completed", "rejected") else "completed"
+        return BatchResult(
+            job_id=self._job, status=status, total=self._in.total, report=s.report, published=s.published,
+            compensated=s.compensated, error=s.error, chunks=self._chunks(), **self._totals(),
+        )  # fmt: skip
+
+
+def _plan_shards(total: int, shard_size: int) -> list[ShardState]:
+    """Slices of at least `shard_size` documents, at most MAX_SHARDS of them."""
+    size = max(shard_size, -(-total // MAX_SHARDS))
+    return [ShardState(index=i, start=a, end=min(a + size, total)) for i, a in enumerate(range(0, total, size))]
+
+
+class _BatchFailed(Exception):
+    """A failure of the batch itself (not of one document): compensate, then fail the workflow."""

@@ -1,0 +1,59 @@
+"""Record the committed batch histories that tests/orchestration/test_batch_replay.py guards.
+
+Run `.venv/bin/python -m tests.histories.record_batch` after an intended change to the batch
+workflows that is versioned with `workflow.patched()`; never to paper over a replay failure.
+They live in `batch/`, apart from the research job's histories (test_replay.py replays those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from temporalio.client import Client
+
+from orchestration.converter import data_converter
+from orchestration.server import EmbeddedServer
+from tests.conftest import make_settings
+from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
+
+HERE = Path(__file__).parent / "batch"
+JOB = "history-batch"
+
+
+async def record() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(Path(tmp) / "server")
+        server = EmbeddedServer(settings)
+        address = server.ensure_started().address
+        try:
+            client = await Client.connect(address, data_converter=data_converter(settings))
+            corpus = write_corpus(Path(tmp) / "corpus", 24)
+            async with batch_workers(client, Path(tmp) / "home") as (batches, deps):
+                # Two shards; shard 0 continues as new after 2 activities; approval is waited for.
+                spec = small_spec(shard_size=12, micro_batch=3, continue_every=2, approval={"required": True})
+                handle = await start(batches, deps, spec, [str(corpus)], JOB)
+                while (await handle.progress()).phase != "awaiting_approval":
+                    await asyncio.sleep(0.2)
+                await handle.approve(by="recorder")
+                await handle.result()
+            HERE.mkdir(exist_ok=True)
+            shard = client.get_workflow_handle(f"{JOB}/shard-0")
+            first_run = (await shard.describe()).raw_description.workflow_execution_info.first_run_id
+            histories = {
+                "batch_parent": await client.get_workflow_handle(JOB).fetch_history(),
+                "batch_shard_first_run": await client.get_workflow_handle(
+                    f"{JOB}/shard-0", run_id=first_run
+                ).fetch_history(),
+                "batch_shard_last_run": await shard.fetch_history(),
+            }
+            for name, history in histories.items():
+                (HERE / f"{name}.json").write_text(history.to_json())
+                print(f"recorded {name}: {len(history.events)} events")
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())

@@ -1,0 +1,54 @@
+"""Test-only batch graphs: one that fails on marked documents while a switch is on, one that misfits."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel
+
+from reasoning import DocumentAnalysis, DocumentInput, default_registry
+
+BROKEN = {"on": True}
+"""While on, flaky-summary@1 raises on documents containing FAIL-ME (the fix: turn it off)."""
+
+
+RUNS: dict[str, int] = {}
+"""Graph runs per document source (the workers run in the test's process)."""
+
+
+class _State(TypedDict, total=False):
+    source: str
+    title: str
+    text: str
+    question: str
+    summary: str
+    claims: list[dict[str, Any]]
+
+
+def _node(state: _State) -> dict[str, Any]:
+    RUNS[state["source"]] = RUNS.get(state["source"], 0) + 1
+    if BROKEN["on"] and "FAIL-ME" in state["text"]:
+        raise RuntimeError("injected failure for a marked document")
+    first = " ".join(state["text"].split("\n\n", 1)[-1].split())[:120]
+    return {"summary": f"flaky-summary: {first}", "claims": []}
+
+
+@default_registry.register("flaky-summary", "1", input_model=DocumentInput, output_model=DocumentAnalysis)
+def make_flaky_summary() -> StateGraph[Any, Any, Any, Any]:
+    """Summarize, failing on marked documents while BROKEN is on."""
+    graph = StateGraph(_State)
+    graph.add_node("summarize", _node)
+    graph.add_edge(START, "summarize")
+    graph.add_edge("summarize", END)
+    return graph
+
+
+class _Other(BaseModel):
+    answer: str
+
+
+@default_registry.register("misfit", "1", input_model=DocumentInput, output_model=_Other)
+def make_misfit() -> StateGraph[Any, Any, Any, Any]:
+    """Takes a document but returns no analysis: refused as a batch graph."""
+    return make_flaky_summary()

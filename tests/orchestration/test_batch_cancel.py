@@ -1,0 +1,42 @@
+"""Cancelling a batch cancels its shard children; finished documents' results stay."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from orchestration.client import JobEndedError
+from tests.orchestration.batches import batch_workers, records, result_files, small_spec, start, write_corpus
+from tests.orchestration.jobs import make_deps
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_cancel_stops_children_and_keeps_partial_results(temporal_client: Client, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", 40)
+    deps = make_deps(tmp_path / "home", latency_s=0.05)
+    async with batch_workers(temporal_client, tmp_path / "home", deps=deps) as (batches, _):
+        spec = small_spec(micro_batch=2, shard_size=20, parallelism=2)
+        handle = await start(batches, deps, spec, [str(corpus)], "batch-cancel")
+        while (await handle.progress()).done < 6:
+            await asyncio.sleep(0.1)
+        await handle.cancel()
+        with pytest.raises(JobEndedError, match="cancelled"):
+            await handle.result()
+        shards = [temporal_client.get_workflow_handle(f"batch-cancel/shard-{i}") for i in (0, 1)]
+        # A shard still running when the batch closed gets its cancel request then: wait for it.
+        for _ in range(100):
+            statuses = [(await s.describe()).status for s in shards]
+            if WorkflowExecutionStatus.RUNNING not in statuses:
+                break
+            await asyncio.sleep(0.1)
+
+    assert statuses == [WorkflowExecutionStatus.CANCELED] * 2
+    kept = records(deps, "batch-cancel")
+    assert 6 <= len(kept) < 40 and all(r["ok"] for r in kept)
+    # Every recorded document's result stays; results of documents analysed but not yet recorded
+    # (documents are recorded in groups) stay too, for a later run to read back.
+    assert {r["result"] for r in kept} <= set(result_files(deps, "batch-cancel"))

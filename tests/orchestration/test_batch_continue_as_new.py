@@ -1,0 +1,60 @@
+"""Shards continue as new under a low history limit (and every K activities), carrying counters and cursor only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from orchestration.converter import data_converter
+from orchestration.server import EmbeddedServer
+from tests.conftest import make_settings
+from tests.orchestration.batches import batch_workers, records, small_spec, start, write_corpus
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
+    """A private server that suggests continue-as-new after 50 events (default 4,096)."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("batch-can-server"),
+        dynamic_config={"limit.historyCount.suggestContinueAsNew": "50"},
+    )
+    server = EmbeddedServer(settings)
+    record = server.ensure_started()
+    try:
+        yield await Client.connect(record.address, data_converter=data_converter(settings))
+    finally:
+        server.stop()
+
+
+async def _runs(client: Client, workflow_id: str) -> tuple[list[int], list[int]]:
+    """History length and last event type of every run of `workflow_id`, oldest first."""
+    runs = []
+    async for wf in client.list_workflows(f'WorkflowId="{workflow_id}"'):
+        history = await client.get_workflow_handle(workflow_id, run_id=wf.run_id).fetch_history()
+        runs.append((wf.start_time, len(history.events), int(history.events[-1].event_type)))
+    runs.sort()
+    return [n for _, n, _ in runs], [t for _, _, t in runs]
+
+
+async def test_shards_continue_as_new_and_lose_nothing(low_limit_client: Client, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", 48)
+    async with batch_workers(low_limit_client, tmp_path / "home") as (batches, deps):
+        # Shard 0 (24 documents, one per activity) is held by the server's limit; shard 1 by K=5.
+        spec = small_spec(micro_batch=1, shard_size=24, parallelism=2, continue_every=5, reduce_fanin=50)
+        handle = await start(batches, deps, spec, [str(corpus)], "batch-can")
+        result = await handle.result()
+
+    assert (result.done, result.failed) == (48, 0)
+    assert len(records(deps, "batch-can")) == 48
+    for shard in ("batch-can/shard-0", "batch-can/shard-1"):
+        lengths, ends = await _runs(low_limit_client, shard)
+        assert len(lengths) >= 5, f"{shard} should have continued as new at least 4 times: {lengths}"
+        assert max(lengths) <= 60, lengths  # each run stays small whatever the slice's size
+        assert all(e == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW for e in ends[:-1])
+        assert ends[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

@@ -1,0 +1,126 @@
+"""A batch survives a SIGKILLed worker and a SIGKILLed Temporal server mid-run: it completes,
+every document has exactly one record and one result, and a document is analysed twice at
+most once per micro-batch in flight at the kill (the fake model's call log counts them)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from orchestration.artifacts import LocalArtifactStore
+from orchestration.batch_client import BatchClient, BatchHandle
+from orchestration.converter import data_converter
+from orchestration.edge.batch import start_batch
+from orchestration.server import EmbeddedServer, _free_port
+from orchestration.settings import OrchestrationSettings
+from orchestration.shared import Tuning
+from orchestration.shared.batch import BatchResult
+from reasoning import default_registry
+from reasoning.models import read_call_log
+from retrieval import MemorySettings, open_memory
+from tests.conftest import make_settings
+from tests.orchestration.batches import small_spec, write_corpus
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+DOCS, PARALLELISM = 60, 2
+
+
+@contextlib.contextmanager
+def worker_process(address: str, home: Path, prefix: str) -> Iterator[subprocess.Popen[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DURABLE_"))} | {
+        "TEMPORAL_ADDRESS": address,
+        "DURABLE_RESEARCH_HOME": str(home),
+        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
+        "DURABLE_RESEARCH_MEMORY_MODE": "local",
+        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": "0.1",
+        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
+    }
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "durable-research"), "worker"],
+        env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
+
+
+async def _start(client: Client, home: Path, prefix: str, corpus: Path, job: str) -> BatchHandle:
+    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
+    batches = BatchClient(client, queues=queues, tuning=Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2))
+    spec = small_spec(micro_batch=5, shard_size=30, parallelism=PARALLELISM)
+    handle, _ = await start_batch(
+        batches, spec, [str(corpus)], store=LocalArtifactStore(home / "artifacts"),
+        memory=MemorySettings(mode="memory"), registry=default_registry, job_id=job,
+    )  # fmt: skip
+    return handle
+
+
+async def _until_recorded(home: Path, job: str, count: int) -> None:
+    folder = home / "artifacts" / "jobs" / job / "docs"
+    while not folder.is_dir() or len(list(folder.glob("*.json"))) < count:
+        await asyncio.sleep(0.05)
+
+
+def _check_exactly_once(home: Path, job: str) -> int:
+    """Every document recorded once with one result; returns how many were analysed twice."""
+    store = LocalArtifactStore(home / "artifacts")
+    assert len(store.keys(f"jobs/{job}/docs")) == DOCS
+    assert len(store.keys(f"jobs/{job}/results")) == DOCS
+    memory = open_memory(MemorySettings(mode="local"), f"{job}-results", home=home)
+    assert memory.count() == DOCS  # content-hash ids: a repeated upsert adds nothing
+    summarize_calls = Counter(c["hash"] for c in read_call_log(home / "calls.jsonl") if c["task"] == "summarize")
+    assert len(summarize_calls) == DOCS
+    return sum(n - 1 for n in summarize_calls.values())
+
+
+async def test_sigkilled_worker_mid_batch(temporal_client: Client, tmp_path: Path) -> None:
+    corpus, home, prefix = write_corpus(tmp_path / "corpus", DOCS), tmp_path / "home", f"k-{uuid.uuid4().hex[:6]}-"
+    address = temporal_client.service_client.config.target_host
+    with worker_process(address, home, prefix) as first:
+        handle = await _start(temporal_client, home, prefix, corpus, "batch-worker-kill")
+        await _until_recorded(home, "batch-worker-kill", 15)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    with worker_process(address, home, prefix):
+        result = await asyncio.wait_for(handle.result(), timeout=180)
+    assert (result.status, result.done, result.failed) == ("completed", DOCS, 0)
+    assert _check_exactly_once(home, "batch-worker-kill") <= PARALLELISM  # one document per micro-batch in flight
+
+
+async def test_sigkilled_server_mid_batch(tmp_path: Path) -> None:
+    corpus, home, prefix = write_corpus(tmp_path / "corpus", DOCS), tmp_path / "home", "s-"
+    settings = make_settings(tmp_path / "server", temporal_port=_free_port(), ui_port=_free_port())
+    server = EmbeddedServer(settings)
+    record = server.ensure_started()
+    try:
+        client = await Client.connect(record.address, data_converter=data_converter(settings))
+        with worker_process(record.address, home, prefix):
+            handle = await _start(client, home, prefix, corpus, "batch-server-kill")
+            await _until_recorded(home, "batch-server-kill", 15)
+            os.killpg(record.pid, signal.SIGKILL)
+            os.waitpid(record.pid, 0)
+            restarted = server.ensure_started()
+            assert restarted.port == record.port
+            client = await Client.connect(restarted.address, data_converter=data_converter(settings))
+            again = client.get_workflow_handle(handle.job_id, result_type=BatchResult)
+            result = await asyncio.wait_for(again.result(), timeout=180)
+        assert (result.status, result.done, result.failed) == ("completed", DOCS, 0)
+    finally:
+        server.stop()
+    assert _check_exactly_once(home, "batch-server-kill") <= PARALLELISM
