@@ -18,7 +18,7 @@ import pytest
 
 from tests.orchestration.cli_jobs import CLI, CORPUS, QUESTION, cli_env, cli_json, stop_server
 
-# 55 CLI processes, each paying the imports: about a minute on an idle 2-core machine.
+# 64 CLI processes, each paying the imports: about a minute on an idle 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 LONG = "word " * 1000  # 5,000 characters: over the 4,000-character question limit
