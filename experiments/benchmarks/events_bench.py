@@ -5,9 +5,11 @@ Run: ``.venv/bin/python -m experiments.benchmarks.events_bench [--latency 0.1] [
 
 One research job (fake model, `--latency` seconds per call, the test corpus, no approval
 wait) runs on a private dev server with an in-process worker while one watcher reads its
-stream live. Counted from the job's history: the publish signals (one per batch of an
-activity: every 0.5 s while it runs, and at its end), the watcher's poll updates (an
-accepted and a completed event each) and all events; from the stream: its items by kind.
+stream live (`JobStream`: by query, so it should add nothing to the history; the poll
+updates are counted to show it). Counted from the job's history: the publish signals (one
+per batch of an activity: at most one a second while it runs, and one at its end), update
+events and all events; from the stream: its items by kind. `--no-watch` reads the stream
+only after the job ended.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ _PUBLISH = "__temporal_workflow_stream_publish"
 CORPUS = str(Path(__file__).parents[2] / "tests" / "data" / "corpus")
 
 
-async def measure(client: Client, home: Path, latency: float, subtasks: int) -> dict[str, object]:
+async def measure(client: Client, home: Path, latency: float, subtasks: int, watch: bool = True) -> dict[str, object]:
     home.mkdir(parents=True)
     deps = WorkerDeps(
         home=home, memory_settings=MemorySettings(mode="memory"),
@@ -57,7 +59,11 @@ async def measure(client: Client, home: Path, latency: float, subtasks: int) -> 
                 "validation_rounds": 0, "approval": {"required": False},
             }
         )  # fmt: skip
-        items = [i async for i in JobStream(client, handle.job_id).events(0) if isinstance(i, OffsetEvent)]
+        if watch:
+            items = [i async for i in JobStream(client, handle.job_id).events(0) if isinstance(i, OffsetEvent)]
+        await handle.result()
+        if not watch:  # read after the job ended: by query, no poll in its history
+            items = [i async for i in JobStream(client, handle.job_id).events(0) if isinstance(i, OffsetEvent)]
         seconds = time.perf_counter() - started
         history = await handle.handle.fetch_history()
     kinds = collections.Counter(i.event.kind for i in items)
@@ -77,11 +83,11 @@ async def measure(client: Client, home: Path, latency: float, subtasks: int) -> 
         "publish_signals": signals,
         "activities": activities,
         "watcher_polls": polls,
-        "history_events_for_events": signals + 2 * polls,
+        "signal_and_poll_events": signals + 2 * polls,
     }
 
 
-async def main(latency: float, subtasks: int) -> None:
+async def main(latency: float, subtasks: int, watch: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         settings = OrchestrationSettings(home=home / "server", temporal_port=0, ui_port=0, temporal_address=None)
@@ -89,14 +95,15 @@ async def main(latency: float, subtasks: int) -> None:
         record = server.ensure_started()
         try:
             client = await Client.connect(record.address, data_converter=data_converter(settings))
-            out = await measure(client, home / "job", latency, subtasks)
+            out = await measure(client, home / "job", latency, subtasks, watch)
         finally:
             server.stop()
+    watcher = f"a live watcher polled {out['watcher_polls']} times" if watch else "no live watcher"
     print(
         f"events: {out['stream_items']} stream items in {out['publish_signals']} publish signals over "
-        f"{out['activities']} activities; a live watcher polled {out['watcher_polls']} times; "
-        f"{out['history_events_for_events']} of {out['history_events']} history events are the stream's; "
-        f"job {out['seconds']} s (fake model {latency} s per call, {subtasks} subtasks)"
+        f"{out['activities']} activities; {watcher}; {out['signal_and_poll_events']} signal and poll events "
+        f"of {out['history_events']} in history; job {out['seconds']} s (fake model {latency} s per call, "
+        f"{subtasks} subtasks)"
     )
     print(f"items by kind: {out['items_by_kind']}")
 
@@ -108,8 +115,9 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 def bench(
     latency: float = typer.Option(0.1, "--latency", min=0.0, help="Fake model seconds per call."),
     subtasks: int = typer.Option(3, "--subtasks", min=1),
+    watch: bool = typer.Option(True, "--watch/--no-watch", help="Read the stream live (polls) or after the job."),
 ) -> None:
-    asyncio.run(main(latency, subtasks))
+    asyncio.run(main(latency, subtasks, watch))
 
 
 if __name__ == "__main__":

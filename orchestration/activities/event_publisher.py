@@ -2,10 +2,16 @@
 
 The runner hands `RunEvent`s to `sink` (from the event loop or LangGraph's worker
 threads); they become `JobEvent`s stamped with the activity id and attempt and go to the
-workflow through `WorkflowStreamClient`: one signal per batch (every `BATCH_INTERVAL`, or
-sooner when `MAX_BATCH` items wait), deduplicated by publisher and sequence. Streamed
-tokens are joined into one item per `TOKEN_INTERVAL`, so a fast provider costs a few
-items a second, not one per token. A retried attempt publishes a "retry" marker first.
+workflow through `WorkflowStreamClient`: one signal per batch, deduplicated by publisher
+and sequence. Streamed tokens are joined into one item per `TOKEN_INTERVAL`, so a fast
+provider costs a few items a second, not one per token. A retried attempt publishes a
+"retry" marker first.
+
+Each signal is about four events in the job's history (the signal and the workflow task
+it wakes), while an activity without events costs three however long it runs. So batches
+get rarer as an activity ages (`flush_interval`): every second at first, every 30 s after
+five minutes; an hour-long graph adds about 160 signals, not 3,600 (and `MAX_BATCH` items
+waiting flush at once, which bounds a signal's size).
 
 Telemetry never takes a job down: a stream that cannot be reached (the workflow closed,
 the server restarting) costs events, never the activity; a final flush waits at most
@@ -30,9 +36,13 @@ from reasoning.events import RunEvent
 
 log = logging.getLogger(__name__)
 
-# Watchers see events about this late at most; each interval costs one signal (one history event).
-BATCH_INTERVAL = timedelta(seconds=0.5)
-MAX_BATCH = 200
+# Seconds between batches: watchers see events about this late at most.
+MIN_INTERVAL_S = 1.0
+MAX_INTERVAL_S = 30.0
+# A batch of this many items goes at once (about 300 bytes each: far below the payload limits).
+MAX_BATCH = 500
+# The client's own timer never fires first: `flush_interval` decides (an hour is "never" here).
+_CLIENT_INTERVAL = timedelta(hours=1)
 TOKEN_INTERVAL = 0.25
 TOKEN_MAX_CHARS = 2000
 CLOSE_TIMEOUT = 5.0
@@ -57,12 +67,13 @@ class ActivityEventPublisher:
         self._tokens: list[str] = []
         self._token_node: str | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._started = self._flushed = time.monotonic()
 
     async def __aenter__(self) -> ActivityEventPublisher:
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         try:
             self._client = WorkflowStreamClient.from_within_activity(
-                batch_interval=BATCH_INTERVAL, max_batch_size=MAX_BATCH
+                batch_interval=_CLIENT_INTERVAL, max_batch_size=MAX_BATCH
             )
             await self._client.__aenter__()
             self._topic = self._client.topic(EVENTS_TOPIC, type=JobEvent)
@@ -125,6 +136,21 @@ class ActivityEventPublisher:
             log.warning("job event dropped: %s", exc)
 
     async def _tick(self) -> None:
+        """Join pending tokens into an item, and send a batch when `flush_interval` says so."""
         while True:
             await asyncio.sleep(TOKEN_INTERVAL)
             self._flush_tokens()
+            now = time.monotonic()
+            if self._client is None or now - self._flushed < flush_interval(now - self._started):
+                continue
+            self._flushed = now
+            try:
+                await self._client.flush()
+            except Exception as exc:  # kept for the next flush (same sequence), never the activity's problem
+                log.warning("job events not sent yet: %s", exc)
+
+
+def flush_interval(age_s: float) -> float:
+    """Seconds between batches for an activity running for `age_s` seconds: a tenth of its
+    age, at least `MIN_INTERVAL_S` and at most `MAX_INTERVAL_S`."""
+    return min(MAX_INTERVAL_S, max(MIN_INTERVAL_S, age_s / 10))

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.converter import data_converter
-from orchestration.job_stream import JobStream
 from orchestration.server import EmbeddedServer
 from orchestration.shared import BudgetChange, JobProgress
 from tests.conftest import make_settings
@@ -65,8 +65,8 @@ async def _watched_events(jobs: ResearchClient) -> JobHandle:
     by signal, a watcher long-polls by update the whole time, then the report is approved."""
     handle = await jobs.start(spec(approval=WAIT), job_id="history-watched-events")
 
-    async def watch() -> int:
-        return len([e async for e in JobStream(jobs.client, handle.job_id).events(0)])
+    async def watch() -> int:  # the library's long-poll by update (JobStream reads by query: no history)
+        return len([e async for e in WorkflowStreamClient.create(jobs.client, handle.job_id).subscribe()])
 
     watcher = asyncio.create_task(watch())
     await wait_for_phase(handle, "awaiting_approval")

@@ -39,7 +39,7 @@ async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
 
 
 async def _read(stream: JobStream, start: int = 0) -> list[OffsetEvent | StreamGap]:
-    async with contextlib.aclosing(stream.events(start)) as events:
+    async with contextlib.aclosing(stream.events(start, interval_s=0.05)) as events:
         return [item async for item in events]
 
 

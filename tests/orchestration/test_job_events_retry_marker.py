@@ -4,8 +4,13 @@ it, and a watcher that applies the attempt rule (`EventTally`) counts its work o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +24,34 @@ from orchestration.settings import OrchestrationSettings
 from orchestration.shared import Tuning
 from orchestration.shared.events import EventTally, JobEvent
 from tests.orchestration.jobs import spec
-from tests.orchestration.test_job_crash_recovery import worker_process
 
+# Slow enough that the graph is still running when the watcher has seen its first node.
+LATENCY_S = 1.2
 pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def worker_process(server: ServerRecord, home: Path, prefix: str) -> Iterator[subprocess.Popen[str]]:
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": server.address,
+        "DURABLE_RESEARCH_HOME": str(home),
+        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
+        "DURABLE_RESEARCH_MEMORY_MODE": "local",
+        "DURABLE_RESEARCH_MEMORY_CHUNK_SIZE": "400",
+        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(LATENCY_S),
+    }
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "durable-research"), "worker"],
+        env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
 
 
 async def test_killed_worker_retry_is_marked_and_counted_once(
@@ -36,13 +66,14 @@ async def test_killed_worker_retry_is_marked_and_counted_once(
     )
     events: list[JobEvent] = []
     with worker_process(temporal_server, tmp_path, prefix) as first:
-        handle = await jobs.start(spec(max_subtasks=2, parallelism=1, validation_rounds=0))
-        reader = JobStream(temporal_client, handle.job_id).events(0)
+        handle = await jobs.start(spec(max_subtasks=1, validation_rounds=0))
+        reader = JobStream(temporal_client, handle.job_id).events(0, interval_s=0.1)
         async for item in reader:
             assert isinstance(item, OffsetEvent)
             events.append(item.event)
-            # A model-calling node of a subtask finished: kill the worker in the middle of that graph.
-            if item.event.kind == "node_finished" and item.event.subtask and item.event.node == "read":
+            # A subtask's first model call returned: kill the worker in the middle of that graph
+            # (three more calls, 3.6 s, are left: far more than a batch and a poll take to arrive).
+            if item.event.kind == "model_call" and item.event.subtask and item.event.node == "read":
                 victim = item.event
                 break
         first.send_signal(signal.SIGKILL)
