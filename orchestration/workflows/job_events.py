@@ -37,10 +37,14 @@ class JobEventLog:
         self._topic.publish(JobEvent.model_validate({"kind": kind, "at": at, **fields}))
         self.trim()
 
-    def phase(self, state: JobState) -> None:
-        """Publish the job's phase if it changed since the last call, and refresh the details."""
+    def phase(self, state: JobState, note: str = "") -> None:
+        """Publish the job's phase if it changed since the last call, and refresh the details.
+
+        Args:
+            note: said with the phase when it is published (a new run says why it repeats it).
+        """
         if state.phase != self._phase:
-            detail = (state.error or "") if state.phase == "failed" else ""
+            detail = (state.error or "") if state.phase == "failed" else note
             self.publish("phase", phase=state.phase, detail=detail)
             self._phase = state.phase
         self.details(state)

@@ -77,7 +77,8 @@ class ResearchJobWorkflow:
         s = self._state
         self._metered = workflow.patched(_USAGE_PATCH)
         # Phase changes reach the event stream and the UI's current details from one place.
-        self._events.phase(s)
+        # A run continued from another repeats its phase: say so, or watchers see it twice unexplained.
+        self._events.phase(s, note=f"run {s.run_number} continued" if inp.events is not None else "")
         follow = asyncio.create_task(self._follow_phase())
         try:
             await self._lifecycle()
