@@ -1,5 +1,5 @@
 # The two commands of the README. Each bootstraps .venv from nothing (scripts/bootstrap.sh).
-.PHONY: run test lint lock bench clean
+.PHONY: run test lint lock bench clean notebook
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,6 +18,15 @@ test:
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# JupyterLab on notebooks/, loopback only: `make notebook` (NOTEBOOK_PORT=8890 to use another port).
+# allow_root: containers (and this repository's Dockerfile) run as root, where Jupyter refuses by default.
+NOTEBOOK_PORT ?= 8888
+NOTEBOOK_FLAGS ?=
+notebook:
+	@scripts/bootstrap.sh notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NOTEBOOK_PORT) \
+		--ServerApp.port_retries=0 --ServerApp.allow_root=True $(NOTEBOOK_FLAGS)
 
 lint:
 	@scripts/bootstrap.sh $(TEST_EXTRAS)

@@ -231,6 +231,8 @@ class ResearchClient:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 result_type=JobResult,
+                # The UI's line for the job; no user text (the question may be confidential).
+                static_summary=f"research job · model {spec.model.provider} · {len(spec.corpus)} corpus source(s)",
             )
         except WorkflowAlreadyStartedError:
             closed = await self.attach(job_id).closed()

@@ -5,7 +5,10 @@ Hierarchy::
     DurableResearchError
     ├── ConfigError                 misuse: fix the settings or the call
     │   ├── StateDirError           state folder missing/unwritable
-    │   └── BinaryNotFoundError     temporal binary missing or not executable
+    │   ├── BinaryNotFoundError     temporal binary missing or not executable
+    │   ├── NoSuchJobError          a job id that names no workflow
+    │   └── OffsetBeyondEndError    an event offset past the end of a job's stream
+    ├── NoStreamError               a job without an event stream, or no worker answered
     └── ServerError                 the embedded Temporal dev server
         ├── PortInUseError          a port we need is taken
         ├── ServerStartError        the process exited while starting
@@ -31,6 +34,18 @@ class StateDirError(ConfigError):
 
 class BinaryNotFoundError(ConfigError):
     """The `temporal` CLI binary is missing or not executable."""
+
+
+class NoSuchJobError(ConfigError):
+    """The job id names no workflow (a typo: bad input)."""
+
+
+class OffsetBeyondEndError(ConfigError):
+    """The requested event offset is past the end of the job's stream (bad input)."""
+
+
+class NoStreamError(DurableResearchError):
+    """The job has no event stream (it started before events existed), or no worker answered."""
 
 
 class ServerError(DurableResearchError):

@@ -24,6 +24,7 @@ from reasoning.errors import (
     SupersededAttemptError,
     map_provider_error,
 )
+from reasoning.events import EventSink, ModelCallEvents, RunEvent
 from reasoning.models import (
     ExtractiveChatModel,
     FakeChatModel,
@@ -63,6 +64,7 @@ __all__ = [
     "ConfigError",
     "DocumentAnalysis",
     "DocumentInput",
+    "EventSink",
     "Evidence",
     "ExtractiveChatModel",
     "FakeChatModel",
@@ -74,6 +76,7 @@ __all__ = [
     "GraphRegistry",
     "GraphSpec",
     "MemoryRetriever",
+    "ModelCallEvents",
     "ModelError",
     "ModelOutputError",
     "ModelSettings",
@@ -86,6 +89,7 @@ __all__ = [
     "ResearchInput",
     "Retriever",
     "RetryableModelError",
+    "RunEvent",
     "RunResult",
     "Subtask",
     "SupersededAttemptError",

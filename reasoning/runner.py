@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from reasoning._meter import Budgets, Meter
 from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
+from reasoning.events import EventSink, ModelCallEvents, RunEvent
 from reasoning.models.tasks import provider_name
 from reasoning.observer import RunObserver
 from reasoning.registry import GraphSpec
@@ -57,6 +59,7 @@ async def arun_graph(
     budgets: Budgets | None = None,
     attempt: int | None = None,
     observer: RunObserver | None = None,
+    on_event: EventSink | None = None,
 ) -> RunResult:
     """Run `spec` on `graph_input` and return its validated output.
 
@@ -82,6 +85,9 @@ async def arun_graph(
             chain. None: no fencing (one writer per thread, e.g. a notebook).
         observer: told of every model call (node, tokens in/out) and every node's wall
             time; the activity adapts it to Temporal's metric meter.
+        on_event: receives live `RunEvent`s (node start/finish with timings, model calls
+            with tokens, streamed tokens, a resume); may be called from LangGraph's worker
+            threads. None: no events, and the run streams exactly as before.
 
     Raises:
         ConfigError: bad mode/thread/checkpoint settings, or an input that does not validate.
@@ -95,7 +101,7 @@ async def arun_graph(
         raise ConfigError(f"Unknown mode {mode!r}: use 'restart' or 'resume'.")
     payload = _input_dict(spec, graph_input)
     builder = spec.build()
-    run = _Run(spec, context, budgets or Budgets(), on_node, observer)
+    run = _Run(spec, context, budgets or Budgets(), on_node, observer, on_event)
     if mode == "restart":
         return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
     if not thread_id:
@@ -116,6 +122,7 @@ def run_graph(
     budgets: Budgets | None = None,
     attempt: int | None = None,
     observer: RunObserver | None = None,
+    on_event: EventSink | None = None,
 ) -> RunResult:
     """Synchronous twin of `arun_graph` (same arguments, same result).
 
@@ -132,6 +139,7 @@ def run_graph(
         "budgets": budgets,
         "attempt": attempt,
         "observer": observer,
+        "on_event": on_event,
     }
     try:
         asyncio.get_running_loop()
@@ -178,15 +186,22 @@ class _Run:
         budgets: Budgets,
         on_node: Callable[[NodeEvent], None] | None,
         observer: RunObserver | None = None,
+        on_event: EventSink | None = None,
     ) -> None:
         self.spec, self.context, self.budgets, self.on_node = spec, context, budgets, on_node
+        self.on_event = on_event
         self.meter = Meter(budgets, observer)
         self.nodes_run: list[str] = []
+        self._started: dict[str, float] = {}  # node -> monotonic start, for node timings
 
     async def drive(self, graph: Any, payload: dict[str, Any], thread_id: str, durable: bool) -> RunResult:
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id},
-            "callbacks": [self.meter, SpanRecorder(self.spec.key, provider_name(self.context.model))],
+            "callbacks": [
+                self.meter,
+                SpanRecorder(self.spec.key, provider_name(self.context.model)),
+                *([ModelCallEvents(self.on_event)] if self.on_event else []),
+            ],
             "recursion_limit": self.budgets.max_steps,
         }
         start: dict[str, Any] | None = payload
@@ -197,6 +212,8 @@ class _Run:
             if point != "fresh":  # never apply the input on top of an existing chain
                 start, resumed = None, True
                 offset = max(0, int((state.metadata or {}).get("step", 0) or 0))
+                if self.on_event is not None:
+                    self.on_event(RunEvent(kind="resumed", step=offset))
             if point == "finished":  # a thread that reached its end: its stored output, nothing re-run
                 return self._result(state.values, resumed)
         values = await self._stream(graph, start, config, offset, durable)
@@ -235,16 +252,21 @@ class _Run:
         values: dict[str, Any] = {}
         pending: list[tuple[str, Any]] = []
         extra = {"durability": "sync"} if durable else {}
+        # "tasks" chunks announce each node as it starts; only asked for when someone listens.
+        modes = ["updates", "values", "tasks"] if self.on_event is not None else ["updates", "values"]
         try:
             async with asyncio.timeout(self.budgets.max_wall_s):
                 stream = graph.astream(
                     start,
                     config,
                     context=self.context,
-                    stream_mode=["updates", "values"],
+                    stream_mode=modes,
                     **extra,
                 )
                 async for kind, chunk in stream:
+                    if kind == "tasks":
+                        self._task(chunk)
+                        continue
                     if kind == "updates":
                         pending.extend(chunk.items())
                         continue
@@ -266,9 +288,22 @@ class _Run:
             self.nodes_run.append(node)
             self.meter.check_tokens()
             self.meter.check_wall()
+            step = offset + len(self.nodes_run)
             if self.on_node is not None:
-                event = NodeEvent(node=node, step=offset + len(self.nodes_run), details=_details(update))
-                self.on_node(event)
+                self.on_node(NodeEvent(node=node, step=step, details=_details(update)))
+            if self.on_event is not None:
+                started = self._started.pop(node, None)
+                seconds = round(time.monotonic() - started, 4) if started is not None else None
+                self.on_event(RunEvent(kind="node_finished", node=node, step=step, seconds=seconds))
+
+    def _task(self, chunk: dict[str, Any]) -> None:
+        """A "tasks" chunk: a node starting (it has "input") or its result (ignored: a node is
+        reported finished only once its step is saved, in `_finished`)."""
+        node = str(chunk.get("name", ""))
+        if "input" not in chunk or node.startswith("__") or self.on_event is None:
+            return
+        self._started[node] = time.monotonic()
+        self.on_event(RunEvent(kind="node_started", node=node))
 
 
 def _details(update: Any) -> dict[str, Any]:

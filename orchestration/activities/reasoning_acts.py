@@ -17,6 +17,7 @@ from temporalio import activity
 
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
+from orchestration.activities.event_publisher import ActivityEventPublisher
 from orchestration.artifacts import finding_key, report_key
 from orchestration.shared import names
 from orchestration.shared.messages import (
@@ -75,8 +76,9 @@ class ReasoningActivities:
         outcome: RunOutcome = "failed"
         run: RunResult | None = None
         usage: Usage | None = None
+        subtask = call.subtask.id if isinstance(call, SubtaskRequest) else None
         try:
-            async with _heartbeat_while_running(last):
+            async with _heartbeat_while_running(last), ActivityEventPublisher(call.graph, subtask) as events:
                 run = await arun_graph(
                     spec,
                     graph_input,
@@ -87,6 +89,7 @@ class ReasoningActivities:
                     checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
                     on_node=on_node,
                     observer=metrics,
+                    on_event=events.sink,  # live events for watchers, batched into the job's stream
                 )
             name = label.partition(":")[2] or None
             usage = self._deps.prices.usage(

@@ -12,6 +12,10 @@ Usage, in a cell (top-level ``await`` works in IPython)::
     progress = await watch_progress(handle)
     show_report(handle, await handle.result())
     await nb.close()
+
+For the job's live events (nodes, model calls, tokens, retries) instead of polled progress::
+
+    watch = await nb.watch_events(handle.job_id).run()
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from temporalio.runtime import MetricBuffer
 
 from orchestration.activities import WorkerDeps
 from orchestration.client import JobHandle, ResearchClient
+from orchestration.edge.event_widget import EventWatch
 from orchestration.edge.preflight import check_spec
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
@@ -157,6 +162,10 @@ class Notebook:
     async def fresh_client(self) -> ResearchClient:
         """A new client with no shared state, as a new kernel (or another machine) would build."""
         return await ResearchClient.connect(self.settings, queues=self.client.queues, preflight=check_spec)
+
+    def watch_events(self, job_id: str, from_offset: int = 0) -> EventWatch:
+        """A live view of a job's events; `await watch.run()` (until it ends) or `watch.start()`."""
+        return EventWatch(self.client.client, job_id, from_offset)
 
     async def close(self, *, stop_server: bool | None = None) -> None:
         """Stop the worker and, if this notebook started it (or `stop_server`), the server."""

@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, field_validator
+from temporalio.contrib.workflow_streams import WorkflowStreamState
 
+from orchestration.shared.events import EVENT_RETENTION
 from orchestration.shared.spec import QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery, check_graph_key
 from orchestration.shared.usage import Budget, Usage
 
@@ -38,6 +40,9 @@ class Tuning(BaseModel):
     # is noticed only when their start-to-close timeout passes (None: the default of
     # orchestration.workflows.options, IO_TIMEOUT).
     io_timeout_s: float | None = Field(default=None, gt=0)
+    # Items of the job's event stream kept for late watchers (older ones are truncated);
+    # bounds the workflow's memory and what continue-as-new carries.
+    event_retention: int = Field(default=EVENT_RETENTION, ge=10)
 
 
 class SubtaskRef(BaseModel):
@@ -254,6 +259,9 @@ class JobInput(BaseModel):
     queues: TaskQueues = Field(default_factory=TaskQueues)
     tuning: Tuning = Field(default_factory=Tuning)
     state: JobState | None = Field(default=None, description="Set when continuing as new.")
+    # The event stream's retained items and publisher dedup state, carried the same way
+    # (typed, not Any: the converter must rebuild the dataclass). None on a fresh start.
+    events: WorkflowStreamState | None = None
 
 
 class JobProgress(BaseModel):

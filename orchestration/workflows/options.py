@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.workflow import ActivityCancellationType
 
@@ -20,6 +21,10 @@ INGEST_HEARTBEAT_FLOOR = timedelta(seconds=60)
 IO_TIMEOUT = timedelta(minutes=2)
 # Retries back off to at most a minute: a research job waits for a provider, not forever.
 MAX_RETRY_INTERVAL = timedelta(seconds=60)
+
+
+# The UI cuts summaries short anyway; the server stores them with the scheduling event.
+SUMMARY_MAX_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,14 @@ class CallOptions:
     heartbeat_timeout: timedelta | None = None
     cancellation_type: ActivityCancellationType | None = None
 
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `execute_activity`/`start_activity` (unset ones left out)."""
+    def kwargs(self, summary: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for `execute_activity`/`start_activity` (unset ones left out).
+
+        Args:
+            summary: what the Temporal UI shows beside the activity (subtask, graph). It is
+                stored in the scheduling command's user metadata, so it came with a patch:
+                histories recorded before it replay without one.
+        """
         out: dict[str, Any] = {
             "task_queue": self.task_queue,
             "start_to_close_timeout": self.start_to_close_timeout,
@@ -51,6 +62,8 @@ class CallOptions:
             out["heartbeat_timeout"] = self.heartbeat_timeout
         if self.cancellation_type is not None:
             out["cancellation_type"] = self.cancellation_type
+        if summary and workflow.patched("activity-summaries"):
+            out["summary"] = summary[:SUMMARY_MAX_CHARS]
         return out
 
 

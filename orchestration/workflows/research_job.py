@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.spec import JobSpec, Recovery
     from orchestration.shared.usage import BudgetChange, Usage
     from orchestration.workflows.engine_ingest import ingest_through_engine
+    from orchestration.workflows.job_events import JobEventLog
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
     from orchestration.workflows.subtasks import SubtaskPool
@@ -60,10 +61,12 @@ class ResearchJobWorkflow:
         self._opts = ActivityOptions(inp.queues, inp.tuning)
         self._decision: tuple[str, Decision] | None = None
         self._metered = False  # set in run(): workflow.patched() may not be called from a query
+        self._events = JobEventLog(inp.events, retention=inp.tuning.event_retention)
         self._pool = SubtaskPool(
             self._state, self._opts, self._graph_call,
             account=lambda task, usage: self._account("researching", usage, task),
             may_start=lambda: self._budget_spent() is None,
+            events=self._events,
         )  # fmt: skip
         self._saga = PublishSaga(self._state, self._opts)
 
@@ -73,6 +76,10 @@ class ResearchJobWorkflow:
     async def run(self, inp: JobInput) -> JobResult:
         s = self._state
         self._metered = workflow.patched(_USAGE_PATCH)
+        # Phase changes reach the event stream and the UI's current details from one place.
+        # A run continued from another repeats its phase: say so, or watchers see it twice unexplained.
+        self._events.phase(s, note=f"run {s.run_number} continued" if inp.events is not None else "")
+        follow = asyncio.create_task(self._follow_phase())
         try:
             await self._lifecycle()
         except _BudgetSpent as spent:
@@ -81,16 +88,29 @@ class ResearchJobWorkflow:
         except asyncio.CancelledError:
             await self._pool.stop()
             s.phase = "cancelled"
+            self._events.phase(s)
             self._count_phase()
             await self._saga.compensate()
             raise
         except _JobFailed as failure:
             s.phase, s.error = "failed", str(failure)
+            self._events.phase(s)
             self._count_phase()
             await self._saga.compensate()
             raise ApplicationError(str(failure), type="JobFailed", non_retryable=True) from None
+        finally:
+            follow.cancel()
+        self._events.phase(s)
         self._count_phase()
         return self._result()
+
+    async def _follow_phase(self) -> None:
+        """Publish every phase change as it happens (workflow-local: no command, replay-safe)."""
+        s = self._state
+        while True:
+            seen = s.phase
+            await workflow.wait_condition(lambda seen=seen: s.phase != seen)  # type: ignore[misc]
+            self._events.phase(s)
 
     async def _lifecycle(self) -> None:
         s = self._state
@@ -122,12 +142,16 @@ class ResearchJobWorkflow:
     async def _advance(self, phase: str) -> None:
         """Move to the next phase; continue-as-new here when the server suggests it."""
         self._state.phase = phase  # type: ignore[assignment]
+        self._events.phase(self._state)  # now, so it precedes the events of the phase's own work
         self._count_phase()
         if workflow.info().is_continue_as_new_suggested():
             await self._continue_as_new()
 
     async def _continue_as_new(self) -> None:
-        # Handlers (updates) must finish first, or their callers would see them aborted.
+        self._events.phase(self._state)
+        # Waiting watchers are released first (they follow the next run); handlers (updates)
+        # must finish, or their callers would see them aborted.
+        self._events.detach()
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._state.continued += 1
         workflow.continue_as_new(
@@ -136,6 +160,7 @@ class ResearchJobWorkflow:
                 queues=self._input.queues,
                 tuning=self._input.tuning,
                 state=self._state,
+                events=self._events.snapshot(),
             )
         )
 
@@ -156,7 +181,7 @@ class ResearchJobWorkflow:
             names.INGEST,
             IngestRequest(sources=spec.corpus, collection=spec.collection),
             result_type=IngestSummary,
-            **self._opts.ingest().kwargs(),
+            **self._opts.ingest().kwargs(summary=f"ingest {len(spec.corpus)} source(s) into {spec.collection}"),
         )
 
     async def _plan(self) -> None:
@@ -171,7 +196,7 @@ class ResearchJobWorkflow:
                 PlanRequest, question=spec.question, max_subtasks=spec.max_subtasks, kinds=list(spec.graphs)
             ),
             result_type=PlanResult,
-            **self._opts.reasoning().kwargs(),
+            **self._opts.reasoning().kwargs(summary=f"plan · graph {spec.planner}"),
         )
         self._account("planning", plan.usage)
         for ref in plan.subtasks:
@@ -199,7 +224,7 @@ class ResearchJobWorkflow:
                 names.VALIDATE,
                 self._graph_call(s.spec.validator).request(ValidateRequest, finding_keys=self._keys()),
                 result_type=ValidationResult,
-                **self._opts.reasoning().kwargs(),
+                **self._opts.reasoning().kwargs(summary=f"validate · graph {s.spec.validator}"),
             )
             self._account("validating", s.validation.usage)
             send_back = [
@@ -235,7 +260,7 @@ class ResearchJobWorkflow:
                 usage_so_far=s.usage if self._metered else None,
             ),
             result_type=ReportRef,
-            **self._opts.reasoning().kwargs(),
+            **self._opts.reasoning().kwargs(summary=f"write · graph {s.spec.writer} · revision {len(s.revisions)}"),
         )
         self._account("writing", s.report.usage)
 
@@ -244,6 +269,7 @@ class ResearchJobWorkflow:
         policy = s.spec.approval
         if not policy.required:
             s.approval, s.phase = "auto", "publishing"
+            self._events.publish("approval", phase="auto", detail="approval not required")
             return
         while s.phase == "awaiting_approval":
             if s.approval_deadline is None:
@@ -268,6 +294,7 @@ class ResearchJobWorkflow:
         s = self._state
         policy = s.spec.approval
         s.approval_deadline = None
+        self._events.publish("approval", phase="deadline", detail=f"deadline passed; policy {policy.on_timeout}")
         if policy.on_timeout == "approve":
             s.approval, s.decided_by, s.phase = "timed_out", "deadline", "publishing"
         elif policy.on_timeout == "escalate" and s.approval != "escalated":
@@ -279,6 +306,7 @@ class ResearchJobWorkflow:
     async def _apply_decision(self, action: str, decision: Decision) -> None:
         s = self._state
         s.decided_by = decision.by
+        self._events.publish("approval", phase=action, detail=f"by {decision.by}: {decision.notes[:200]}".rstrip(": "))
         if action == "approve":
             s.approval, s.phase = "approved", "publishing"
         elif action == "reject":
@@ -342,6 +370,7 @@ class ResearchJobWorkflow:
         assert recurrence is not None
         s.phase = "waiting_next_run"
         await workflow.sleep(recurrence.every, summary="next recurring run")
+        self._events.detach()
         await workflow.wait_condition(workflow.all_handlers_finished)
         fresh = JobState(
             spec=s.spec,
@@ -349,8 +378,11 @@ class ResearchJobWorkflow:
             previous_report_key=s.report.key if s.report else s.previous_report_key,
         )
         workflow.continue_as_new(
-            JobInput(spec=s.spec, queues=self._input.queues, tuning=self._input.tuning, state=fresh)
-        )
+            JobInput(
+                spec=s.spec, queues=self._input.queues, tuning=self._input.tuning, state=fresh,
+                events=self._events.snapshot(),
+            )
+        )  # fmt: skip
 
     # --- updates, signals, queries -------------------------------------------
 

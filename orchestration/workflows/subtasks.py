@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.messages import GraphCall, JobState, SubtaskRequest, SubtaskResult, SubtaskState
     from orchestration.shared.spec import subtask_activity_id
     from orchestration.shared.usage import Usage
+    from orchestration.workflows.job_events import JobEventLog
     from orchestration.workflows.options import ActivityOptions
 
 
@@ -28,6 +29,7 @@ class SubtaskPool:
     account: told each finished subtask's usage (from its activity result).
     may_start: False stops new subtasks (a spent budget); running ones finish and
         `run_pending` returns with subtasks still pending.
+    events: the job's event stream, told when a subtask starts and finishes.
     """
 
     def __init__(
@@ -38,12 +40,14 @@ class SubtaskPool:
         *,
         account: Callable[[SubtaskState, Usage], None] | None = None,
         may_start: Callable[[], bool] = lambda: True,
+        events: JobEventLog | None = None,
     ) -> None:
         self._state = state
         self._opts = opts
         self._graph_call = graph_call
         self._account = account
         self._may_start = may_start
+        self._events = events
         self._running: dict[str, asyncio.Task[None]] = {}
 
     def _pending(self) -> list[SubtaskState]:
@@ -71,6 +75,8 @@ class SubtaskPool:
             )
 
     async def _run(self, task: SubtaskState) -> None:
+        activity_id = subtask_activity_id(task.ref.id, task.round)
+        self._publish("subtask_started", task, activity_id)
         try:
             task.result = await workflow.execute_activity(
                 names.RUN_SUBTASK,
@@ -80,8 +86,8 @@ class SubtaskPool:
                 result_type=SubtaskResult,
                 # Stable per subtask and round: clients map heartbeats to subtasks by it,
                 # and resume mode keys the graph's checkpoint thread with it.
-                activity_id=subtask_activity_id(task.ref.id, task.round),
-                **self._opts.subtask().kwargs(),
+                activity_id=activity_id,
+                **self._opts.subtask().kwargs(summary=_summary(task)),
             )
             task.status, task.error = "done", None
             if self._account is not None:
@@ -94,6 +100,23 @@ class SubtaskPool:
             raise
         finally:
             self._running.pop(task.ref.id, None)
+            self._publish("subtask_finished", task, activity_id)
+
+    def _publish(self, kind: str, task: SubtaskState, activity_id: str) -> None:
+        if self._events is None:
+            return
+        result = task.result if kind == "subtask_finished" and task.status == "done" else None
+        self._events.publish(
+            kind,
+            activity_id=activity_id,
+            subtask=task.ref.id,
+            graph=task.graph,
+            phase=task.status,
+            detail=(task.error or "")[:300]
+            if result is None
+            else f"{len(result.nodes_run)} nodes, {result.model_calls} model calls, {result.citations} citations",
+        )
+        self._events.details(self._state)
 
     async def stop(self) -> None:
         """Cancel in-flight graphs and wait until each acknowledged it."""
@@ -101,6 +124,11 @@ class SubtaskPool:
         for t in running:
             t.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+
+
+def _summary(task: SubtaskState) -> str:
+    """The UI's line for a subtask's activity; its current node is in the heartbeat details."""
+    return f"subtask {task.ref.id} ({task.ref.kind}) · graph {task.graph} · round {task.round}"
 
 
 def _cause(err: ActivityError) -> str:

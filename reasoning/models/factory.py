@@ -42,4 +42,8 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
         temperature=settings.temperature,
         timeout=settings.timeout_s,
         max_retries=0,
+        # Streaming only changes how the reply travels: callbacks see each token, and
+        # `stream_usage` keeps the usage data (tokens in/out) that a stream would drop.
+        streaming=settings.stream,
+        stream_usage=True,
     )

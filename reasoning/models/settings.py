@@ -22,6 +22,8 @@ class ModelSettings(BaseSettings):
         api_key: the key; local servers usually accept any value.
         temperature: sampling temperature for real models.
         timeout_s: per-request timeout for real models.
+        stream: ask an OpenAI-compatible endpoint to stream its reply, so watchers see
+            tokens as they arrive (the graph still gets the whole reply; usage is reported).
         fake_latency_s: seconds the fake sleeps per call (to make runs crashable).
         fake_call_log: a JSONL file the fake appends one line to per call.
     """
@@ -34,5 +36,6 @@ class ModelSettings(BaseSettings):
     api_key: SecretStr | None = None
     temperature: float = 0.0
     timeout_s: float = 60
+    stream: bool = False
     fake_latency_s: float = 0.0
     fake_call_log: Path | None = None

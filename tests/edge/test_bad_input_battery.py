@@ -18,7 +18,7 @@ import pytest
 
 from tests.orchestration.cli_jobs import CLI, CORPUS, QUESTION, cli_env, cli_json, stop_server
 
-# 52 CLI processes, each paying the imports: about a minute on an idle 2-core machine.
+# 64 CLI processes, each paying the imports: about a minute on an idle 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 LONG = "word " * 1000  # 5,000 characters: over the 4,000-character question limit
@@ -111,6 +111,9 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("status-unknown-job", ["status", "no-such-job"], {}, 1, "no such job"),
     ("approve-unknown-job", ["approve", "no-such-job"], {}, 1, "no such job"),
     ("revise-without-notes", ["revise", "no-such-job"], {}, 2, "--notes"),
+    ("watch-unknown-job", ["watch", "no-such-job"], {}, 2, "no job named 'no-such-job'"),
+    ("watch-negative-from", ["watch", "no-such-job", "--from", "-1"], {}, 2, "--from"),
+    ("watch-bad-job-id", ["watch", "../x"], {}, 2, "job id"),
 ]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.converter import data_converter
@@ -59,11 +60,27 @@ async def _budget_raised(jobs: ResearchClient) -> JobHandle:
     return handle
 
 
+async def _watched_events(jobs: ResearchClient) -> JobHandle:
+    """The event stream and UI summaries (patch activity-summaries): activities publish batches
+    by signal, a watcher long-polls by update the whole time, then the report is approved."""
+    handle = await jobs.start(spec(approval=WAIT), job_id="history-watched-events")
+
+    async def watch() -> int:  # the library's long-poll by update (JobStream reads by query: no history)
+        return len([e async for e in WorkflowStreamClient.create(jobs.client, handle.job_id).subscribe()])
+
+    watcher = asyncio.create_task(watch())
+    await wait_for_phase(handle, "awaiting_approval")
+    await handle.approve(by="recorder")
+    await watcher  # ends once the job completes and its last events are read
+    return handle
+
+
 SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "auto_approve": _plain,
     "revise_then_approve": _approve_after_revise,
     "rejected": _rejected,
     "budget_raised": _budget_raised,
+    "watched_events": _watched_events,
 }
 
 

@@ -34,7 +34,7 @@ def _load(path: Path) -> WorkflowHistory:
 
 
 def test_histories_are_committed() -> None:
-    assert {p.stem for p in HISTORIES} >= {"auto_approve", "revise_then_approve", "rejected"}
+    assert {p.stem for p in HISTORIES} >= {"auto_approve", "revise_then_approve", "rejected", "watched_events"}
 
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "key-configured"])

@@ -16,7 +16,15 @@ from typing import NoReturn
 
 import typer
 
-from orchestration.edge.cli import batch_cmds, graphs_cmds, job_cmds, memory_cmds, security_cmds, server_cmds
+from orchestration.edge.cli import (
+    batch_cmds,
+    graphs_cmds,
+    job_cmds,
+    memory_cmds,
+    security_cmds,
+    server_cmds,
+    watch_cmds,
+)
 from orchestration.edge.cli.output import bad_input
 from orchestration.edge.env import Environment
 from orchestration.errors import ConfigError
@@ -42,7 +50,7 @@ def _root(ctx: typer.Context) -> None:
         bad_input(str(exc))
 
 
-for _module in (server_cmds, job_cmds, batch_cmds, memory_cmds, graphs_cmds, security_cmds):
+for _module in (server_cmds, job_cmds, watch_cmds, batch_cmds, memory_cmds, graphs_cmds, security_cmds):
     _module.register(app)
 for _entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
     _entry.load()(app)

@@ -1,0 +1,56 @@
+"""How a job event reads to a person: one line each, shared by `watch` and the notebook widget."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from orchestration.shared.events import EventTally, JobEvent
+
+TOKEN_PREVIEW_CHARS = 80
+
+
+def event_line(event: JobEvent, *, counted: bool = True) -> str:
+    """One line for `event`; `counted=False` marks an attempt a retry superseded."""
+    when = datetime.fromtimestamp(event.at).strftime("%H:%M:%S.%f")[:-3] if event.at else "--:--:--"
+    line = f"{when}  {_body(event)}"
+    if event.attempt > 1:
+        line += f"  [attempt {event.attempt}]"
+    if not counted:
+        line += "  (superseded by a retry: not counted)"
+    return line
+
+
+def _body(e: JobEvent) -> str:
+    where = "/".join(x for x in (e.subtask or e.graph, e.node) if x)
+    secs = f" in {e.seconds:.2f}s" if e.seconds is not None else ""
+    if e.kind == "phase":
+        return f"phase -> {e.phase}" + (f" ({e.detail})" if e.detail else "")
+    if e.kind == "subtask_started":
+        return f"subtask {e.subtask} started with {e.graph}"
+    if e.kind == "subtask_finished":
+        return f"subtask {e.subtask} {e.phase}" + (f": {e.detail}" if e.detail else "")
+    if e.kind == "approval":
+        return f"approval {e.phase}" + (f" ({e.detail})" if e.detail else "")
+    if e.kind == "retry":
+        return f"RETRY {e.subtask or e.graph} ({e.activity_id}): {e.detail}"
+    if e.kind == "resumed":
+        return f"resumed {e.subtask or e.graph} from its checkpoint after step {e.step}"
+    if e.kind == "node_started":
+        return f"{where} started"
+    if e.kind == "node_finished":
+        return f"{where} finished{secs}"
+    if e.kind == "model_call":
+        model = f" {e.model}" if e.model else ""
+        return f"{where} model call{model}: {e.tokens_in} tokens in, {e.tokens_out} out{secs}"
+    text = e.text if len(e.text) <= TOKEN_PREVIEW_CHARS else e.text[: TOKEN_PREVIEW_CHARS - 3] + "..."
+    return f"{where} tokens: {text!r}"
+
+
+def tally_line(events: int, tally: EventTally) -> str:
+    """The closing summary: what the events add up to, each activity's latest attempt only."""
+    t = tally.total
+    line = (
+        f"{events} events: {t('nodes')} nodes, {t('model_calls')} model calls, {t('tokens_in')} tokens in, "
+        f"{t('tokens_out')} out; {tally.retries} retries, {tally.resumed} resumed"
+    )
+    return line + (f" ({tally.ignored} events of superseded attempts not counted)" if tally.ignored else "")
