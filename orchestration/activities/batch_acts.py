@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from orchestration.shared.batch import (
     results_collection,
 )
 from orchestration.shared.messages import ReportRef
+from orchestration.telemetry.metrics import count_batch_documents, count_ingest_chunks
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
@@ -112,6 +114,7 @@ class BatchActivities:
         for record, _ in pending:
             store.put_text(doc_record_key(req.job_id, record["index"]), json.dumps(record))
             self._count(record, out, repeat=False, retry=req.retry)
+        _count_metrics([record for record, _ in pending])
         activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
         pending.clear()
 
@@ -165,6 +168,7 @@ class BatchActivities:
         for record, _ in todo:
             self._deps.artifacts.put_text(doc_record_key(req.job_id, record["index"]), json.dumps(record))
             self._count(record, out, repeat=False, retry=req.retry)
+        _count_metrics([record for record, _ in todo])
         if todo:
             activity.heartbeat({"cursor": todo[-1][0]["index"] + 1})
         return out
@@ -322,6 +326,16 @@ class BatchActivities:
     def all(self) -> list[Any]:
         """The reasoning queue's batch activities (the manifest writer runs on the io queue)."""
         return [self.analyse_documents, self.reduce]
+
+
+def _count_metrics(records: list[dict[str, Any]]) -> None:
+    """Documents (and an ingest's chunks) this attempt recorded, for Prometheus; never raises."""
+    outcomes = Counter("failed" if not r.get("ok") else "reused" if r.get("reused") else "done" for r in records)
+    meter, queue = activity.metric_meter(), activity.info().task_queue
+    for outcome, documents in outcomes.items():
+        count_batch_documents(meter, documents, queue=queue, outcome=outcome)
+    chunks = sum(int(r.get("chunks", 0)) for r in records if r.get("task") == "ingest")
+    count_ingest_chunks(meter, chunks, queue=queue, outcome="indexed")
 
 
 def _final(exc: Exception) -> bool:
