@@ -9,10 +9,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from orchestration.converter import data_converter
-from orchestration.server import EmbeddedServer
-from tests.conftest import make_settings
 from tests.orchestration.batches import batch_workers, records, small_spec, start, write_corpus
+from tests.orchestration.processes import low_limit_client as private_server
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -20,16 +18,8 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture
 async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
     """A private server that suggests continue-as-new after 50 events (default 4,096)."""
-    settings = make_settings(
-        tmp_path_factory.mktemp("batch-can-server"),
-        dynamic_config={"limit.historyCount.suggestContinueAsNew": "50"},
-    )
-    server = EmbeddedServer(settings)
-    record = server.ensure_started()
-    try:
-        yield await Client.connect(record.address, data_converter=data_converter(settings))
-    finally:
-        server.stop()
+    async with private_server(tmp_path_factory.mktemp("batch-can-server"), 50) as client:
+        yield client
 
 
 async def _runs(client: Client, workflow_id: str) -> tuple[list[int], list[int]]:

@@ -8,12 +8,10 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -31,33 +29,19 @@ from reasoning.models import read_call_log
 from retrieval import MemorySettings, open_memory
 from tests.conftest import make_settings
 from tests.orchestration.batches import small_spec, write_corpus
+from tests.orchestration.processes import worker_env
+from tests.orchestration.processes import worker_process as _worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 DOCS, PARALLELISM = 60, 2
 
 
-@contextlib.contextmanager
-def worker_process(address: str, home: Path, prefix: str) -> Iterator[subprocess.Popen[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DURABLE_"))} | {
-        "TEMPORAL_ADDRESS": address,
-        "DURABLE_RESEARCH_HOME": str(home),
-        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
-        "DURABLE_RESEARCH_MEMORY_MODE": "local",
-        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": "0.1",
-        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
-    }
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "durable-research"), "worker"],
-        env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+def worker_process(address: str, home: Path, prefix: str) -> contextlib.AbstractContextManager[Any]:
+    env = worker_env(
+        address, home, prefix, clean=True,
+        DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S="0.1", DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG=str(home / "calls.jsonl"),
     )  # fmt: skip
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        proc.stdout.close()  # type: ignore[union-attr]
+    return _worker(env)
 
 
 async def _start(client: Client, home: Path, prefix: str, corpus: Path, job: str) -> BatchHandle:

@@ -10,25 +10,15 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from orchestration.converter import data_converter
-from orchestration.server import EmbeddedServer
-from tests.conftest import make_settings
 from tests.orchestration.jobs import running_jobs, spec, wait_for_phase
+from tests.orchestration.processes import low_limit_client as private_server
 
 
 @pytest.fixture
 async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
     """A private server that suggests continue-as-new after 40 events (default 4,096)."""
-    settings = make_settings(
-        tmp_path_factory.mktemp("can-server"),
-        dynamic_config={"limit.historyCount.suggestContinueAsNew": "40"},
-    )
-    server = EmbeddedServer(settings)
-    record = server.ensure_started()
-    try:
-        yield await Client.connect(record.address, data_converter=data_converter(settings))
-    finally:
-        server.stop()
+    async with private_server(tmp_path_factory.mktemp("can-server"), 40) as client:
+        yield client
 
 
 async def test_continue_as_new_keeps_state_and_updates(low_limit_client: Client, tmp_path: Path) -> None:

@@ -5,14 +5,11 @@ continues from its last finished node instead of starting over."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -26,34 +23,20 @@ from orchestration.shared import JobResult, Tuning
 from orchestration.shared.spec import subtask_activity_id
 from reasoning.models import read_call_log
 from tests.orchestration.jobs import spec
+from tests.orchestration.processes import worker_env
+from tests.orchestration.processes import worker_process as _worker
 
 LATENCY_S = 0.6
 pytestmark = pytest.mark.slow
 
 
-@contextlib.contextmanager
-def worker_process(server: ServerRecord, home: Path, prefix: str) -> Iterator[subprocess.Popen[str]]:
-    env = os.environ | {
-        "TEMPORAL_ADDRESS": server.address,
-        "DURABLE_RESEARCH_HOME": str(home),
-        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
-        "DURABLE_RESEARCH_MEMORY_MODE": "local",
-        "DURABLE_RESEARCH_MEMORY_CHUNK_SIZE": "400",
-        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(LATENCY_S),
-        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
-    }
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "durable-research"), "worker"],
-        env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+def worker_process(server: ServerRecord, home: Path, prefix: str) -> contextlib.AbstractContextManager[Any]:
+    env = worker_env(
+        server.address, home, prefix,
+        DURABLE_RESEARCH_MEMORY_CHUNK_SIZE="400", DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S=str(LATENCY_S),
+        DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG=str(home / "calls.jsonl"),
     )  # fmt: skip
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        proc.stdout.close()  # type: ignore[union-attr]
+    return _worker(env)
 
 
 def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:

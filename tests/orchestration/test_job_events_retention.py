@@ -13,12 +13,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from orchestration.converter import data_converter
 from orchestration.job_stream import JobStream, OffsetEvent, StreamGap
-from orchestration.server import EmbeddedServer
 from orchestration.shared import JobInput, Tuning
-from tests.conftest import make_settings
 from tests.orchestration.jobs import running_jobs, spec, wait_for_phase
+from tests.orchestration.processes import low_limit_client as private_server
 
 RETENTION = 12
 
@@ -26,16 +24,8 @@ RETENTION = 12
 @pytest.fixture
 async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
     """A private server that suggests continue-as-new after 40 events (default 4,096)."""
-    settings = make_settings(
-        tmp_path_factory.mktemp("events-can-server"),
-        dynamic_config={"limit.historyCount.suggestContinueAsNew": "40"},
-    )
-    server = EmbeddedServer(settings)
-    record = server.ensure_started()
-    try:
-        yield await Client.connect(record.address, data_converter=data_converter(settings))
-    finally:
-        server.stop()
+    async with private_server(tmp_path_factory.mktemp("events-can-server"), 40) as client:
+        yield client
 
 
 async def _read(stream: JobStream, start: int = 0) -> list[OffsetEvent | StreamGap]:

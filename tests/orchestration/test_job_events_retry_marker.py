@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -24,34 +21,20 @@ from orchestration.settings import OrchestrationSettings
 from orchestration.shared import Tuning
 from orchestration.shared.events import EventTally, JobEvent
 from tests.orchestration.jobs import spec
+from tests.orchestration.processes import worker_env
+from tests.orchestration.processes import worker_process as _worker
 
 # Slow enough that the graph is still running when the watcher has seen its first node.
 LATENCY_S = 1.2
 pytestmark = pytest.mark.slow
 
 
-@contextlib.contextmanager
-def worker_process(server: ServerRecord, home: Path, prefix: str) -> Iterator[subprocess.Popen[str]]:
-    env = os.environ | {
-        "TEMPORAL_ADDRESS": server.address,
-        "DURABLE_RESEARCH_HOME": str(home),
-        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
-        "DURABLE_RESEARCH_MEMORY_MODE": "local",
-        "DURABLE_RESEARCH_MEMORY_CHUNK_SIZE": "400",
-        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(LATENCY_S),
-    }
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "durable-research"), "worker"],
-        env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+def worker_process(server: ServerRecord, home: Path, prefix: str) -> contextlib.AbstractContextManager[Any]:
+    env = worker_env(
+        server.address, home, prefix,
+        DURABLE_RESEARCH_MEMORY_CHUNK_SIZE="400", DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S=str(LATENCY_S),
     )  # fmt: skip
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        proc.stdout.close()  # type: ignore[union-attr]
+    return _worker(env)
 
 
 async def test_killed_worker_retry_is_marked_and_counted_once(

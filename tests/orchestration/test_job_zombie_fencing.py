@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +31,8 @@ from orchestration.shared import Tuning
 from orchestration.shared.spec import subtask_activity_id
 from reasoning import checkpoint_audit
 from tests.orchestration.jobs import spec
+from tests.orchestration.processes import worker_env
+from tests.orchestration.processes import worker_process as _worker
 from tests.retrieval.conftest import chroma_url  # noqa: F401  (a real `chroma run` for both workers)
 
 LATENCY_S = 0.6
@@ -41,36 +40,18 @@ JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0, "recovery": 
 pytestmark = pytest.mark.slow
 
 
-@contextlib.contextmanager
 def worker_process(
     server: ServerRecord, home: Path, prefix: str, log: Path, memory_url: str
-) -> Iterator[subprocess.Popen[str]]:
+) -> contextlib.AbstractContextManager[Any]:
     # A Chroma server, not a local folder: the paused worker keeps its folder locked.
     home.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {
-        "TEMPORAL_ADDRESS": server.address,
-        "DURABLE_RESEARCH_HOME": str(home),
-        "DURABLE_RESEARCH_TASK_QUEUE_PREFIX": prefix,
-        "DURABLE_RESEARCH_MEMORY_MODE": "http",
-        "DURABLE_RESEARCH_MEMORY_URL": memory_url,
-        "DURABLE_RESEARCH_MEMORY_CHUNK_SIZE": "400",
-        "DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S": str(LATENCY_S),
-        "DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG": str(home / "calls.jsonl"),
-    }
-    with log.open("a", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "durable-research"), "worker"],
-            env=env, stdout=subprocess.PIPE, stderr=err, text=True, cwd=Path(__file__).parents[2],
-        )  # fmt: skip
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("worker ready")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        proc.stdout.close()  # type: ignore[union-attr]
+    env = worker_env(
+        server.address, home, prefix,
+        DURABLE_RESEARCH_MEMORY_MODE="http", DURABLE_RESEARCH_MEMORY_URL=memory_url,
+        DURABLE_RESEARCH_MEMORY_CHUNK_SIZE="400", DURABLE_RESEARCH_MODEL_FAKE_LATENCY_S=str(LATENCY_S),
+        DURABLE_RESEARCH_MODEL_FAKE_CALL_LOG=str(home / "calls.jsonl"),
+    )  # fmt: skip
+    return _worker(env, log=log)
 
 
 def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
