@@ -38,8 +38,9 @@ from temporalio.worker import Worker
 
 from experiments.benchmarks.bench_workflows import Chain, ChainWorkflow, noop
 from orchestration.activities import WorkerDeps
+from orchestration.activities.manifest import ManifestSummary
 from orchestration.artifacts import LocalArtifactStore
-from orchestration.batch_client import BatchClient
+from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.converter import data_converter
 from orchestration.edge.batch import start_batch
 from orchestration.server import EmbeddedServer, _free_port
@@ -89,6 +90,16 @@ def _deps(home: Path, memory: str) -> WorkerDeps:
     )
 
 
+async def _start(
+    batches: BatchClient, deps: WorkerDeps, spec: BatchSpec, corpus: Path, job_id: str
+) -> tuple[BatchHandle, ManifestSummary]:
+    """Start a batch over `corpus` with the stores and graphs of `deps`."""
+    return await start_batch(
+        batches, spec, [str(corpus)], store=deps.artifacts, memory=deps.memory_settings, registry=deps.registry,
+        job_id=job_id,
+    )  # fmt: skip
+
+
 async def noop_limit(client: Client, docs: int, workflows: int, in_flight: int) -> dict[str, Any]:
     """One bare activity per document: `workflows` workflows share the documents, fanned out in waves."""
     queue = f"noop-{uuid.uuid4().hex[:6]}"
@@ -136,15 +147,7 @@ async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, m
     async with WorkerGroup(build_workers(client, deps, queues=queues, settings=settings)):
         batches = BatchClient(client, queues=queues, tuning=Tuning(retry_initial_s=0.2))
         t0 = time.perf_counter()
-        handle, summary = await start_batch(
-            batches,
-            spec,
-            [str(corpus)],
-            store=deps.artifacts,
-            memory=deps.memory_settings,
-            registry=deps.registry,
-            job_id=job,
-        )
+        handle, summary = await _start(batches, deps, spec, corpus, job)
         t1 = time.perf_counter()
         samples = []
         async for p in handle.watch(interval_s=2.0):
@@ -217,15 +220,7 @@ async def ingest_compare(client: Client, home: Path, corpus: Path, parallelism: 
     async with WorkerGroup(build_workers(client, deps, queues=queues, settings=WorkerSettings(graceful_shutdown_s=2))):
         batches = BatchClient(client, queues=queues, tuning=Tuning(retry_initial_s=0.2))
         started = time.perf_counter()
-        handle, _ = await start_batch(
-            batches,
-            spec,
-            [str(corpus)],
-            store=deps.artifacts,
-            memory=deps.memory_settings,
-            registry=deps.registry,
-            job_id=f"ingest-{uuid.uuid4().hex[:6]}",
-        )
+        handle, _ = await _start(batches, deps, spec, corpus, f"ingest-{uuid.uuid4().hex[:6]}")
         result = await handle.result()
         engine_s = time.perf_counter() - started
     return {

@@ -24,12 +24,10 @@ import typer
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from experiments.benchmarks.private_server import private_server
 from orchestration.activities import WorkerDeps
 from orchestration.client import ResearchClient
-from orchestration.converter import data_converter
 from orchestration.job_stream import JobStream, OffsetEvent
-from orchestration.server import EmbeddedServer
-from orchestration.settings import OrchestrationSettings
 from orchestration.shared.messages import TaskQueues
 from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 from reasoning import default_registry
@@ -90,14 +88,8 @@ async def measure(client: Client, home: Path, latency: float, subtasks: int, wat
 async def main(latency: float, subtasks: int, watch: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        settings = OrchestrationSettings(home=home / "server", temporal_port=0, ui_port=0, temporal_address=None)
-        server = EmbeddedServer(settings)
-        record = server.ensure_started()
-        try:
-            client = await Client.connect(record.address, data_converter=data_converter(settings))
+        async with private_server(home / "server") as (client, _):
             out = await measure(client, home / "job", latency, subtasks, watch)
-        finally:
-            server.stop()
     watcher = f"a live watcher polled {out['watcher_polls']} times" if watch else "no live watcher"
     print(
         f"events: {out['stream_items']} stream items in {out['publish_signals']} publish signals over "

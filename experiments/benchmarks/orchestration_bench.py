@@ -36,9 +36,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from experiments.benchmarks.bench_workflows import Chain, ChainWorkflow, noop
+from experiments.benchmarks.private_server import private_server
 from orchestration.activities import WorkerDeps, reasoning_activities
-from orchestration.converter import data_converter
-from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.messages import SubtaskRef, SubtaskRequest
 from orchestration.shared.spec import ModelChoice
@@ -165,15 +164,9 @@ async def main(n: int = 100, workflows: int = 4, fanout: int = 100, heartbeat: f
     """Start a private dev server and run the three measurements."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        settings = OrchestrationSettings(home=home / "server", temporal_port=0, ui_port=0, temporal_address=None)
-        server = EmbeddedServer(settings)
-        record = server.ensure_started()
-        try:
-            client = await Client.connect(record.address, data_converter=data_converter(settings))
+        async with private_server(home / "server") as (client, record):
             await overhead_and_throughput(client, home / "a", n, workflows, fanout)
             await recovery(client, record.address, home / "b", heartbeat)
-        finally:
-            server.stop()
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
