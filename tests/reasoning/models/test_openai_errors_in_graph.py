@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
@@ -19,6 +18,7 @@ from reasoning import (
     make_chat_model,
     run_graph,
 )
+from tests.http_stub import serve
 from tests.reasoning.corpus import KeywordRetriever
 
 
@@ -44,12 +44,8 @@ class _Failing(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[tuple[str, type[_Failing]]]:
     handler = type("Handler", (_Failing,), {"hits": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
-    server.shutdown()
-    server.server_close()
+    with serve(handler) as port:
+        yield f"http://127.0.0.1:{port}/v1", handler
 
 
 @pytest.mark.parametrize(("status", "error"), [(429, RetryableModelError), (401, NonRetryableModelError)])

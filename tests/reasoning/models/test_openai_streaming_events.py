@@ -5,9 +5,8 @@ order, inside the node that asked, then the model call with the provider's token
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import pytest
@@ -22,6 +21,7 @@ from reasoning import (
     make_chat_model,
     run_graph,
 )
+from tests.http_stub import serve
 from tests.reasoning.corpus import KeywordRetriever
 
 REPLY = json.dumps({"answer": "Durable execution replays the workflow from its event history.", "claims": []})
@@ -56,12 +56,8 @@ class _Streaming(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[tuple[str, type[_Streaming]]]:
     handler = type("Handler", (_Streaming,), {"requests": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
-    server.shutdown()
-    server.server_close()
+    with serve(handler) as port:
+        yield f"http://127.0.0.1:{port}/v1", handler
 
 
 def test_streamed_tokens_reach_the_sink_in_order(endpoint: tuple[str, type[_Streaming]]) -> None:
