@@ -215,18 +215,6 @@ class SqliteLexicalIndex:
                 out.update(self._db.conn.execute(sql, part).fetchall())
         return out
 
-    def documents(self, ids: Sequence[str]) -> dict[str, Document]:
-        """The stored rows among `ids` (used to rebuild or copy an index)."""
-        out: dict[str, Document] = {}
-        with self._db.lock:
-            for start in range(0, len(ids), 500):
-                part = list(ids[start : start + 500])
-                marks = ",".join("?" * len(part))
-                sql = f"SELECT id, text, meta FROM {self._docs} WHERE id IN ({marks})"
-                for doc_id, text, meta in self._db.conn.execute(sql, part):
-                    out[doc_id] = Document(id=doc_id, text=text, metadata=_meta(meta))
-        return out
-
 
 def _meta(raw: str) -> Metadata:
     value = json.loads(raw)
