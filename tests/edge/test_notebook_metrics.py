@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orchestration.edge.notebook import Notebook, watch_progress
 from tests.orchestration.jobs import spec
 
 
-async def test_notebook_metrics_match_the_job_usage(tmp_path: Path) -> None:
+async def test_notebook_metrics_match_the_job_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Free ports: a server the developer already runs on 7233 must not fail the test.
+    monkeypatch.setenv("DURABLE_RESEARCH_TEMPORAL_PORT", "0")
+    monkeypatch.setenv("DURABLE_RESEARCH_UI_PORT", "0")
     nb = await Notebook.start(tmp_path / "nb", model="fake", memory_mode="memory")
     try:
         await nb.start_worker()
