@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from experiments.benchmarks.chaos.config import QUESTIONS, RECOVERY_MODES, ChaosConfig
+from orchestration.activities.reasoning_acts import without_usage_footer
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.client import JobEndedError, JobExistsError, ResearchClient
 from orchestration.settings import OrchestrationSettings
@@ -96,7 +97,9 @@ async def run_job(jobs: ResearchClient, job_id: str, index: int, config: ChaosCo
                           seconds=time.monotonic() - started, error=str(exc))  # fmt: skip
     report = None
     if result.report is not None and jobs.artifacts is not None:
-        report = jobs.artifacts.get_text(result.report.key)
+        # What the report finds must not change with a crash; what the job spent does (a resumed
+        # graph skips the calls its checkpoint kept), so the usage footer is left out of the check.
+        report = without_usage_footer(jobs.artifacts.get_text(result.report.key))
     return JobOutcome(job_id=job_id, spec_index=index, reference=reference, status=result.status,
                       seconds=round(time.monotonic() - started, 3), report=report, result=result)  # fmt: skip
 
