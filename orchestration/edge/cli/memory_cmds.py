@@ -20,7 +20,6 @@ from retrieval import (
     SourceError,
     ingest,
     open_memory,
-    reindex,
 )
 
 _JSON = typer.Option(False, "--json", help="Machine-readable output.")
@@ -136,6 +135,8 @@ def reindex_cmd(ctx: typer.Context, collection: str = _COLLECTION, as_json: bool
     The settings come from DURABLE_RESEARCH_MEMORY_EMBEDDINGS / _LEXICAL; an interrupted
     reindex is finished by running it again.
     """
+    from retrieval import reindex  # loads chromadb (seconds): only for the command that needs it at once
+
     environment = env(ctx)
     try:
         with console.status(f"Reindexing {collection}..."):
