@@ -81,6 +81,7 @@ class BatchHandle:
                 shard.done, shard.reused = shard.done + c.done, shard.reused + c.reused
             else:
                 shard.done, shard.failed, shard.reused = c.done, c.failed, c.reused
+            p.usage += c.usage  # a running shard's spending is not yet in the parent's sum
             p.running += min(live.end - live.cursor, live.micro_batch)  # one micro-batch in flight per shard
         p.done, p.failed, p.reused = (sum(getattr(sh, k) for sh in p.shards) for k in ("done", "failed", "reused"))
         if p.started_at is not None:

@@ -3,7 +3,8 @@
 `run_graph` builds and compiles the graph, streams node updates and meters every call:
 right for one long subtask, about 4 ms too much per document when a batch runs thousands
 of two-node graphs. A batch activity uses this instead; restart semantics only (a
-document is small: a retry re-runs it whole).
+document is small: a retry re-runs it whole). One `Meter` counts the model calls and
+tokens of every run, so the activity can attribute them per document.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from reasoning._meter import Budgets
+from reasoning._meter import Budgets, Meter
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
+from reasoning.observer import RunObserver
 from reasoning.registry import GraphSpec
 
 
@@ -26,13 +28,24 @@ class GraphOverInputs:
         spec: the registered graph.
         context: retriever and model, shared by every run.
         max_steps: the recursion limit of each run (the runner's default budget).
+        observer: told of every model call and node (metrics); never fails a run.
+
+    Attributes:
+        meter: model calls and tokens of all runs so far, failed runs included.
     """
 
-    def __init__(self, spec: GraphSpec, context: GraphContext, max_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        spec: GraphSpec,
+        context: GraphContext,
+        max_steps: int | None = None,
+        observer: RunObserver | None = None,
+    ) -> None:
         self.spec = spec
         self._context = context
         self._graph = spec.build().compile()
         self._steps = max_steps or Budgets().max_steps
+        self.meter = Meter(Budgets(max_steps=self._steps), observer)
 
     async def run(self, graph_input: BaseModel | dict[str, Any]) -> dict[str, Any]:
         """The validated output of one run.
@@ -51,7 +64,7 @@ class GraphOverInputs:
             raise ConfigError(f"Input for {self.spec.key} does not validate: {exc}") from exc
         try:
             # One thread hop for the whole run: LangGraph's async path hops once per sync node.
-            config: Any = {"recursion_limit": self._steps}
+            config: Any = {"recursion_limit": self._steps, "callbacks": [self.meter]}
             values = await asyncio.to_thread(lambda: self._graph.invoke(payload, config, context=self._context))
         except GraphRecursionError as exc:
             raise BudgetExceededError("steps", self._steps, self._steps) from exc

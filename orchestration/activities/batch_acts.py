@@ -6,6 +6,11 @@ after its result artifact (keyed by content hash) and its memory upsert (content
 id); a retry skips recorded documents (the heartbeated cursor says how far they go),
 reads back results a killed attempt wrote but did not record, and rewrites the same
 keys for anything it repeats.
+
+Spending is exact across kills for every recorded document: a document's record and its
+result artifact carry the model calls and tokens of its graph runs (failed tries too),
+and the activity's result sums the records it counts. Only the document in flight when a
+worker dies is lost from the sum.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from temporalio import activity
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
 from orchestration.activities.manifest import ManifestEntry, read_range, write_manifest
+from orchestration.activities.reasoning_acts import usage_footer
 from orchestration.artifacts import doc_record_key, reduction_key, report_key, result_key
 from orchestration.shared import names
 from orchestration.shared.batch import (
@@ -34,7 +40,9 @@ from orchestration.shared.batch import (
     results_collection,
 )
 from orchestration.shared.messages import ReportRef
-from orchestration.telemetry.metrics import count_batch_documents, count_ingest_chunks
+from orchestration.shared.spec import ModelChoice
+from orchestration.shared.usage import Usage
+from orchestration.telemetry.metrics import GraphMetrics, count_batch_documents, count_ingest_chunks
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
@@ -67,10 +75,11 @@ class BatchActivities:
         store = self._deps.artifacts
         try:
             entries = await asyncio.to_thread(read_range, store, req.manifest_key, req.start, req.end)
-            runner = None
+            runner, metrics = None, None
             if req.task == "analyse":
                 context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
-                runner = GraphOverInputs(self._deps.registry.get(req.graph), context)
+                metrics = self._metrics(req.graph, req.model)
+                runner = GraphOverInputs(self._deps.registry.get(req.graph), context, observer=metrics)
         except Exception as exc:
             raise to_application_error(exc) from exc
         details = activity.info().heartbeat_details
@@ -94,7 +103,22 @@ class BatchActivities:
                 await self._flush(req, pending, out)
             activity.heartbeat({"cursor": cursor})  # alive; the cursor moves when a group is recorded
         await self._flush(req, pending, out)
+        raw = out.usage
+        out.usage = self._deps.prices.usage(
+            req.model.provider, self._model_name(req), raw.model_calls, raw.input_tokens, raw.output_tokens
+        )
+        if metrics is not None:
+            metrics.run_finished("completed", resumed=False, usage=out.usage)
         return out
+
+    def _metrics(self, graph: str, model: ModelChoice) -> GraphMetrics:
+        info, label = activity.info(), self._deps.model_label(model)
+        return GraphMetrics(
+            activity.metric_meter(), graph=graph, model=label, queue=info.task_queue, attempt=info.attempt
+        )
+
+    def _model_name(self, req: DocBatchRequest | ReduceRequest) -> str | None:
+        return self._deps.model_label(req.model).partition(":")[2] or None
 
     async def _flush(
         self, req: DocBatchRequest, pending: list[tuple[dict[str, Any], Document | None]], out: DocBatchResult
@@ -130,6 +154,12 @@ class BatchActivities:
             out.chunks += int(record.get("chunks", 0))
         else:
             out.failed += 1
+        spent = record.get("usage") or {}
+        out.usage += Usage(  # priced once, for the whole result, by the activity
+            model_calls=int(spent.get("calls", 0)),
+            input_tokens=int(spent.get("in", 0)),
+            output_tokens=int(spent.get("out", 0)),
+        )
 
     def _record(self, job_id: str, index: int) -> dict[str, Any] | None:
         key = doc_record_key(job_id, index)
@@ -218,10 +248,22 @@ class BatchActivities:
                 if not reused or earlier.get("graph") == req.graph:
                     stored = (earlier["graph"], DocumentAnalysis.model_validate(earlier["analysis"]))
                     if reused:
-                        self._write_result(req.job_id, entry, digest, *stored)
-                    return {"ok": True, "reused": reused}, stored
+                        self._write_result(req.job_id, entry, digest, *stored, usage={})
+                    outcome: dict[str, Any] = {"ok": True, "reused": reused}
+                    if not reused and earlier.get("index") == entry.index:
+                        # This very document, analysed by an attempt killed before it recorded it:
+                        # what that run spent is counted here, once (a duplicate's is not).
+                        outcome["usage"] = earlier.get("usage", {})
+                    return outcome, stored
         assert runner is not None, "analyse mode builds a runner"
         doc = DocumentInput(source=entry.source, title=title, text=text, question=req.question)
+        meter = runner.meter
+        before = (meter.model_calls, meter.input_tokens, meter.output_tokens)
+
+        def spent() -> dict[str, int]:
+            now = (meter.model_calls, meter.input_tokens, meter.output_tokens)
+            return dict(zip(("calls", "in", "out"), (b - a for a, b in zip(before, now, strict=True)), strict=True))
+
         error = ""
         for attempt in range(1, req.doc_attempts + 1):
             try:
@@ -234,14 +276,24 @@ class BatchActivities:
                     break
                 activity.heartbeat({"retrying": entry.index, "attempt": attempt})
                 continue
-            self._write_result(req.job_id, entry, digest, req.graph, analysis)
-            return {"ok": True, "analysed": True}, (req.graph, analysis)
-        return {"ok": False, "error": error, "analysed": True}, None
+            self._write_result(req.job_id, entry, digest, req.graph, analysis, usage=spent())
+            return {"ok": True, "analysed": True, "usage": spent()}, (req.graph, analysis)
+        return {"ok": False, "error": error, "analysed": True, "usage": spent()}, None
 
     def _write_result(
-        self, job_id: str, entry: ManifestEntry, digest: str, graph: str, analysis: DocumentAnalysis
+        self,
+        job_id: str,
+        entry: ManifestEntry,
+        digest: str,
+        graph: str,
+        analysis: DocumentAnalysis,
+        *,
+        usage: dict[str, int],
     ) -> None:
-        payload = {"graph": graph, "source": entry.source, "hash": digest, "analysis": analysis.model_dump(mode="json")}
+        payload = {
+            "graph": graph, "source": entry.source, "index": entry.index, "hash": digest, "usage": usage,
+            "analysis": analysis.model_dump(mode="json"),
+        }  # fmt: skip
         self._deps.artifacts.put_text(result_key(job_id, digest), json.dumps(payload))
 
     @staticmethod
@@ -266,15 +318,24 @@ class BatchActivities:
                 return ReduceResult()
             spec = self._deps.registry.get(req.graph)
             context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
-            run = await arun_graph(spec, SynthesisInput(question=req.question, parts=parts), context=context)
+            metrics = self._metrics(req.graph, req.model)
+            run = await arun_graph(
+                spec, SynthesisInput(question=req.question, parts=parts), context=context, observer=metrics
+            )
             analysis = DocumentAnalysis.model_validate(run.output)
         except Exception as exc:
             raise to_application_error(exc) from exc
+        usage = self._deps.prices.usage(
+            req.model.provider, self._model_name(req), run.model_calls, run.input_tokens, run.output_tokens
+        )
+        metrics.run_finished("completed", resumed=False, usage=usage)
         analysis.documents = sum(p.documents for p in parts)
         key = reduction_key(req.job_id, req.round, req.level, req.group)
         self._deps.artifacts.put_text(key, analysis.model_dump_json())
-        report = self._report(req, analysis) if req.final else None
-        return ReduceResult(key=key, documents=analysis.documents, claims=len(analysis.claims), report=report)
+        report = self._report(req, analysis, usage) if req.final else None
+        return ReduceResult(
+            key=key, documents=analysis.documents, claims=len(analysis.claims), report=report, usage=usage
+        )
 
     def _parts(self, req: ReduceRequest) -> list[DocumentAnalysis]:
         store = self._deps.artifacts
@@ -290,7 +351,7 @@ class BatchActivities:
             parts.append(DocumentAnalysis.model_validate(json.loads(store.get_text(record["result"]))["analysis"]))
         return parts
 
-    def _report(self, req: ReduceRequest, analysis: DocumentAnalysis) -> ReportRef:
+    def _report(self, req: ReduceRequest, analysis: DocumentAnalysis, usage: Usage) -> ReportRef:
         totals = req.totals
         title = f"Batch report: {req.question}" if req.question else f"Batch report: {analysis.documents} documents"
         lines = [f"# {title}", "", analysis.summary, "", "## Claims", ""]
@@ -305,6 +366,8 @@ class BatchActivities:
         )
         lines += ["", "## How this was made", "", footer]
         markdown = "\n".join(lines).rstrip() + "\n"
+        if req.usage_so_far is not None:
+            markdown = markdown.rstrip("\n") + usage_footer(req.usage_so_far + usage)
         key = report_key(req.job_id, 1, req.round)
         self._deps.artifacts.put_text(key, markdown)
         return ReportRef(key=key, title=title, preview=markdown[:1500], chars=len(markdown),

@@ -70,7 +70,8 @@ async def watch_batch(
             p = progress
             samples.append(RateSample(t=at, done=p.done, failed=p.failed, phase=p.phase, paused=p.paused))
             bar.n = progress.done + progress.failed
-            bar.set_postfix_str(f"{progress.phase}{' (paused)' if progress.paused else ''}")
+            paused = " (paused)" if progress.paused else ""
+            bar.set_postfix_str(f"{progress.phase}{paused}, {progress.usage.model_calls:,} model calls")
             bar.refresh()
             if until(progress) or progress.phase in BATCH_FINAL:
                 return progress

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from orchestration.shared.messages import FINAL_PHASES, FinalPhase, ReportRef, TaskQueues, Tuning
 from orchestration.shared.spec import QUESTION_MAX_CHARS, ApprovalPolicy, ModelChoice, PublishTargets, check_graph_key
+from orchestration.shared.usage import Usage
 
 RESULTS_SUFFIX = "-results"
 
@@ -82,12 +83,14 @@ class ShardCounters(BaseModel):
     chunks: int = 0
     activities: int = 0
     continued: int = 0
+    usage: Usage = Field(default_factory=Usage)
 
     def add(self, other: DocBatchResult) -> None:
         self.done += other.done
         self.failed += other.failed
         self.reused += other.reused
         self.chunks += other.chunks
+        self.usage += other.usage
         self.activities += 1
 
 
@@ -101,6 +104,7 @@ class ShardState(BaseModel):
     reused: int = 0
     chunks: int = 0
     runs: int = 0
+    usage: Usage = Field(default_factory=Usage)
 
 
 class ShardInput(BaseModel):
@@ -168,6 +172,11 @@ class DocBatchResult(BaseModel):
     chunks: int = 0
     skipped: int = Field(default=0, description="Already recorded by an earlier attempt: not run again.")
     analysed: int = Field(default=0, description="Graph runs this attempt made.")
+    usage: Usage = Field(
+        default_factory=Usage,
+        description="What the counted documents' graph runs spent, failed tries and killed attempts' "
+        "recorded documents included (each document's record carries its own).",
+    )
 
 
 class ReduceRequest(BaseModel):
@@ -186,6 +195,7 @@ class ReduceRequest(BaseModel):
     final: bool = False
     totals: dict[str, int] = Field(default_factory=dict, description="For the final report's footer.")
     source_graph: str = ""
+    usage_so_far: Usage | None = Field(default=None, description="The batch's spending before the final step.")
 
 
 class ReduceResult(BaseModel):
@@ -193,6 +203,7 @@ class ReduceResult(BaseModel):
     documents: int = 0
     claims: int = 0
     report: ReportRef | None = None
+    usage: Usage = Field(default_factory=Usage)
 
 
 class BatchSwap(BaseModel):
@@ -215,6 +226,7 @@ class BatchState(BaseModel):
     retry_requested: bool = False
     swaps: list[str] = Field(default_factory=list)
     reductions: int = 0
+    reduce_usage: Usage = Field(default_factory=Usage)
     report: ReportRef | None = None
     approval: str = "pending"
     decided_by: str | None = None
@@ -267,6 +279,9 @@ class BatchProgress(BaseModel):
     approval: str = "pending"
     retry_round: int = 0
     error: str | None = None
+    usage: Usage = Field(
+        default_factory=Usage, description="Finished shards and reduce steps; the client adds running shards'."
+    )
 
 
 class BatchResult(BaseModel):
@@ -281,3 +296,4 @@ class BatchResult(BaseModel):
     published: list[str] = Field(default_factory=list)
     compensated: list[str] = Field(default_factory=list)
     error: str | None = None
+    usage: Usage = Field(default_factory=Usage)

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestration.shared.messages import Decision, JobState
     from orchestration.shared.spec import JobSpec
+    from orchestration.shared.usage import Usage
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
 
@@ -153,11 +154,13 @@ class BatchJobWorkflow:
         finally:
             self._running.remove(child)
         c = out.counters
-        if retry:  # a retry pass counts only what it changed
+        if retry:  # a retry pass counts only what it changed (and spends anew)
             shard.done, shard.reused, shard.failed = shard.done + c.done, shard.reused + c.reused, c.failed
             shard.chunks += c.chunks
+            shard.usage += c.usage
         else:
             shard.done, shard.reused, shard.failed, shard.chunks = c.done, c.reused, c.failed, c.chunks
+            shard.usage = c.usage
         shard.status = "done"
 
     async def _retry_failed(self) -> None:
@@ -176,6 +179,8 @@ class BatchJobWorkflow:
         while True:
             results = await self._bounded([self._reduce_step(r) for r in requests])
             s.reductions += len(requests)
+            for result in results:
+                s.reduce_usage += result.usage
             keys = [r.key for r in results if r.key]
             if requests[0].final:
                 s.report = self._publish.report = results[0].report
@@ -191,10 +196,12 @@ class BatchJobWorkflow:
     def _reduce_request(self, level: int, group: int, final: bool, **where: Any) -> ReduceRequest:
         spec = self._spec
         totals = self._totals() | {"total": self._in.total, "fanin": spec.reduce_fanin}
+        # The report's footer says what the batch spent; histories from before it have no such input.
+        so_far = self._usage() if final and workflow.patched("batch-usage-footer") else None
         return ReduceRequest(
             job_id=self._job, graph=spec.reduce_graph, model=spec.model, question=spec.question,
             round=self._s.retry_round, level=level, group=group, final=final, totals=totals,
-            source_graph=self._s.graph, **where,
+            source_graph=self._s.graph, usage_so_far=so_far, **where,
         )  # fmt: skip
 
     def _reduce_step(self, req: ReduceRequest) -> Callable[[], Awaitable[ReduceResult]]:
@@ -315,7 +322,8 @@ class BatchJobWorkflow:
             job_id=self._job, phase=s.phase, paused=s.paused, graph=s.graph, total=self._in.total,
             running_shards=len(self._running), running_ids=list(self._running), shards=s.shards,
             started_at=s.started_at, analysed_at=s.analysed_at,
-            report=s.report, approval=s.approval, retry_round=s.retry_round, error=s.error, **self._totals(),
+            report=s.report, approval=s.approval, retry_round=s.retry_round, error=s.error, usage=self._usage(),
+            **self._totals(),
         )  # fmt: skip
 
     @workflow.query(name="state")
@@ -342,6 +350,10 @@ class BatchJobWorkflow:
     def _chunks(self) -> int:
         return sum(sh.chunks for sh in self._s.shards)
 
+    def _usage(self) -> Usage:
+        """Spent by finished shard runs and reduce steps (running shards report theirs by query)."""
+        return sum((sh.usage for sh in self._s.shards), self._s.reduce_usage)
+
     def _require_phase(self, what: str, phases: tuple[str, ...]) -> None:
         phase = self._s.phase
         if phase not in phases:
@@ -352,7 +364,7 @@ class BatchJobWorkflow:
         status = s.phase if s.phase in ("completed", "rejected") else "completed"
         return BatchResult(
             job_id=self._job, status=status, total=self._in.total, report=s.report, published=s.published,
-            compensated=s.compensated, error=s.error, chunks=self._chunks(), **self._totals(),
+            compensated=s.compensated, error=s.error, chunks=self._chunks(), usage=self._usage(), **self._totals(),
         )  # fmt: skip
 
 

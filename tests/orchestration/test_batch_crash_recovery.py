@@ -1,6 +1,8 @@
 """A batch survives a SIGKILLed worker and a SIGKILLed Temporal server mid-run: it completes,
 every document has exactly one record and one result, and a document is analysed twice at
-most once per micro-batch in flight at the kill (the fake model's call log counts them)."""
+most once per micro-batch in flight at the kill (the fake model's call log counts them).
+The batch's usage counts every recorded document's spending once, a killed attempt's
+included: it equals the call log less the runs of the documents in flight at the kill."""
 
 from __future__ import annotations
 
@@ -61,6 +63,17 @@ async def _until_recorded(home: Path, job: str, count: int) -> None:
         await asyncio.sleep(0.05)
 
 
+def _check_usage(home: Path, result: BatchResult) -> None:
+    """Usage = every logged call except the in-flight documents' lost first runs (1 call each)."""
+    log = read_call_log(home / "calls.jsonl")
+    runs = Counter(c["hash"] for c in log if c["task"] == "summarize")
+    tokens = {c["hash"]: c["tokens"] for c in log}
+    lost = {h: n - 1 for h, n in runs.items() if n > 1}
+    assert result.usage.model_calls == len(log) - sum(lost.values()), (result.usage, len(log), lost)
+    assert result.usage.tokens == sum(c["tokens"] for c in log) - sum(tokens[h] * n for h, n in lost.items())
+    assert result.usage.cost_usd == 0.0  # the fake model is offline: priced at zero
+
+
 def _check_exactly_once(home: Path, job: str) -> int:
     """Every document recorded once with one result; returns how many were analysed twice."""
     store = LocalArtifactStore(home / "artifacts")
@@ -85,6 +98,7 @@ async def test_sigkilled_worker_mid_batch(temporal_client: Client, tmp_path: Pat
         result = await asyncio.wait_for(handle.result(), timeout=180)
     assert (result.status, result.done, result.failed) == ("completed", DOCS, 0)
     assert _check_exactly_once(home, "batch-worker-kill") <= PARALLELISM  # one document per micro-batch in flight
+    _check_usage(home, result)
 
 
 async def test_sigkilled_server_mid_batch(tmp_path: Path) -> None:
@@ -108,3 +122,4 @@ async def test_sigkilled_server_mid_batch(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert _check_exactly_once(home, "batch-server-kill") <= PARALLELISM
+    _check_usage(home, result)

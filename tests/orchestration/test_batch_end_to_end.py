@@ -59,6 +59,11 @@ async def test_batch_analyses_every_document_reduces_waits_for_approval_and_publ
     assert state.reductions == 10 + 3 + 1
     report = deps.artifacts.get_text(result.report.key) if result.report else ""
     assert "37 of 37 documents analysed with `extract-claims@1`" in report
+    # What the batch spent: each document's runs (its record says) plus the reduce steps, in the footer too.
+    per_doc = sum(r["usage"]["calls"] for r in recs)
+    assert per_doc >= 37 and result.usage.model_calls == per_doc + state.reduce_usage.model_calls
+    assert state.reduce_usage.model_calls >= state.reductions
+    assert f"Spent on this report (all runs so far): {result.usage.line()}" in report
     # Results are indexed for chaining, and the report was published once.
     assert deps.memory(results_collection("batch-e2e")).count() == 37
     assert deps.artifacts.exists("published/batch-e2e.md")

@@ -139,7 +139,8 @@ def _print_result(result: BatchResult, root: Path, as_json: bool) -> None:
         emit_json(result.model_dump(mode="json") | {"report_path": str(path) if path else None})
     else:
         console.print(f"Batch {result.job_id}: [bold]{result.status}[/] - {result.done}/{result.total} done, "
-                      f"{result.failed} failed, {result.reused} reused", highlight=False)  # fmt: skip
+                      f"{result.failed} failed, {result.reused} reused; spent {result.usage.line()}",
+                      highlight=False)  # fmt: skip
         if path and path.exists():
             console.print(f"Report: {path}\n", highlight=False)
             console.print(Markdown(path.read_text(encoding="utf-8")))

@@ -13,14 +13,17 @@ from temporalio.client import Client
 
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.edge.cli.output import console, emit_json, fail
+from orchestration.shared.usage import Usage
 
 
 async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: bool) -> None:
     handle = BatchClient(client).attach(job)
     if await handle.closed():
         summary = await _closed(handle, artifacts_root)
+        spent = f"; spent {Usage.model_validate(summary['usage']).line()}" if "usage" in summary else ""
         emit_json(summary) if as_json else console.print(
-            f"Batch {job}: {summary['phase']} - {summary['done']} done, {summary['failed']} failed"
+            f"Batch {job}: {summary['phase']} - {summary['done']} done, {summary['failed']} failed{spent}",
+            highlight=False,
         )
         return
     try:
@@ -35,6 +38,7 @@ async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: 
         f"failed {p.failed}  running {p.running}  {p.docs_per_s or 0:.1f} docs/s  ETA {p.eta_s or 0:.0f} s",
         highlight=False,
     )
+    console.print(f"spent so far: {p.usage.line()}", highlight=False)
     table = Table("shard", "documents", "status", "done", "failed", "reused", box=None, header_style="dim")
     for sh in p.shards:
         table.add_row(
