@@ -30,6 +30,7 @@ from orchestration.shared.batch import (
     ShardProgress,
 )
 from orchestration.shared.messages import Decision, TaskQueues, Tuning
+from orchestration.shared.usage import BudgetChange
 
 
 class BatchClient:
@@ -77,10 +78,10 @@ class BatchHandle:
                 continue  # the shard finished between the two queries
             shard = p.shards[live.index]
             c = live.counters
-            if "/retry-" in sid:
-                shard.done, shard.reused = shard.done + c.done, shard.reused + c.reused
-            else:
-                shard.done, shard.failed, shard.reused = c.done, c.failed, c.reused
+            # The parent holds what finished runs did (zero before a shard's first run ends).
+            shard.done, shard.reused = shard.done + c.done, shard.reused + c.reused
+            if "/retry-" not in sid:  # a retry pass's failures are counted when it ends
+                shard.failed += c.failed
             p.usage += c.usage  # a running shard's spending is not yet in the parent's sum
             p.running += min(live.end - live.cursor, live.micro_batch)  # one micro-batch in flight per shard
         p.done, p.failed, p.reused = (sum(getattr(sh, k) for sh in p.shards) for k in ("done", "failed", "reused"))
@@ -142,6 +143,10 @@ class BatchHandle:
 
     async def approve(self, by: str = "cli", notes: str = "") -> BatchProgress:
         return await self._update("approve", Decision(by=by, notes=notes), BatchProgress)
+
+    async def raise_budget(self, change: BudgetChange) -> BatchProgress:
+        """New limits (each above what is spent); a batch awaiting_budget goes on."""
+        return await self._update("raise_budget", change, BatchProgress)
 
     async def reject(self, by: str = "cli", notes: str = "") -> BatchProgress:
         return await self._update("reject", Decision(by=by, notes=notes), BatchProgress)

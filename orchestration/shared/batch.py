@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from orchestration.shared.messages import FINAL_PHASES, FinalPhase, ReportRef, TaskQueues, Tuning
 from orchestration.shared.spec import QUESTION_MAX_CHARS, ApprovalPolicy, ModelChoice, PublishTargets, check_graph_key
-from orchestration.shared.usage import Usage
+from orchestration.shared.usage import Budget, Usage
 
 RESULTS_SUFFIX = "-results"
 
@@ -39,6 +39,9 @@ class BatchSpec(BaseModel):
         reduce_fanin: the most results one reduce activity receives (R).
         doc_attempts: tries per document inside its activity before it is recorded as failed.
         reuse_job: an earlier batch whose results are reused for documents of equal content.
+        budget: spending limits: when reached no new micro-batch or reduce step starts, running
+            ones finish, and the batch waits in `awaiting_budget` for `raise_budget`, then ends
+            as `budget_exceeded` with its results so far.
     """
 
     graph: str = "summarize@1"
@@ -60,6 +63,7 @@ class BatchSpec(BaseModel):
     reuse_job: str | None = None
     approval: ApprovalPolicy = Field(default_factory=lambda: ApprovalPolicy(required=False))
     publish: PublishTargets = Field(default_factory=PublishTargets)
+    budget: Budget = Field(default_factory=Budget)
 
     @field_validator("graph", "reduce_graph")
     @classmethod
@@ -70,7 +74,7 @@ class BatchSpec(BaseModel):
 # At most this many shard children per batch: the parent's history grows per child.
 MAX_SHARDS = 200
 
-BatchPhase = Literal["analysing", "reducing", "awaiting_approval", "publishing", FinalPhase]
+BatchPhase = Literal["analysing", "reducing", "awaiting_budget", "awaiting_approval", "publishing", FinalPhase]
 BATCH_FINAL: tuple[str, ...] = FINAL_PHASES
 
 
@@ -105,6 +109,8 @@ class ShardState(BaseModel):
     chunks: int = 0
     runs: int = 0
     usage: Usage = Field(default_factory=Usage)
+    cursor: int | None = Field(default=None, description="Where a run stopped by the budget left off.")
+    parts: int = Field(default=0, description="Runs the budget stopped before the slice's end.")
 
 
 class ShardInput(BaseModel):
@@ -125,6 +131,9 @@ class ShardInput(BaseModel):
     task: Literal["analyse", "ingest"] = "analyse"
     collection: str | None = None
     paused: bool = False
+    allowance: Budget | None = Field(
+        default=None, description="This run's share of the batch budget: no micro-batch starts once spent."
+    )
     counters: ShardCounters = Field(default_factory=ShardCounters)
     queues: TaskQueues = Field(default_factory=TaskQueues)
     tuning: Tuning = Field(default_factory=Tuning)
@@ -227,6 +236,7 @@ class BatchState(BaseModel):
     swaps: list[str] = Field(default_factory=list)
     reductions: int = 0
     reduce_usage: Usage = Field(default_factory=Usage)
+    budget_note: str | None = None
     report: ReportRef | None = None
     approval: str = "pending"
     decided_by: str | None = None
@@ -279,6 +289,8 @@ class BatchProgress(BaseModel):
     approval: str = "pending"
     retry_round: int = 0
     error: str | None = None
+    budget: Budget = Field(default_factory=Budget)
+    budget_note: str | None = Field(default=None, description="Which limit was reached, while awaiting_budget.")
     usage: Usage = Field(
         default_factory=Usage, description="Finished shards and reduce steps; the client adds running shards'."
     )

@@ -80,6 +80,33 @@ class Budget(BaseModel):
                 return f"{name} {_num(used)} of {_num(limit)}"
         return None
 
+    def limited(self) -> bool:
+        return any(limit is not None for limit in (self.max_tokens, self.max_cost_usd, self.max_model_calls))
+
+    def allowance(self, spent: Usage, granted: list[Budget], slots: int) -> Budget | None:
+        """A fair share (1/`slots`) of what is neither spent nor granted to work still running.
+
+        The batch engine hands one to each shard it starts: the shard starts no micro-batch
+        once its own usage reaches it, so the shards together stay within the budget up to
+        the micro-batches in flight. None when nothing is left in some limited dimension.
+        """
+        share: dict[str, int | float] = {}
+        for name, used in (
+            ("max_tokens", spent.tokens),
+            ("max_cost_usd", spent.cost_usd),
+            ("max_model_calls", spent.model_calls),
+        ):
+            limit = getattr(self, name)
+            if limit is None:
+                continue
+            left = limit - used - sum(getattr(g, name) or 0 for g in granted)
+            if left <= 0:
+                return None
+            # Whole units for counts: the last few calls or tokens go one to a shard, never none.
+            part = left / max(1, slots) if isinstance(limit, float) else max(1, int(left // max(1, slots)))
+            share[name] = part
+        return Budget.model_validate(share)
+
 
 class BudgetChange(BaseModel):
     """The `raise_budget` update: new limits (unset fields keep theirs). Each must be above what is spent."""

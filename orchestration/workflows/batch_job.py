@@ -19,8 +19,10 @@ from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflo
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
     from orchestration.shared.batch import (
+        BATCH_FINAL,
         MAX_SHARDS,
         BatchInput,
+        BatchPhase,
         BatchProgress,
         BatchResult,
         BatchState,
@@ -35,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestration.shared.messages import Decision, JobState
     from orchestration.shared.spec import JobSpec
-    from orchestration.shared.usage import Usage
+    from orchestration.shared.usage import Budget, BudgetChange, Usage
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
 
@@ -52,6 +54,8 @@ class BatchJobWorkflow:
         self._opts = ActivityOptions(inp.queues, inp.tuning)
         self._decision: tuple[str, Decision] | None = None
         self._running: list[str] = []  # ids of shard children running now
+        self._granted: dict[int, Budget] = {}  # budget shares of the shards running now
+        self._budgeted = False  # set in run(): workflow.patched() may not be called from a query
         question = inp.spec.question or "Batch analysis"
         # The publish saga is the research job's, unchanged: it reads a JobState.
         self._publish = JobState(
@@ -71,8 +75,13 @@ class BatchJobWorkflow:
         s = self._s
         s.started_at = workflow.now()
         s.shards = _plan_shards(inp.total, inp.spec.shard_size)
+        # Only a batch with limits takes the budget path; batches without one run as they always did.
+        self._budgeted = inp.spec.budget.limited() and workflow.patched("batch-budget")
         try:
             await self._lifecycle()
+        except _BudgetSpent as spent:
+            s.phase, s.budget_note = "budget_exceeded", None
+            s.error = f"budget spent ({spent}); no raise_budget came within the wait; the results so far are kept"
         except asyncio.CancelledError:
             s.phase = "cancelled"
             await self._saga.compensate()
@@ -97,6 +106,7 @@ class BatchJobWorkflow:
                 await self._retry_failed()
             if self._totals()["done"] == 0:
                 raise _BatchFailed(f"every document failed ({self._totals()['failed']}); see `status {self._job}`")
+            await self._within_budget("reducing")
             s.phase = "reducing"
             await self._reduce()
             s.phase = "awaiting_approval"
@@ -119,13 +129,64 @@ class BatchJobWorkflow:
         async def one(shard: ShardState) -> None:
             async with gate:
                 await workflow.wait_condition(lambda: not s.paused)
-                await self._run_shard(shard, retry)
+                if not self._budgeted:
+                    await self._run_shard(shard, retry)
+                    return
+                # A run stopped by its share of the budget leaves a cursor; the next run, with a
+                # new share once there is one, goes on from it. Retry passes only wait for budget.
+                while shard.status != "done":
+                    await self._within_budget("analysing")
+                    share = None if retry else await self._share()
+                    if share is None and not retry:
+                        continue  # spent meanwhile: wait for a raise
+                    if share is not None:
+                        self._granted[shard.index] = share
+                    try:
+                        await self._run_shard(shard, retry, share)
+                    finally:
+                        self._granted.pop(shard.index, None)
 
         await asyncio.gather(*(one(shard) for shard in shards))
 
-    async def _run_shard(self, shard: ShardState, retry: bool) -> None:
+    async def _share(self) -> Budget | None:
+        """This shard's share of what is neither spent nor granted; waits while all is granted."""
+        budget = self._spec.budget
+
+        def share() -> Budget | None:
+            free = max(1, self._spec.parallelism - len(self._granted))
+            return budget.allowance(self._usage(), list(self._granted.values()), free)
+
+        await workflow.wait_condition(lambda: share() is not None or self._budget_spent() is not None)
+        return share()
+
+    def _budget_spent(self) -> str | None:
+        return self._spec.budget.spent(self._usage()) if self._budgeted else None
+
+    async def _within_budget(self, phase: BatchPhase) -> None:
+        """Before new model work: if the budget is spent, wait for `raise_budget`, or end the batch.
+
+        Raises:
+            _BudgetSpent: no raise came within the budget's `wait_for_raise`.
+        """
+        s = self._s
+        while (spent := self._budget_spent()) is not None:
+            wait = self._spec.budget.wait_for_raise
+            if wait <= timedelta(0):
+                raise _BudgetSpent(spent)
+            s.phase, s.budget_note = "awaiting_budget", spent
+            try:
+                await workflow.wait_condition(
+                    lambda: self._budget_spent() is None, timeout=wait, timeout_summary="budget raise"
+                )
+            except TimeoutError:
+                raise _BudgetSpent(spent) from None
+            s.phase, s.budget_note = phase, None  # every waiter restores the same phase
+
+    async def _run_shard(self, shard: ShardState, retry: bool, share: Budget | None = None) -> None:
         s, spec = self._s, self._spec
         child = f"{self._job}/shard-{shard.index}" + (f"/retry-{s.retry_round}" if retry else "")
+        child += f"/part-{shard.parts}" if shard.parts and not retry else ""
+        cursor = shard.start if retry or shard.cursor is None else shard.cursor
         shard.status, shard.runs = "running", shard.runs + 1
         self._running.append(child)
         try:
@@ -133,10 +194,10 @@ class BatchJobWorkflow:
                 names.SHARD_WORKFLOW,
                 ShardInput(
                     job_id=self._job, index=shard.index, manifest_key=self._in.manifest_key, start=shard.start,
-                    end=shard.end, cursor=shard.start, graph=s.graph, model=spec.model, question=spec.question,
+                    end=shard.end, cursor=cursor, graph=s.graph, model=spec.model, question=spec.question,
                     micro_batch=spec.micro_batch, continue_every=spec.continue_every, doc_attempts=spec.doc_attempts,
                     reuse_job=spec.reuse_job, retry=retry, paused=s.paused, task=spec.task, collection=spec.collection,
-                    queues=self._in.queues,
+                    queues=self._in.queues, allowance=share,
                     tuning=self._in.tuning,
                 ),
                 id=child,
@@ -154,14 +215,15 @@ class BatchJobWorkflow:
         finally:
             self._running.remove(child)
         c = out.counters
-        if retry:  # a retry pass counts only what it changed (and spends anew)
-            shard.done, shard.reused, shard.failed = shard.done + c.done, shard.reused + c.reused, c.failed
-            shard.chunks += c.chunks
-            shard.usage += c.usage
+        # Counts add up: from zero on a first run, past the cursor after a budget stop; a retry
+        # pass counts only what it changed, so its failures replace the slice's.
+        shard.done, shard.reused, shard.chunks = shard.done + c.done, shard.reused + c.reused, shard.chunks + c.chunks
+        shard.failed = c.failed if retry else shard.failed + c.failed
+        shard.usage += c.usage
+        if retry or out.cursor >= shard.end:
+            shard.status = "done"
         else:
-            shard.done, shard.reused, shard.failed, shard.chunks = c.done, c.reused, c.failed, c.chunks
-            shard.usage = c.usage
-        shard.status = "done"
+            shard.status, shard.cursor, shard.parts = "pending", out.cursor, shard.parts + 1
 
     async def _retry_failed(self) -> None:
         s = self._s
@@ -297,6 +359,20 @@ class BatchJobWorkflow:
     def _check_swap(self, swap: BatchSwap) -> None:
         self._require_phase("swap the graph", ("analysing",))
 
+    @workflow.update(name="raise_budget")
+    def raise_budget(self, change: BudgetChange) -> BatchProgress:
+        """New limits; a batch awaiting_budget goes on where it stopped."""
+        self._spec.budget = change.applied_to(self._spec.budget)
+        return self.progress()
+
+    @raise_budget.validator
+    def _check_raise(self, change: BudgetChange) -> None:
+        if self._s.phase in BATCH_FINAL:
+            raise ValueError(f"cannot raise the budget: the batch is {self._s.phase}")
+        problem = change.problem(self._usage())
+        if problem:
+            raise ValueError(problem)
+
     @workflow.update(name="approve")
     def approve(self, decision: Decision) -> BatchProgress:
         self._decision = ("approve", decision)
@@ -323,7 +399,7 @@ class BatchJobWorkflow:
             running_shards=len(self._running), running_ids=list(self._running), shards=s.shards,
             started_at=s.started_at, analysed_at=s.analysed_at,
             report=s.report, approval=s.approval, retry_round=s.retry_round, error=s.error, usage=self._usage(),
-            **self._totals(),
+            budget=self._spec.budget, budget_note=s.budget_note, **self._totals(),
         )  # fmt: skip
 
     @workflow.query(name="state")
@@ -361,7 +437,7 @@ class BatchJobWorkflow:
 
     def _result(self) -> BatchResult:
         s = self._s
-        status = s.phase if s.phase in ("completed", "rejected") else "completed"
+        status = s.phase if s.phase in ("completed", "rejected", "budget_exceeded") else "completed"
         return BatchResult(
             job_id=self._job, status=status, total=self._in.total, report=s.report, published=s.published,
             compensated=s.compensated, error=s.error, chunks=self._chunks(), usage=self._usage(), **self._totals(),
@@ -372,6 +448,10 @@ def _plan_shards(total: int, shard_size: int) -> list[ShardState]:
     """Slices of at least `shard_size` documents, at most MAX_SHARDS of them."""
     size = max(shard_size, -(-total // MAX_SHARDS))
     return [ShardState(index=i, start=a, end=min(a + size, total)) for i, a in enumerate(range(0, total, size))]
+
+
+class _BudgetSpent(Exception):
+    """The budget was spent and not raised in time: end as budget_exceeded, results kept."""
 
 
 class _BatchFailed(Exception):

@@ -2,7 +2,9 @@
 
 Each activity handles up to M documents and heartbeats a cursor; the shard continues as
 new every K activities (or when the server suggests it) carrying its counters and cursor
-only, so its history stays a few hundred events whatever the slice's size. Pause, resume
+only, so its history stays a few hundred events whatever the slice's size. A run with an
+allowance (its share of the batch's budget) stops between micro-batches once it has spent
+it; its cursor says where the next run starts. Pause, resume
 and graph swaps arrive from the parent as a signal and apply between micro-batches.
 """
 
@@ -36,6 +38,8 @@ class BatchShardWorkflow:
         opts = _documents_options(ActivityOptions(s.queues, s.tuning), s.micro_batch)
         while s.cursor < s.end:
             await workflow.wait_condition(lambda: not self._in.paused)
+            if s.allowance is not None and s.allowance.spent(s.counters.usage):
+                break  # this run's share of the budget is spent: the parent decides what next
             if self._ran_here >= s.continue_every or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 s.counters.continued += 1

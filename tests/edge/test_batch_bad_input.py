@@ -36,6 +36,8 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("job-id-dotdot", ["batch", CORPUS, "--job-id", "../x", "--detach"], 2, "job id"),
     ("reuse-unknown", ["batch", CORPUS, "--reuse", "never-ran", "--detach"], 2, "no batch with that id"),
     ("question-too-long", ["batch", CORPUS, "--question", "w " * 2100, "--detach"], 2, "question"),
+    ("budget-zero-calls", ["batch", CORPUS, "--max-model-calls", "0", "--detach"], 2, "max_model_calls"),
+    ("budget-negative-cost", ["batch", CORPUS, "--max-cost", "-1", "--detach"], 2, "max_cost_usd"),
     ("pause-no-job", ["batch", "pause"], 2, "usage"),
     ("pause-unknown-job", ["batch", "pause", "no-such-batch"], 1, "no such job"),
     ("swap-without-graph", ["batch", "swap-graph", "no-such-batch"], 2, "--graph"),

@@ -71,3 +71,16 @@ def test_budget_is_spent_at_its_limit_and_raises_must_exceed_spending() -> None:
     assert BudgetChange(max_tokens=1001).problem(spent) is None
     raised = BudgetChange(max_tokens=2000).applied_to(Budget(max_tokens=1000, max_model_calls=9))
     assert (raised.max_tokens, raised.max_model_calls) == (2000, 9)
+
+
+def test_allowance_shares_what_is_neither_spent_nor_granted() -> None:
+    budget = Budget(max_model_calls=100, max_cost_usd=1.0)
+    spent = Usage(model_calls=20, cost_usd=0.2)
+    first = budget.allowance(spent, [], slots=4)
+    assert first == Budget(max_model_calls=20, max_cost_usd=0.2)
+    second = budget.allowance(spent, [first], slots=3)  # the same share for the next running shard
+    assert second is not None and second.max_model_calls == 20 and second.max_cost_usd == pytest.approx(0.2)
+    # The last few calls still go one to a shard; nothing left in any limited dimension is None.
+    assert budget.allowance(Usage(model_calls=98), [], slots=4) == Budget(max_model_calls=1, max_cost_usd=0.25)
+    assert budget.allowance(Usage(model_calls=100), [], slots=1) is None
+    assert Budget().allowance(spent, [], slots=2) == Budget() and not Budget().limited()

@@ -24,7 +24,17 @@ from orchestration.edge.batch import check_batch, new_batch_id, start_batch
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_cmds import _clean_errors, _deps, _sdk_logs_to_file
-from orchestration.edge.cli.job_support import load_graphs, model_choice, pydantic_problems
+from orchestration.edge.cli.job_support import (
+    BUDGET_WAIT_S,
+    MAX_COST,
+    MAX_MODEL_CALLS,
+    MAX_TOKENS,
+    RAISE_HINT,
+    budget_fields,
+    load_graphs,
+    model_choice,
+    pydantic_problems,
+)
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from orchestration.edge.env import Environment
 from orchestration.settings import OrchestrationSettings
@@ -51,6 +61,10 @@ def batch(
     reuse: str | None = typer.Option(None, "--reuse", help="Reuse results of an earlier batch for equal content."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
     detach: bool = typer.Option(False, "--detach", help="Start and return; a `worker` runs it."),
+    max_tokens: int | None = MAX_TOKENS,
+    max_cost: float | None = MAX_COST,
+    max_model_calls: int | None = MAX_MODEL_CALLS,
+    budget_wait_s: float | None = BUDGET_WAIT_S,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Run a graph over every document of the sources, reduce the results into one report."""
@@ -68,6 +82,7 @@ def batch(
                 "graph": graph or "summarize@1", "reduce_graph": reduce_graph, "question": question,
                 "model": model_choice(model).model_dump(), "parallelism": parallelism, "reuse_job": reuse,
                 "approval": {"required": approve == "wait"},
+                "budget": budget_fields(max_tokens, max_cost, max_model_calls, budget_wait_s),
             }
         )  # fmt: skip
     except ValidationError as exc:
@@ -122,7 +137,7 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)  # fmt: skip
     task = bar.add_task("analysing", total=None, rate="")
-    told = False
+    told, told_budget = False, False
     with Live(bar, console=console, refresh_per_second=4):
         async for p in handle.watch(interval_s=0.5):
             label = f"{p.phase}{' (paused)' if p.paused else ''}"
@@ -131,6 +146,9 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
             if p.phase == "awaiting_approval" and not told:
                 told = True
                 console.print(f"Waiting for approval: durable-research approve {p.job_id} (or reject)")
+            if p.phase == "awaiting_budget" and not told_budget:
+                console.print(f"Budget reached ({p.budget_note}): {RAISE_HINT.format(job=p.job_id)}", highlight=False)
+            told_budget = p.phase == "awaiting_budget"
 
 
 def _print_result(result: BatchResult, root: Path, as_json: bool) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from temporalio.client import Client
 
 from orchestration.batch_client import BatchClient, BatchHandle
+from orchestration.edge.cli.job_support import RAISE_HINT
 from orchestration.edge.cli.output import console, emit_json, fail
 from orchestration.shared.usage import Usage
 
@@ -39,6 +40,8 @@ async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: 
         highlight=False,
     )
     console.print(f"spent so far: {p.usage.line()}", highlight=False)
+    if p.phase == "awaiting_budget":
+        console.print(f"budget reached ({p.budget_note}): {RAISE_HINT.format(job=job)}", highlight=False)
     table = Table("shard", "documents", "status", "done", "failed", "reused", box=None, header_style="dim")
     for sh in p.shards:
         table.add_row(

@@ -29,6 +29,11 @@ from orchestration.edge.cli.batch_view import batch_cancel, batch_status
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_support import (
+    BUDGET_WAIT_S,
+    MAX_COST,
+    MAX_MODEL_CALLS,
+    MAX_TOKENS,
+    budget_fields,
     build_spec,
     closed_summary,
     final_result,
@@ -44,6 +49,8 @@ from orchestration.edge.env import Environment
 from orchestration.edge.preflight import check_job_id_unused, check_spec
 from orchestration.errors import ConfigError, DurableResearchError
 from orchestration.settings import OrchestrationSettings
+from orchestration.shared.batch import BatchProgress
+from orchestration.shared.messages import JobProgress
 from orchestration.shared.spec import JobSpec, Recovery, check_job_id
 from orchestration.shared.usage import BudgetChange, Usage
 from orchestration.telemetry.prices import PriceTable
@@ -114,20 +121,16 @@ def run(
     job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: from the question)."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
     detach: bool = typer.Option(False, "--detach", help="Start the job and return; no worker here."),
-    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Budget: stop new work at this many tokens."),
-    max_cost: float | None = typer.Option(None, "--max-cost", help="Budget: stop new work at this cost (USD)."),
-    max_model_calls: int | None = typer.Option(None, "--max-model-calls", help="Budget: stop at this many calls."),
-    budget_wait_s: float | None = typer.Option(
-        None, "--budget-wait-s", help="How long a stopped job waits for `budget JOB ...` (default one day)."
-    ),
+    max_tokens: int | None = MAX_TOKENS,
+    max_cost: float | None = MAX_COST,
+    max_model_calls: int | None = MAX_MODEL_CALLS,
+    budget_wait_s: float | None = BUDGET_WAIT_S,
     metrics_port: int | None = _METRICS_PORT,
     as_json: bool = _JSON,
 ) -> None:
     """Run a research job: validate, start, work on it here (unless --detach), print the report."""
     text = read_question(question, question_file)
-    budget = {"max_tokens": max_tokens, "max_cost_usd": max_cost, "max_model_calls": max_model_calls}
-    if budget_wait_s is not None:
-        budget["wait_for_raise"] = budget_wait_s
+    budget = budget_fields(max_tokens, max_cost, max_model_calls, budget_wait_s)
     try:
         spec = build_spec(text, corpus, approve, graph, model, recovery, budget)
         if job_id is not None:
@@ -302,8 +305,11 @@ def budget(
 
 
 async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChange, as_json: bool) -> None:
-    _, handle = await _handle(settings, job)
-    progress = await handle.raise_budget(change)
+    client, handle = await _handle(settings, job)
+    if await is_batch(client.client, job):
+        progress: JobProgress | BatchProgress = await BatchClient(client.client).attach(job).raise_budget(change)
+    else:
+        progress = await handle.raise_budget(change)
     if as_json:
         emit_json(progress.model_dump(mode="json"))
     else:

@@ -23,7 +23,7 @@ from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import PROVIDERS, QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery
 from reasoning import GraphRegistry, default_registry
 
-_RAISE_HINT = "raise it with `durable-research budget {job} --max-tokens N` (or --max-cost, --max-model-calls)"
+RAISE_HINT = "raise it with `durable-research budget {job} --max-tokens N` (or --max-cost, --max-model-calls)"
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
 
@@ -88,7 +88,7 @@ def build_spec(
             "model": model_choice(model).model_dump(),
             "recovery": recovery,
             "approval": {"required": approve == "wait"},
-            "budget": {k: v for k, v in (budget or {}).items() if v is not None},
+            "budget": budget or {},
         }
     )
 
@@ -125,7 +125,7 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
     parts: list[Any] = [head if progress.phase in FINAL_PHASES else Spinner("dots", text=head)]
     parts.append(Text(f"spent: {progress.usage.line()}", style="dim"))
     if progress.phase == "awaiting_budget":
-        parts.append(Text(f"budget reached ({progress.budget_note}): {_RAISE_HINT.format(job=progress.job_id)}"))
+        parts.append(Text(f"budget reached ({progress.budget_note}): {RAISE_HINT.format(job=progress.job_id)}"))
     if progress.phase == "ingesting":
         parts.append(Text(_INGEST_NOTE, style="dim"))
     if link:
@@ -152,7 +152,7 @@ async def watch(handle: JobHandle, *, live: bool) -> None:
                 told_budget = True
                 (console if live else err_console).print(
                     f"Budget reached ({progress.budget_note}). In another terminal, "
-                    + _RAISE_HINT.format(job=handle.job_id)
+                    + RAISE_HINT.format(job=handle.job_id)
                 )
             elif progress.phase != "awaiting_budget":
                 told_budget = False
@@ -214,3 +214,25 @@ async def closed_summary(handle: JobHandle) -> dict[str, Any]:
         "usage": result.usage.model_dump(mode="json"),
         "usage_by_phase": {k: v.model_dump(mode="json") for k, v in result.usage_by_phase.items()},
     }
+
+
+# Budget flags of `run` and `batch` (one definition: both build a spec's `budget` from them).
+MAX_TOKENS = typer.Option(None, "--max-tokens", help="Budget: stop new work at this many tokens.")
+MAX_COST = typer.Option(None, "--max-cost", help="Budget: stop new work at this cost (USD).")
+MAX_MODEL_CALLS = typer.Option(None, "--max-model-calls", help="Budget: stop at this many calls.")
+BUDGET_WAIT_S = typer.Option(
+    None, "--budget-wait-s", help="How long a stopped job waits for `budget JOB ...` (default one day)."
+)
+
+
+def budget_fields(
+    max_tokens: int | None, max_cost: float | None, max_model_calls: int | None, wait_s: float | None
+) -> dict[str, Any]:
+    """The spec's `budget` from the flags given (validated with the spec)."""
+    given = {
+        "max_tokens": max_tokens,
+        "max_cost_usd": max_cost,
+        "max_model_calls": max_model_calls,
+        "wait_for_raise": wait_s,
+    }
+    return {k: v for k, v in given.items() if v is not None}
