@@ -18,6 +18,7 @@ from temporalio import activity
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
 from orchestration.activities.event_publisher import ActivityEventPublisher
+from orchestration.activities.usage_ledger import UsageLedger
 from orchestration.artifacts import finding_key, report_key
 from orchestration.shared import names
 from orchestration.shared.messages import (
@@ -36,6 +37,7 @@ from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, RunOutcome
 from reasoning.context import GraphContext, MemoryRetriever
 from reasoning.errors import BudgetExceededError
+from reasoning.observer import RunObserver
 from reasoning.report_diff import changes_since
 from reasoning.runner import NodeEvent, RunResult, arun_graph
 from reasoning.types import (
@@ -56,12 +58,45 @@ class ReasoningActivities:
         self._deps = deps
 
     async def _run(self, call: GraphCall, graph_input: BaseModel) -> tuple[RunResult, Usage]:
-        """Build the pinned graph, run it with heartbeats and meters; its RunResult and priced Usage."""
+        """Build the pinned graph, run it with heartbeats and meters; its RunResult and priced Usage.
+
+        The Usage includes the calls of earlier attempts that returned nothing (from the usage
+        ledger); a failure is raised as an ApplicationError carrying every attempt's usage.
+        """
         info = activity.info()
         label = self._deps.model_label(call.model)
         metrics = GraphMetrics(
             activity.metric_meter(), graph=call.graph, model=label, queue=info.task_queue, attempt=info.attempt
         )
+        name = label.partition(":")[2] or None
+
+        def price(calls: int, tokens_in: int, tokens_out: int) -> Usage:
+            return self._deps.prices.usage(call.model.provider, name, calls, tokens_in, tokens_out)
+
+        outcome: RunOutcome = "failed"
+        run: RunResult | None = None
+        usage: Usage | None = None
+        with UsageLedger.for_activity(self._deps.artifacts) as ledger:
+            try:
+                run = await self._run_graph(call, graph_input, ledger.observer(metrics))
+                usage = ledger.with_earlier(price(run.model_calls, run.input_tokens, run.output_tokens), price)
+                outcome = "completed"
+                return run, usage
+            except asyncio.CancelledError:
+                outcome = "cancelled"
+                raise
+            except Exception as exc:
+                outcome = "budget" if isinstance(exc, BudgetExceededError) else "failed"
+                error = ledger.failure(to_application_error(exc), price)
+                if error is exc:  # already an ApplicationError, no usage to add: never chain it to itself
+                    raise
+                raise error from exc
+            finally:
+                metrics.run_finished(outcome, resumed=bool(run and run.resumed), usage=usage)
+
+    async def _run_graph(self, call: GraphCall, graph_input: BaseModel, observer: RunObserver) -> RunResult:
+        """Run the pinned graph with heartbeats per node (and between nodes) and live events."""
+        info = activity.info()
         spec = self._deps.registry.get(call.graph)
         context = GraphContext(
             retriever=MemoryRetriever(self._deps.memory(call.collection)),
@@ -73,47 +108,26 @@ class ReasoningActivities:
             last.update(node=event.node, step=event.step, **_small(event.details))
             activity.heartbeat(dict(last))
 
-        outcome: RunOutcome = "failed"
-        run: RunResult | None = None
-        usage: Usage | None = None
         subtask = call.subtask.id if isinstance(call, SubtaskRequest) else None
-        try:
-            async with _heartbeat_while_running(last), ActivityEventPublisher(call.graph, subtask) as events:
-                run = await arun_graph(
-                    spec,
-                    graph_input,
-                    context=context,
-                    mode=call.recovery,
-                    thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
-                    attempt=info.attempt,  # resume mode's fencing token: a superseded attempt's writes are refused
-                    checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
-                    on_node=on_node,
-                    observer=metrics,
-                    on_event=events.sink,  # live events for watchers, batched into the job's stream
-                )
-            name = label.partition(":")[2] or None
-            usage = self._deps.prices.usage(
-                call.model.provider, name, run.model_calls, run.input_tokens, run.output_tokens
+        async with _heartbeat_while_running(last), ActivityEventPublisher(call.graph, subtask) as events:
+            return await arun_graph(
+                spec,
+                graph_input,
+                context=context,
+                mode=call.recovery,
+                thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
+                attempt=info.attempt,  # resume mode's fencing token: a superseded attempt's writes are refused
+                checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
+                on_node=on_node,
+                observer=observer,  # the usage ledger, then the metrics
+                on_event=events.sink,  # live events for watchers, batched into the job's stream
             )
-            outcome = "completed"
-            return run, usage
-        except BudgetExceededError:
-            outcome = "budget"
-            raise
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            metrics.run_finished(outcome, resumed=bool(run and run.resumed), usage=usage)
 
     @activity.defn(name=names.PLAN)
     async def plan(self, req: PlanRequest) -> PlanResult:
-        try:
-            run, usage = await self._run(
-                req, PlannerInput(question=req.question, max_subtasks=req.max_subtasks, kinds=req.kinds)
-            )
-        except Exception as exc:
-            raise to_application_error(exc) from exc
+        run, usage = await self._run(
+            req, PlannerInput(question=req.question, max_subtasks=req.max_subtasks, kinds=req.kinds)
+        )
         out = PlannerOutput.model_validate(run.output)
         return PlanResult(
             subtasks=[SubtaskRef(id=t.id, kind=t.kind, question=t.question) for t in out.subtasks], usage=usage
@@ -122,10 +136,7 @@ class ReasoningActivities:
     @activity.defn(name=names.RUN_SUBTASK)
     async def run_subtask(self, req: SubtaskRequest) -> SubtaskResult:
         subtask = Subtask(id=req.subtask.id, kind=req.subtask.kind, question=req.subtask.question)
-        try:
-            run, usage = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
-        except Exception as exc:
-            raise to_application_error(exc) from exc
+        run, usage = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
         finding = Finding.model_validate(run.output)
         key = finding_key(req.job_id, req.subtask.id, req.round)
         self._deps.artifacts.put_text(key, finding.model_dump_json(indent=2))
@@ -145,10 +156,7 @@ class ReasoningActivities:
 
     @activity.defn(name=names.VALIDATE)
     async def validate(self, req: ValidateRequest) -> ValidationResult:
-        try:
-            run, usage = await self._run(req, ValidatorInput(findings=self._findings(req.finding_keys)))
-        except Exception as exc:
-            raise to_application_error(exc) from exc
+        run, usage = await self._run(req, ValidatorInput(findings=self._findings(req.finding_keys)))
         out = ValidatorOutput.model_validate(run.output)
         notes: dict[str, list[str]] = {}
         for v in out.verdicts:
@@ -165,10 +173,7 @@ class ReasoningActivities:
     @activity.defn(name=names.WRITE)
     async def write_report(self, req: WriteRequest) -> ReportRef:
         writer_input = WriterInput(question=req.question, findings=self._findings(req.finding_keys), notes=req.notes)
-        try:
-            run, usage = await self._run(req, writer_input)
-        except Exception as exc:
-            raise to_application_error(exc) from exc
+        run, usage = await self._run(req, writer_input)
         out = WriterOutput.model_validate(run.output)
         markdown = out.markdown
         if req.previous_report_key and self._deps.artifacts.exists(req.previous_report_key):
@@ -195,8 +200,8 @@ USAGE_FOOTER = "Spent on this report (all runs so far):"
 def without_usage_footer(markdown: str) -> str:
     """The report without its usage footer: what the findings say, whatever the run cost.
 
-    A crash changes what a job spends (and, since a failed attempt returns no result, what
-    its usage shows) but must not change the report; comparisons use this.
+    A crash changes what a job spends (the killed attempt's calls, and a retry's) but must
+    not change the report; comparisons use this.
     """
     return markdown.split(f"\n\n---\n\n_{USAGE_FOOTER}", 1)[0]
 

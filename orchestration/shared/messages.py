@@ -225,7 +225,10 @@ class SubtaskState(BaseModel):
     result: SubtaskResult | None = None
     error: str | None = None
     notes: str = ""
-    usage: Usage = Field(default_factory=Usage, description="Summed over its rounds (finished attempts only).")
+    usage: Usage = Field(
+        default_factory=Usage,
+        description="Summed over its rounds, with its attempts that returned nothing (usage ledger).",
+    )
 
 
 class JobState(BaseModel):

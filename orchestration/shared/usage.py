@@ -2,7 +2,10 @@
 
 `Usage` is the one model for spending: activity results carry one per graph run, the
 workflow sums them per subtask, per phase and per job (never from heartbeats, which are
-lossy), and the CLI, notebook and report footer print `Usage.line()`.
+lossy), and the CLI, notebook and report footer print `Usage.line()`. A result (or a final
+failure's details) also carries the calls of earlier attempts that returned nothing (a killed
+worker, a retried error), read from the activity's usage ledger; they are in the totals and,
+again, in the `lost_*` fields, so a reader sees what crashes and retries cost.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ class Usage(BaseModel):
         cost_usd: from the worker's price table; zero for offline providers.
         unpriced_calls: calls to a model the price table does not list (their cost is
             not in `cost_usd`, so a reader knows the figure is a lower bound).
+        lost_attempts: attempts that made model calls and returned no result (killed,
+            timed out, failed and retried); their calls are in the figures above.
+        lost_model_calls: of `model_calls`, those made by such attempts.
+        lost_tokens: of the tokens, those of such attempts (in and out).
+        lost_cost_usd: of `cost_usd`, that of such attempts.
     """
 
     model_calls: int = 0
@@ -30,6 +38,11 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cost_usd: float = 0.0
     unpriced_calls: int = 0
+    # Added after the first release: defaults keep recorded results and states decoding.
+    lost_attempts: int = 0
+    lost_model_calls: int = 0
+    lost_tokens: int = 0
+    lost_cost_usd: float = 0.0
 
     @property
     def tokens(self) -> int:
@@ -42,17 +55,65 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             cost_usd=round(self.cost_usd + other.cost_usd, 8),
             unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+            lost_attempts=self.lost_attempts + other.lost_attempts,
+            lost_model_calls=self.lost_model_calls + other.lost_model_calls,
+            lost_tokens=self.lost_tokens + other.lost_tokens,
+            lost_cost_usd=round(self.lost_cost_usd + other.lost_cost_usd, 8),
+        )
+
+    def as_lost(self, attempts: int) -> Usage:
+        """This spending, marked as made by `attempts` attempts that returned no result."""
+        return self.model_copy(
+            update={
+                "lost_attempts": attempts,
+                "lost_model_calls": self.model_calls,
+                "lost_tokens": self.tokens,
+                "lost_cost_usd": self.cost_usd,
+            }
         )
 
     def line(self) -> str:
-        """One human line: `12 model calls, 3,456 tokens (3,000 in / 456 out), $0.0123`."""
+        """One human line: `12 model calls, 3,456 tokens (3,000 in / 456 out), $0.0123`.
+
+        With lost attempts: `..., $0.0123; of which 2 calls, 300 tokens, $0.0010 by 1 attempt that returned nothing`.
+        """
         text = (
             f"{self.model_calls:,} model calls, {self.tokens:,} tokens "
             f"({self.input_tokens:,} in / {self.output_tokens:,} out), ${self.cost_usd:.4f}"
         )
         if self.unpriced_calls:
             text += f" (+ {self.unpriced_calls:,} calls of unpriced models)"
+        if self.lost_model_calls:
+            attempts = f"{self.lost_attempts:,} attempt{'s' if self.lost_attempts != 1 else ''}"
+            text += (
+                f"; of which {self.lost_model_calls:,} calls, {self.lost_tokens:,} tokens, "
+                f"${self.lost_cost_usd:.4f} by {attempts} that returned nothing"
+            )
         return text
+
+
+USAGE_DETAIL_KEY = "usage"
+"""An activity's final failure carries `{"usage": Usage}` as its first detail (see `usage_of_failure`)."""
+
+
+def usage_of_failure(error: BaseException) -> Usage | None:
+    """The usage a failed activity reported in its error's details, or None.
+
+    Walks the cause chain (the workflow sees ActivityError -> ApplicationError) and reads the
+    first detail shaped as `{USAGE_DETAIL_KEY: {...}}`. Pure: safe in workflow code.
+    """
+    cause: BaseException | None = error
+    for _ in range(20):  # failure chains are a few links deep; never loop on a cyclic one
+        if cause is None:
+            break
+        for detail in getattr(cause, "details", None) or ():
+            if isinstance(detail, dict) and isinstance(detail.get(USAGE_DETAIL_KEY), dict):
+                try:
+                    return Usage.model_validate(detail[USAGE_DETAIL_KEY])
+                except ValueError:
+                    return None
+        cause = cause.__cause__ or getattr(cause, "cause", None)
+    return None
 
 
 class Budget(BaseModel):

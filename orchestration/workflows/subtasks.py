@@ -17,9 +17,13 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
     from orchestration.shared.messages import GraphCall, JobState, SubtaskRequest, SubtaskResult, SubtaskState
     from orchestration.shared.spec import subtask_activity_id
-    from orchestration.shared.usage import Usage
+    from orchestration.shared.usage import Usage, usage_of_failure
     from orchestration.workflows.job_events import JobEventLog
     from orchestration.workflows.options import ActivityOptions
+
+# A subtask that fails after its retries reports what its attempts spent in its error (the
+# usage ledger); histories recorded before that patch replay without counting it.
+FAILED_USAGE_PATCH = "usage-of-failed-subtasks"
 
 
 class SubtaskPool:
@@ -95,12 +99,21 @@ class SubtaskPool:
         except ActivityError as err:
             cancelled = isinstance(err.cause, CancelledError)
             task.status, task.error = ("cancelled", None) if cancelled else ("failed", _cause(err))
+            self._account_failure(task, err)
         except asyncio.CancelledError:
             task.status = "cancelled"
             raise
         finally:
             self._running.pop(task.ref.id, None)
             self._publish("subtask_finished", task, activity_id)
+
+    def _account_failure(self, task: SubtaskState, err: ActivityError) -> None:
+        """Count what a failed subtask's attempts spent: no result carries it, its error does."""
+        if self._account is None:
+            return
+        usage = usage_of_failure(err)
+        if usage is not None and workflow.patched(FAILED_USAGE_PATCH):
+            self._account(task, usage)
 
     def _publish(self, kind: str, task: SubtaskState, activity_id: str) -> None:
         if self._events is None:

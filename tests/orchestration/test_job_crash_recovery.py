@@ -1,6 +1,8 @@
 """A worker process SIGKILLed mid-subtask: a new worker finishes the job, finished subtasks
 are not re-run, and the report equals a crash-free run's. In resume mode the killed graph
-continues from its last finished node instead of starting over."""
+continues from its last finished node instead of starting over. The job's usage counts the
+killed attempt's calls (from the usage ledger) once: it is the crash-free usage plus the calls
+the crash repeated."""
 
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0}
 
 async def _clean_run(
     temporal_client: Client, server: ServerRecord, home: Path, recovery: str
-) -> tuple[str, Counter[str]]:
+) -> tuple[JobResult, str, Counter[str]]:
     prefix = f"clean-{uuid.uuid4().hex[:6]}-"
     with worker_process(server, home, prefix):
         jobs = _client(temporal_client, home, prefix)
@@ -62,12 +64,14 @@ async def _clean_run(
         result = await handle.result()
     assert result.report is not None
     report = jobs.artifacts.get_text(result.report.key)  # type: ignore[union-attr]
-    return report, Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
+    return result, report, Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
 
 
 async def _crash_run(
     temporal_client: Client, server: ServerRecord, home: Path, recovery: str
-) -> tuple[JobResult, str, Counter[str], str]:
+) -> tuple[JobResult, str, Counter[str], str, int]:
+    """The job's result, report, model calls by content hash, the killed subtask and the
+    killed worker's model calls that belong to no finished activity (the killed attempt's)."""
     prefix = f"crash-{uuid.uuid4().hex[:6]}-"
     jobs = _client(temporal_client, home, prefix)
     with worker_process(server, home, prefix) as first:
@@ -77,6 +81,7 @@ async def _crash_run(
             running = [t for t in p.subtasks if t.status == "running" and t.node not in (None, "retrieve")]
             if p.done >= 1 and running:
                 killed = running[0]
+                done_before = [t.ref.id for t in p.subtasks if t.status == "done"]
                 break
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -95,16 +100,22 @@ async def _crash_run(
     for task in result.subtasks:
         expected = 2 if task.ref.id == killed.ref.id else 1
         assert attempts[subtask_activity_id(task.ref.id, 1)] == expected, task.ref.id
-    calls = Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
-    return result, report, calls, killed.ref.id
+    log = read_call_log(home / "calls.jsonl")
+    # The first worker ran the plan and the subtasks done before the kill; its other calls were the killed attempt's.
+    finished_there = result.usage_by_phase["planning"].model_calls + sum(
+        t.usage.model_calls for t in result.subtasks if t.ref.id in done_before
+    )
+    killed_calls = sum(c["pid"] == first.pid for c in log) - finished_there
+    return result, report, Counter(c["hash"] for c in log), killed.ref.id, killed_calls
 
 
 @pytest.mark.parametrize("recovery", ["restart", "resume"])
 async def test_worker_killed_mid_subtask(
     temporal_client: Client, temporal_server: ServerRecord, tmp_path: Path, recovery: str
 ) -> None:
-    clean_report, clean_calls = await _clean_run(temporal_client, temporal_server, tmp_path / "clean", recovery)
-    result, report, calls, killed_id = await _crash_run(temporal_client, temporal_server, tmp_path / "crash", recovery)
+    clean, clean_report, clean_calls = await _clean_run(temporal_client, temporal_server, tmp_path / "clean", recovery)
+    crash = await _crash_run(temporal_client, temporal_server, tmp_path / "crash", recovery)
+    result, report, calls, killed_id, killed_calls = crash
 
     assert result.status == "completed"
     # The usage footer may differ: a crash costs calls, and a failed attempt's are in no result.
@@ -119,3 +130,18 @@ async def test_worker_killed_mid_subtask(
         assert killed.result.resumed, "resume mode continues the killed graph's thread"
         assert repeated <= 1, f"resume re-ran {repeated} model calls; only the one in flight may repeat"
         assert "retrieve" not in killed.result.nodes_run
+
+    # Usage: every call the model answered, once. The killed attempt's calls come from the ledger.
+    log = read_call_log(tmp_path / "crash" / "calls.jsonl")
+    tokens = {c["hash"]: c["tokens"] for c in log}
+    usage = result.usage
+    assert (usage.model_calls, usage.tokens) == (len(log), sum(c["tokens"] for c in log))
+    repeated_tokens = sum(tokens[h] * n for h, n in (calls - clean_calls).items())
+    assert (usage.model_calls, usage.tokens) == (
+        clean.usage.model_calls + repeated,
+        clean.usage.tokens + repeated_tokens,
+    )
+    assert killed_calls >= 1, "the kill came after a model-calling node finished"
+    assert (killed.usage.lost_attempts, killed.usage.lost_model_calls) == (1, killed_calls)
+    assert killed.usage.model_calls == killed.result.usage.model_calls == killed_calls + killed.result.model_calls
+    assert usage.lost_model_calls == killed_calls

@@ -1,0 +1,210 @@
+"""A durable per-attempt record of model calls, so a killed or failed attempt's spending is still counted.
+
+Usage rides on activity results, and an attempt that is SIGKILLed, times out or fails
+returns none. So every attempt appends one line per returned model call to its own file
+in the artifact store (`artifacts.usage_ledger_key(...)/attempt-NNN.jsonl`): one
+``O_APPEND`` write per call, no buffer, so a killed process loses at most the call it was
+in (the kernel keeps what was written; fsync is left out: a call costs far more than the
+line, but a lost host is not the failure this guards against). The attempt that ends the
+activity, with a result or with its final failure, reads the earlier attempts' files and
+reports their calls, priced like its own, inside its `Usage` (totals and `lost_*`), so the
+workflow sums every call exactly once, from results, never from heartbeats.
+
+Reading happens when an attempt ends, not when it starts, so calls a paused (zombie)
+attempt made before the newer one finished are counted too; only its calls after that are
+not (Prometheus counts them). Lines carry a sequence number and a torn last line is
+skipped, so a reader never counts a call twice or fails on a half-written file.
+Accounting never takes an activity down: a ledger that cannot be written or read logs a
+warning and the figures under-count as they did before the ledger.
+
+The batch engine's micro-batch activity uses it the same way as `ReasoningActivities`::
+
+    with UsageLedger.for_activity(deps.artifacts) as ledger:
+        run = await arun_graph(..., observer=ledger.observer(metrics))
+        usage = ledger.with_earlier(own_usage, price)      # on success
+    # on failure: raise ledger.failure(to_application_error(exc), price) from exc
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from orchestration.artifacts import LocalArtifactStore, usage_ledger_key
+from orchestration.shared.usage import USAGE_DETAIL_KEY, Usage
+from reasoning.observer import RunObserver
+
+_log = logging.getLogger(__name__)
+_ATTEMPT_FILE = re.compile(r"^attempt-(\d+)\.jsonl$")
+
+Pricer = Callable[[int, int, int], Usage]
+"""(model calls, input tokens, output tokens) -> priced Usage (the worker's price table)."""
+
+
+@dataclass(frozen=True)
+class LedgerTotal:
+    """Calls recorded by some attempts of one activity."""
+
+    attempts: int = 0
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def priced(self, price: Pricer) -> Usage:
+        return price(self.model_calls, self.input_tokens, self.output_tokens) if self.model_calls else Usage()
+
+
+class UsageLedger:
+    """One activity attempt's ledger, and a reader of its activity's other attempts.
+
+    Args:
+        folder: the activity's ledger folder (None: a ledger that records and reads nothing).
+        attempt: this attempt's number (Temporal's, from 1).
+    """
+
+    def __init__(self, folder: Path | None, attempt: int) -> None:
+        self.folder = folder
+        self.attempt = attempt
+        self._fd: int | None = None
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._broken = folder is None
+
+    @classmethod
+    def for_activity(cls, store: LocalArtifactStore) -> UsageLedger:
+        """The ledger of the running activity attempt (workflow id, run id, activity id, attempt)."""
+        info = activity.info()
+        try:
+            folder = store.path(
+                usage_ledger_key(info.workflow_id or "-", info.workflow_run_id or "-", info.activity_id)
+            )
+        except Exception as exc:  # an id the artifact keys cannot hold: count as before, never fail
+            _log.warning("usage ledger off for activity %s: %s", info.activity_id, exc)
+            folder = None
+        return cls(folder, info.attempt)
+
+    def __enter__(self) -> UsageLedger:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def record(self, input_tokens: int, output_tokens: int) -> None:
+        """Append one returned model call to this attempt's file (thread-safe; never raises)."""
+        with self._lock:
+            if self._broken:
+                return
+            self._seq += 1
+            line = json.dumps({"seq": self._seq, "in": int(input_tokens), "out": int(output_tokens)}) + "\n"
+            try:
+                if self._fd is None:
+                    assert self.folder is not None
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    path = self.folder / f"attempt-{self.attempt:03d}.jsonl"
+                    self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                os.write(self._fd, line.encode())
+            except OSError as exc:
+                self._broken = True
+                _log.warning("usage ledger %s not written (%s); retries will under-count", self.folder, exc)
+
+    def observer(self, inner: RunObserver | None = None) -> RunObserver:
+        """A run observer that records each model call here, then tells `inner` (e.g. the metrics)."""
+        return _LedgerObserver(self, inner)
+
+    def earlier(self) -> LedgerTotal:
+        """What the attempts before this one recorded."""
+        return self._read(lambda n: n < self.attempt)
+
+    def through_this(self) -> LedgerTotal:
+        """What this attempt and the ones before it recorded (a final failure reports this)."""
+        return self._read(lambda n: n <= self.attempt)
+
+    def with_earlier(self, own: Usage, price: Pricer) -> Usage:
+        """`own` (this attempt's usage from its run) plus the earlier attempts' calls, marked lost."""
+        earlier = self.earlier()
+        return own + earlier.priced(price).as_lost(earlier.attempts) if earlier.model_calls else own
+
+    def failure(self, error: ApplicationError, price: Pricer) -> ApplicationError:
+        """`error` with the usage of every attempt so far as its first detail (none returned a result).
+
+        Temporal keeps only the last attempt's failure, so the workflow reads the whole
+        activity's spending from it (`usage.usage_of_failure`); an earlier attempt's detail is
+        dropped with its retry, and the next attempt reads the same calls from the ledger.
+        """
+        spent = self.through_this()
+        if not spent.model_calls:
+            return error
+        usage = spent.priced(price).as_lost(spent.attempts)
+        return ApplicationError(
+            error.message,
+            {USAGE_DETAIL_KEY: usage.model_dump(mode="json")},
+            *error.details,
+            type=error.type,
+            non_retryable=error.non_retryable,
+            next_retry_delay=error.next_retry_delay,
+            category=error.category,
+        )
+
+    def _read(self, wanted: Callable[[int], bool]) -> LedgerTotal:
+        if self.folder is None or not self.folder.is_dir():
+            return LedgerTotal()
+        attempts = calls = tokens_in = tokens_out = 0
+        try:
+            for path in sorted(self.folder.iterdir()):
+                match = _ATTEMPT_FILE.match(path.name)
+                if not match or not wanted(int(match[1])):
+                    continue
+                seen = _calls_in(path)
+                if seen:
+                    attempts += 1
+                    calls += len(seen)
+                    tokens_in += sum(i for i, _ in seen.values())
+                    tokens_out += sum(o for _, o in seen.values())
+        except OSError as exc:
+            _log.warning("usage ledger %s not read (%s); the figures under-count", self.folder, exc)
+        return LedgerTotal(attempts, calls, tokens_in, tokens_out)
+
+
+def _calls_in(path: Path) -> dict[int, tuple[int, int]]:
+    """seq -> (input, output) tokens; a line written twice counts once, a torn one not at all."""
+    seen: dict[int, tuple[int, int]] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            seen[int(entry["seq"])] = (int(entry["in"]), int(entry["out"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return seen
+
+
+class _LedgerObserver:
+    """Records model calls in the ledger first (accounting), then forwards both callbacks."""
+
+    def __init__(self, ledger: UsageLedger, inner: RunObserver | None) -> None:
+        self._ledger = ledger
+        self._inner = inner
+
+    def on_model_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
+        self._ledger.record(input_tokens, output_tokens)
+        if self._inner is not None:
+            self._inner.on_model_call(node, input_tokens, output_tokens)
+
+    def on_node(self, node: str, seconds: float, ok: bool) -> None:
+        if self._inner is not None:
+            self._inner.on_node(node, seconds, ok)
