@@ -9,10 +9,12 @@ non-determinism failure. Without names every scenario is recorded.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
@@ -75,12 +77,30 @@ async def _watched_events(jobs: ResearchClient) -> JobHandle:
     return handle
 
 
+async def _failed_subtask_usage(jobs: ResearchClient) -> JobHandle:
+    """A failed subtask's usage counts (patch usage-of-failed-subtasks): its three paid, failed attempts
+    spend the budget, so the job waits for a raise before validating; without them it would not."""
+    import tests.orchestration.spending_graphs  # noqa: F401  (registers spendthrift@1)
+
+    graphs = {"research": "researcher-lite@1", "doomed": "spendthrift@1"}
+    budget = {"max_model_calls": 4, "wait_for_raise": "PT1H"}
+    handle = await jobs.start(
+        spec(graphs=graphs, max_subtasks=2, parallelism=1, validation_rounds=0, budget=budget),
+        job_id="history-failed-subtask-usage",
+    )
+    stopped: JobProgress = await wait_for_phase(handle, "awaiting_budget")
+    assert stopped.failed == 1 and stopped.usage.lost_model_calls == 3, stopped
+    await handle.raise_budget(BudgetChange(max_model_calls=100_000))
+    return handle
+
+
 SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "auto_approve": _plain,
     "revise_then_approve": _approve_after_revise,
     "rejected": _rejected,
     "budget_raised": _budget_raised,
     "watched_events": _watched_events,
+    "failed_subtask_usage": _failed_subtask_usage,
 }
 
 
@@ -98,10 +118,23 @@ async def record(names: list[str]) -> None:
                     handle = await scenario(jobs)
                     await handle.handle.result()
                     history = await handle.handle.fetch_history()
-                (HERE / f"{name}.json").write_text(history.to_json())
+                (HERE / f"{name}.json").write_text(_without_stack_traces(history.to_json()))
                 print(f"recorded {name}: {len(history.events)} events")
         finally:
             server.stop()
+
+
+def _without_stack_traces(text: str) -> str:
+    """Failures carry the recording machine's paths in their stack traces; replay never reads them."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "stackTrace"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return json.dumps(strip(json.loads(text)), indent=2)
 
 
 if __name__ == "__main__":

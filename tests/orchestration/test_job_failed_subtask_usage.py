@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
 from temporalio.client import Client
 
 from orchestration.shared import Tuning
-from reasoning import Finding, ResearchInput, default_registry
-from reasoning.context import GraphContext
-from reasoning.graphs._common import ask_model
-from reasoning.graphs.researcher import ResearchState, retrieve_node
 from reasoning.models import read_call_log
 from tests.orchestration.jobs import running_jobs, spec
+from tests.orchestration.spending_graphs import SPEND_NODE
 
 ATTEMPTS = 3
-
-
-def _spend_then_fail(state: ResearchState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    ask_model(runtime, "answer", {"question": state["question"], "evidence": [], "feedback": ""})
-    raise RuntimeError("injected failure after a paid model call")  # retryable: every attempt pays again
-
-
-@default_registry.register("spendthrift", "1", input_model=ResearchInput, output_model=Finding)
-def make_spendthrift() -> StateGraph[Any, Any, Any, Any]:
-    """Retrieve, ask the model, then fail (test only)."""
-    graph = StateGraph(ResearchState, context_schema=GraphContext)
-    graph.add_node("retrieve", retrieve_node)
-    graph.add_node("spend", _spend_then_fail)
-    graph.add_edge(START, "retrieve")
-    graph.add_edge("retrieve", "spend")
-    graph.add_edge("spend", END)
-    return graph
 
 
 async def test_a_failed_subtasks_attempts_are_counted(temporal_client: Client, tmp_path: Path) -> None:
@@ -48,7 +25,7 @@ async def test_a_failed_subtasks_attempts_are_counted(temporal_client: Client, t
     failed = [t for t in result.subtasks if t.status == "failed"]
     assert [t.ref.kind for t in failed] == ["doomed"], [(t.ref.kind, t.status) for t in result.subtasks]
     calls = read_call_log(tmp_path / "calls.jsonl")
-    spent = [c for c in calls if c["node"] == "spend"]
+    spent = [c for c in calls if c["node"] == SPEND_NODE]
     assert len(spent) == ATTEMPTS  # one paid call per attempt, none of them returned a result
     usage = failed[0].usage
     assert (usage.model_calls, usage.tokens) == (ATTEMPTS, sum(c["tokens"] for c in spent))
