@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from orchestration.shared.events import EventTally, JobEvent
 
@@ -54,3 +56,27 @@ def tally_line(events: int, tally: EventTally) -> str:
         f"{t('tokens_out')} out; {tally.retries} retries, {tally.resumed} resumed"
     )
     return line + (f" ({tally.ignored} events of superseded attempts not counted)" if tally.ignored else "")
+
+
+def tally_record(
+    events: int, kinds: Mapping[str, int], tally: EventTally, status: str | None, next_offset: int
+) -> dict[str, Any]:
+    """The closing summary as JSON (`watch --json`'s last line): the same totals as `tally_line`.
+
+    `kinds` counts every event shown, superseded attempts' too; the totals count each
+    activity's latest attempt only; `status` is the job's final phase (None: unknown).
+    """
+    t = tally.total
+    return {
+        "events": events,
+        "kinds": dict(sorted(kinds.items())),
+        "nodes": t("nodes"),
+        "model_calls": t("model_calls"),
+        "tokens_in": t("tokens_in"),
+        "tokens_out": t("tokens_out"),
+        "retries": tally.retries,
+        "resumed": tally.resumed,
+        "ignored": tally.ignored,
+        "status": status,
+        "next_offset": next_offset,
+    }

@@ -4,7 +4,9 @@ resumed with --from, and an offset past the end refused in one line with exit co
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,8 +15,15 @@ from tests.orchestration.cli_jobs import CORPUS, QUESTION, cli, cli_json, stop_s
 pytestmark = pytest.mark.slow
 
 
-def _lines(out: str) -> list[dict[str, object]]:
+def _lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def _events_and_tally(out: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`watch --json` output: event lines, then one closing tally line."""
+    *events, last = _lines(out)
+    assert set(last) == {"tally"}, last
+    return events, last["tally"]
 
 
 def test_watch_streams_resumes_and_refuses_bad_offsets(tmp_path: Path) -> None:
@@ -25,7 +34,7 @@ def test_watch_streams_resumes_and_refuses_bad_offsets(tmp_path: Path) -> None:
             # Started while the job runs: it follows the job live and ends with it.
             live = cli(home, "watch", "watched", "--json")  # returns once the job has ended
             assert live.returncode == 0, live.stderr
-            events = _lines(live.stdout)
+            events, tally = _events_and_tally(live.stdout)
             middle = len(events) // 2
             resumed = cli(home, "watch", "watched", "--from", str(middle), "--json")
             text = cli(home, "watch", "watched", "--from", str(len(events) - 3))
@@ -39,7 +48,20 @@ def test_watch_streams_resumes_and_refuses_bad_offsets(tmp_path: Path) -> None:
     assert {"subtask_started", "node_finished", "model_call"} <= {e["kind"] for e in events}
     assert all(e["counted"] for e in events)
 
-    assert resumed.returncode == 0 and _lines(resumed.stdout) == events[middle:], "--from must resume exactly there"
+    assert resumed.returncode == 0
+    resumed_events, resumed_tally = _events_and_tally(resumed.stdout)
+    assert resumed_events == events[middle:], "--from must resume exactly there"
+
+    # The closing tally adds up the events it followed.
+    kinds = Counter(str(e["kind"]) for e in events)
+    calls = [e for e in events if e["kind"] == "model_call"]
+    assert tally == {
+        "events": len(events), "kinds": dict(sorted(kinds.items())),
+        "nodes": kinds["node_finished"], "model_calls": len(calls),
+        "tokens_in": sum(e["tokens_in"] for e in calls), "tokens_out": sum(e["tokens_out"] for e in calls),
+        "retries": 0, "resumed": 0, "ignored": 0, "status": "completed", "next_offset": len(events),
+    }  # fmt: skip
+    assert resumed_tally["events"] == len(events) - middle and resumed_tally["status"] == "completed"
 
     assert text.returncode == 0, text.stderr
     shown = text.stdout.splitlines()

@@ -2,20 +2,24 @@
 
 Every event prints with its offset; the last line says the offset to resume from, so a
 watcher that stopped (Ctrl-C, a lost connection) continues with `--from N` and sees each
-later event once. `--json` prints one JSON object per line (JSON Lines), nothing else.
+later event once. `--json` prints one JSON object per line (JSON Lines), nothing else: the
+events, a `{"gap": ...}` line where retention dropped some, and a closing `{"tally": ...}` line
+(events, per-kind counts, nodes, model calls, tokens, retries, final status, next offset).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections import Counter
 
 import typer
 
 from orchestration.client import ResearchClient
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.output import bad_input, console, err_console, fail
-from orchestration.edge.event_view import event_line, tally_line
+from orchestration.edge.event_view import event_line, tally_line, tally_record
 from orchestration.edge.preflight import check_spec
 from orchestration.errors import ConfigError, DurableResearchError
 from orchestration.job_stream import JobStream, OffsetEvent, StreamGap
@@ -54,6 +58,8 @@ class _Progress:
         self.next = start
         self.events = 0
         self.tally = EventTally()
+        self.kinds: Counter[str] = Counter()
+        self.phase: str | None = None  # the last phase event's: the final status once the job ends
 
 
 async def _watch(settings: OrchestrationSettings, job: str, state: _Progress, as_json: bool) -> None:
@@ -66,9 +72,22 @@ async def _watch(settings: OrchestrationSettings, job: str, state: _Progress, as
             continue
         _print_event(item, state.tally.add(item.event), as_json)
         state.next, state.events = item.offset + 1, state.events + 1
-    if not as_json:
-        console.print(tally_line(state.events, state.tally), highlight=False)
-        console.print(f"job {job} ended; next offset {state.next}", highlight=False)
+        state.kinds[item.event.kind] += 1
+        if item.event.kind == "phase":
+            state.phase = item.event.phase
+    if as_json:
+        status = state.phase or await _final_phase(client, job)
+        typer.echo(json.dumps({"tally": tally_record(state.events, state.kinds, state.tally, status, state.next)}))
+        return
+    console.print(tally_line(state.events, state.tally), highlight=False)
+    console.print(f"job {job} ended; next offset {state.next}", highlight=False)
+
+
+async def _final_phase(client: ResearchClient, job: str) -> str | None:
+    """The job's phase, when the watcher started past its last phase event (None if no worker answers)."""
+    with contextlib.suppress(Exception):
+        return (await asyncio.wait_for(client.attach(job).progress(), 10)).phase
+    return None
 
 
 def _print_event(item: OffsetEvent, counted: bool, as_json: bool) -> None:
