@@ -264,8 +264,15 @@ class JobHandle:
         ns = self._owner.client.namespace
         return f"{ui}/namespaces/{ns}/workflows/{self.job_id}" if ui else None
 
-    async def progress(self) -> JobProgress:
-        """The workflow's progress, plus each running subtask's current node and attempt."""
+    async def progress(self, *, heartbeats: bool = True) -> JobProgress:
+        """The workflow's progress, plus each running subtask's current node and attempt.
+
+        Args:
+            heartbeats: read the nodes from the activities' heartbeats (one describe more);
+                False when the caller knows them from the event stream.
+        """
+        if not heartbeats:
+            return await self.handle.query("progress", result_type=JobProgress)
         return await self._progress(None)
 
     async def _progress(self, desc: WorkflowExecutionDescription | None) -> JobProgress:

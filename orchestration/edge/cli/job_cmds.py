@@ -42,12 +42,13 @@ from orchestration.edge.cli.job_support import (
     progress_view,
     pydantic_problems,
     read_question,
-    watch,
 )
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
+from orchestration.edge.cli.run_view import follow_run
 from orchestration.edge.env import Environment
 from orchestration.edge.preflight import check_job_id_unused, check_spec
 from orchestration.errors import ConfigError, DurableResearchError
+from orchestration.job_stream import JobStream
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.batch import BatchProgress
 from orchestration.shared.messages import JobProgress
@@ -213,7 +214,7 @@ async def _run_job(
     async with WorkerGroup(workers):
         handle = await client.start(spec, job_id=job_id, registry=registry)
         try:
-            await watch(handle, live=not as_json)
+            await follow_run(handle, JobStream(client.client, handle.job_id), live=not as_json)
             result = await handle.result()
         except asyncio.CancelledError:  # Ctrl-C: the job itself lives on in Temporal
             err_console.print(

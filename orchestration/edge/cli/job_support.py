@@ -135,25 +135,34 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
     return Group(*parts)
 
 
-async def watch(handle: JobHandle, *, live: bool) -> None:
+def approval_hint(job_id: str) -> str:
+    return (
+        f"Waiting for approval. In another terminal run:\n  durable-research approve "
+        f"{job_id}   (or reject {job_id}, or revise {job_id} --notes ...)"
+    )
+
+
+def budget_hint(job_id: str, note: str | None) -> str:
+    return f"Budget reached ({note}). In another terminal, " + RAISE_HINT.format(job=job_id)
+
+
+async def watch_progress(handle: JobHandle, *, live: bool) -> None:
+    """The live view by polling progress (each running subtask's node from its heartbeat).
+
+    `run` follows the event stream instead (`run_view.follow_run`); this is its fallback.
+    """
     told, told_budget = False, False
     with Live(console=console, refresh_per_second=4, transient=False) if live else contextlib.nullcontext() as view:
         async for progress in handle.watch(interval_s=0.5):
             if view is not None:
                 view.update(progress_view(progress, handle.ui_link))
+            out = console if live else err_console  # Live redraws stdout; JSON mode keeps stdout for the result
             if progress.phase == "awaiting_approval" and not told:
                 told = True
-                # Live redraws stdout: print through it; JSON mode keeps stdout for the result.
-                (console if live else err_console).print(
-                    f"Waiting for approval. In another terminal run:\n  durable-research approve "
-                    f"{handle.job_id}   (or reject {handle.job_id}, or revise {handle.job_id} --notes ...)"
-                )
+                out.print(approval_hint(handle.job_id))
             if progress.phase == "awaiting_budget" and not told_budget:
                 told_budget = True
-                (console if live else err_console).print(
-                    f"Budget reached ({progress.budget_note}). In another terminal, "
-                    + RAISE_HINT.format(job=handle.job_id)
-                )
+                out.print(budget_hint(handle.job_id, progress.budget_note))
             elif progress.phase != "awaiting_budget":
                 told_budget = False
     if live:
