@@ -297,3 +297,5 @@ class JobResult(BaseModel):
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
     usage_by_phase: dict[str, Usage] = Field(default_factory=dict)
+    # Added after budgets: the limits the run ended with, so a closed job can say how far past them it went.
+    budget: Budget | None = None

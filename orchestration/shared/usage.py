@@ -168,6 +168,29 @@ class Budget(BaseModel):
             share[name] = part
         return Budget.model_validate(share)
 
+    def over(self, usage: Usage) -> dict[str, float]:
+        """How far `usage` went past each limit it exceeded (e.g. {"model_calls": 2}); empty if none.
+
+        Reaching a limit stops new work, not running work, so the subtasks that were running
+        when it was reached can take a job past it; this is by how much.
+        """
+        checks = (
+            ("tokens", usage.tokens, self.max_tokens),
+            ("cost_usd", usage.cost_usd, self.max_cost_usd),
+            ("model_calls", usage.model_calls, self.max_model_calls),
+        )
+        return {name: round(used - limit, 8) for name, used, limit in checks if limit is not None and used > limit}
+
+    def over_line(self, usage: Usage) -> str | None:
+        """One human line, e.g. "over budget by 2 model calls (+50%), 310 tokens (+31%)", or None."""
+        limits = {"tokens": self.max_tokens, "cost_usd": self.max_cost_usd, "model_calls": self.max_model_calls}
+        parts = []
+        for name, amount in self.over(usage).items():
+            limit = limits[name] or 1
+            value = f"${amount:,.4f}" if name == "cost_usd" else f"{int(amount):,} {name.replace('_', ' ')}"
+            parts.append(f"{value} (+{amount / limit:.0%})")
+        return "over budget by " + ", ".join(parts) if parts else None
+
 
 class BudgetChange(BaseModel):
     """The `raise_budget` update: new limits (unset fields keep theirs). Each must be above what is spent."""

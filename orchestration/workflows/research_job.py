@@ -523,7 +523,7 @@ class ResearchJobWorkflow:
             job_id=self._job_id, status=s.phase if s.phase in FINAL_PHASES else "completed",  # type: ignore[arg-type]
             report=s.report, published=s.published, compensated=s.compensated,
             subtasks=s.subtasks, runs=s.run_number, error=s.error,
-            usage=s.usage, usage_by_phase=s.usage_by_phase,
+            usage=s.usage, usage_by_phase=s.usage_by_phase, budget=s.spec.budget,
         )  # fmt: skip
 
 

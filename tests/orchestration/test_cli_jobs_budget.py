@@ -59,6 +59,10 @@ def test_budget_stops_and_resumes_a_job_and_metrics_count_it(tmp_path: Path) -> 
             refused = cli(home, "budget", job)
             raised = cli_json(home, "budget", job, "--max-model-calls", "100000")
             assert raised["budget"]["max_model_calls"] == 100000
+            # The plan ran past the old limit of 1 call by its other calls (none when it made one).
+            over = stopped["usage"]["model_calls"] - 1
+            assert raised["over_previous_budget"] == ({"model_calls": over} if over else {})
+            assert stopped["over_budget"] == raised["over_previous_budget"]
             result = cli(home, "result", job, "--json")
             metrics = _scrape(port)
             worker.send_signal(signal.SIGTERM)

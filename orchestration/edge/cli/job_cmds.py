@@ -261,6 +261,8 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
             console.print(f"Job {job}: {summary['phase']}. `durable-research result {job}` prints the report.")
             if "usage" in summary:
                 console.print(f"Spent: {Usage.model_validate(summary['usage']).line()}", highlight=False)
+            if summary.get("over_budget_line"):
+                console.print(f"{summary['over_budget_line'].capitalize()}.", highlight=False)
         return
     try:
         # A query needs a worker; without one it would hang until the RPC deadline.
@@ -268,7 +270,8 @@ async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> N
     except TimeoutError:
         fail(f"job {job} is running but no worker answered; start one with `durable-research worker`")
     if as_json:
-        emit_json(progress.model_dump(mode="json") | {"ui": handle.ui_link})
+        over = {"over_budget": progress.budget.over(progress.usage)}
+        emit_json(progress.model_dump(mode="json") | over | {"ui": handle.ui_link})
     else:
         console.print(progress_view(progress, handle.ui_link))
 
@@ -308,13 +311,19 @@ def budget(
 async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChange, as_json: bool) -> None:
     client, handle = await _handle(settings, job)
     if await is_batch(client.client, job):
-        progress: JobProgress | BatchProgress = await BatchClient(client.client).attach(job).raise_budget(change)
+        batch = BatchClient(client.client).attach(job)
+        before: JobProgress | BatchProgress = await batch.progress()
+        progress: JobProgress | BatchProgress = await batch.raise_budget(change)
     else:
+        before = await handle.progress(heartbeats=False)
         progress = await handle.raise_budget(change)
+    over = before.budget.over(progress.usage)  # past the old limits: what ran on after one was reached
     if as_json:
-        emit_json(progress.model_dump(mode="json"))
+        emit_json(progress.model_dump(mode="json") | {"over_previous_budget": over})
     else:
         console.print(f"budget of job {job} raised; spent so far: {progress.usage.line()}", highlight=False)
+        if over:
+            console.print(f"The job had gone {before.budget.over_line(progress.usage)} (the old limits).")
 
 
 def _decide(action: str) -> Callable[..., None]:

@@ -124,6 +124,9 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
         )  # fmt: skip
     parts: list[Any] = [head if progress.phase in FINAL_PHASES else Spinner("dots", text=head)]
     parts.append(Text(f"spent: {progress.usage.line()}", style="dim"))
+    over = progress.budget.over_line(progress.usage)
+    if over:  # reaching a limit stops new work; what ran on when it was reached can go past it
+        parts.append(Text(f"{over}: the work running when the limit was reached finished", style="yellow"))
     if progress.phase == "awaiting_budget":
         parts.append(Text(f"budget reached ({progress.budget_note}): {RAISE_HINT.format(job=progress.job_id)}"))
     if progress.phase == "ingesting":
@@ -222,6 +225,8 @@ async def closed_summary(handle: JobHandle) -> dict[str, Any]:
         "error": result.error,
         "usage": result.usage.model_dump(mode="json"),
         "usage_by_phase": {k: v.model_dump(mode="json") for k, v in result.usage_by_phase.items()},
+        "over_budget": result.budget.over(result.usage) if result.budget else {},
+        "over_budget_line": result.budget.over_line(result.usage) if result.budget else None,
     }
 
 
