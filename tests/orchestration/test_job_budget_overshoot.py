@@ -1,4 +1,4 @@
-"""Reaching a budget stops new work, not running work: the job says how far past the budget the running subtasks took it."""
+"""Reaching a budget stops new work, not running work: the job says how far past it the running subtasks went."""
 
 from __future__ import annotations
 
