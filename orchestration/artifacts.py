@@ -52,12 +52,13 @@ def reduction_key(job_id: str, round_: int, level: int, group: int) -> str:
     return f"jobs/{job_id}/reduce/r{round_}/L{level}-{group:06d}.json"
 
 
-def usage_ledger_key(workflow_id: str, run_id: str, activity_id: str) -> str:
-    """The folder of one activity's usage ledger: a file per attempt, `attempt-NNN.jsonl`.
+USAGE_LEDGER_FOLDER = "ledger"
+"""Top folder of the usage ledgers: bookkeeping for accounting, not artifacts a result names."""
 
-    Outside `jobs/`: it is bookkeeping for accounting, not an artifact a result names.
-    """
-    return f"ledger/{workflow_id}/{run_id}/{activity_id}"
+
+def usage_ledger_key(workflow_id: str, run_id: str, activity_id: str) -> str:
+    """The folder of one activity's usage ledger: a file per attempt, `attempt-NNN.jsonl`."""
+    return f"{USAGE_LEDGER_FOLDER}/{workflow_id}/{run_id}/{activity_id}"
 
 
 def published_key(job_id: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from experiments.benchmarks.chaos.jobs import JobOutcome
+from orchestration.artifacts import USAGE_LEDGER_FOLDER
 from orchestration.shared import JobResult
 
 
@@ -66,10 +67,15 @@ def artifact_checks(artifacts: Path, results: list[JobResult]) -> dict[str, Any]
             files.add(artifacts / result.report.key)
         files |= {Path(p.ref) for p in result.published if p.step == "artifact"}
         expected[result.job_id] = {f.resolve() for f in files}
-    all_files = [p.resolve() for p in artifacts.rglob("*") if p.is_file() and "outbox" not in p.parts]
+    root = artifacts.resolve()
+    # Outbox entries are checked by notification_checks; usage ledgers are bookkeeping, one file per attempt.
+    all_files = [
+        p.resolve() for p in artifacts.rglob("*")
+        if p.is_file() and p.resolve().relative_to(root).parts[0] not in ("outbox", USAGE_LEDGER_FOLDER)
+    ]  # fmt: skip
     extra, missing = 0, 0
     for job_id, files in expected.items():
-        owned = {p for p in all_files if job_id in p.relative_to(artifacts.resolve()).as_posix()
+        owned = {p for p in all_files if job_id in p.relative_to(root).as_posix()
                  and not p.name.endswith(".tmp")}  # fmt: skip
         extra += len(owned - files)
         missing += len(files - owned)
