@@ -17,12 +17,20 @@ skipped, so a reader never counts a call twice or fails on a half-written file.
 Accounting never takes an activity down: a ledger that cannot be written or read logs a
 warning and the figures under-count as they did before the ledger.
 
-The batch engine's micro-batch activity uses it the same way as `ReasoningActivities`::
+A graph activity uses it like this (`ReasoningActivities._run`)::
 
     with UsageLedger.for_activity(deps.artifacts) as ledger:
         run = await arun_graph(..., observer=ledger.observer(metrics))
         usage = ledger.with_earlier(own_usage, price)      # on success
     # on failure: raise ledger.failure(to_application_error(exc), price) from exc
+
+An activity that already keeps some of its spending durably per unit of work (the batch
+engine's micro-batch: a document's result or record carries its calls) marks the units,
+so the ledger counts only what no artifact carries, e.g. the document a killed attempt was
+in the middle of: `ledger.begin(unit)` before the unit's calls, and `ledger.settle(unit)`
+once an artifact that a later attempt reads back holds its usage (or when a later attempt
+reads such an artifact back itself). Readers then leave out the calls of the attempt that
+produced the artifact; an attempt killed in the middle of that unit keeps its calls counted.
 """
 
 from __future__ import annotations
@@ -79,6 +87,7 @@ class UsageLedger:
         self._seq = 0
         self._lock = threading.Lock()
         self._broken = folder is None
+        self._unit: str | None = None
 
     @classmethod
     def for_activity(cls, store: LocalArtifactStore) -> UsageLedger:
@@ -108,20 +117,35 @@ class UsageLedger:
     def record(self, input_tokens: int, output_tokens: int) -> None:
         """Append one returned model call to this attempt's file (thread-safe; never raises)."""
         with self._lock:
-            if self._broken:
-                return
             self._seq += 1
-            line = json.dumps({"seq": self._seq, "in": int(input_tokens), "out": int(output_tokens)}) + "\n"
-            try:
-                if self._fd is None:
-                    assert self.folder is not None
-                    self.folder.mkdir(parents=True, exist_ok=True)
-                    path = self.folder / f"attempt-{self.attempt:03d}.jsonl"
-                    self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-                os.write(self._fd, line.encode())
-            except OSError as exc:
-                self._broken = True
-                _log.warning("usage ledger %s not written (%s); retries will under-count", self.folder, exc)
+            entry: dict[str, object] = {"seq": self._seq, "in": int(input_tokens), "out": int(output_tokens)}
+            if self._unit is not None:
+                entry["unit"] = self._unit
+            self._append(entry)
+
+    def begin(self, unit: str | None) -> None:
+        """Calls recorded from now on belong to `unit` (e.g. "doc-00000042"); None: to no unit."""
+        with self._lock:
+            self._unit = unit
+
+    def settle(self, unit: str) -> None:
+        """`unit`'s calls are carried by an artifact a later attempt reads back: no reader counts them here."""
+        with self._lock:
+            self._append({"settled": unit})
+
+    def _append(self, entry: dict[str, object]) -> None:
+        if self._broken:
+            return
+        try:
+            if self._fd is None:
+                assert self.folder is not None
+                self.folder.mkdir(parents=True, exist_ok=True)
+                path = self.folder / f"attempt-{self.attempt:03d}.jsonl"
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.write(self._fd, (json.dumps(entry) + "\n").encode())
+        except OSError as exc:
+            self._broken = True
+            _log.warning("usage ledger %s not written (%s); retries will under-count", self.folder, exc)
 
     def observer(self, inner: RunObserver | None = None) -> RunObserver:
         """A run observer that records each model call here, then tells `inner` (e.g. the metrics)."""
@@ -164,33 +188,71 @@ class UsageLedger:
     def _read(self, wanted: Callable[[int], bool]) -> LedgerTotal:
         if self.folder is None or not self.folder.is_dir():
             return LedgerTotal()
-        attempts = calls = tokens_in = tokens_out = 0
+        files: dict[int, _AttemptFile] = {}
         try:
             for path in sorted(self.folder.iterdir()):
                 match = _ATTEMPT_FILE.match(path.name)
-                if not match or not wanted(int(match[1])):
-                    continue
-                seen = _calls_in(path)
-                if seen:
-                    attempts += 1
-                    calls += len(seen)
-                    tokens_in += sum(i for i, _ in seen.values())
-                    tokens_out += sum(o for _, o in seen.values())
+                if match and int(match[1]) <= self.attempt:  # a newer attempt's file is not ours to read
+                    files[int(match[1])] = _AttemptFile.read(path)
         except OSError as exc:
             _log.warning("usage ledger %s not read (%s); the figures under-count", self.folder, exc)
+        settled = _settled_runs(files)
+        attempts = calls = tokens_in = tokens_out = 0
+        for number, file in files.items():
+            counted = [(i, o) for unit, i, o in file.calls.values() if unit is None or (number, unit) not in settled]
+            if wanted(number) and counted:
+                attempts += 1
+                calls += len(counted)
+                tokens_in += sum(i for i, _ in counted)
+                tokens_out += sum(o for _, o in counted)
         return LedgerTotal(attempts, calls, tokens_in, tokens_out)
 
 
-def _calls_in(path: Path) -> dict[int, tuple[int, int]]:
-    """seq -> (input, output) tokens; a line written twice counts once, a torn one not at all."""
-    seen: dict[int, tuple[int, int]] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-            seen[int(entry["seq"])] = (int(entry["in"]), int(entry["out"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return seen
+def _settled_runs(files: dict[int, _AttemptFile]) -> set[tuple[int, str]]:
+    """(attempt, unit) pairs whose calls an artifact carries.
+
+    An attempt that settles a unit it ran settles its own calls for it; one that settles a
+    unit it only read back settles the calls of the last earlier attempt that ran it (the
+    one that wrote what it read: after that nobody runs the unit again). An attempt killed
+    in the middle of a unit that a later attempt ran again keeps its calls counted.
+    """
+    out: set[tuple[int, str]] = set()
+    for number, file in files.items():
+        for unit in file.settled:
+            ran = [n for n, f in files.items() if n <= number and any(u == unit for u, _, _ in f.calls.values())]
+            if ran:
+                out.add((max(ran), unit))
+    return out
+
+
+@dataclass
+class _AttemptFile:
+    """One attempt's file: seq -> (unit, input, output) tokens, and the units it settled.
+
+    A line written twice counts once (same seq); a torn one (a kill mid-write) not at all.
+    """
+
+    calls: dict[int, tuple[str | None, int, int]]
+    settled: set[str]
+
+    @classmethod
+    def read(cls, path: Path) -> _AttemptFile:
+        out = cls({}, set())
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                if "settled" in entry:
+                    out.settled.add(str(entry["settled"]))
+                    continue
+                unit = entry.get("unit")
+                out.calls[int(entry["seq"])] = (
+                    None if unit is None else str(unit),
+                    int(entry["in"]),
+                    int(entry["out"]),
+                )
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+        return out
 
 
 class _LedgerObserver:

@@ -89,3 +89,25 @@ def test_an_unwritable_ledger_never_fails_the_run(tmp_path: Path) -> None:
     assert UsageLedger(blocked / "ledger", attempt=2).earlier().model_calls == 0
     assert UsageLedger(None, attempt=2).with_earlier(Usage(model_calls=1), price) == Usage(model_calls=1)
     assert not os.path.exists(blocked / "ledger")
+
+
+def test_settled_units_are_left_to_the_artifacts_that_carry_them(tmp_path: Path) -> None:
+    """A batch micro-batch: documents whose result holds their usage are settled; the one in flight is not."""
+    with UsageLedger(tmp_path, attempt=1) as first:  # killed while analysing doc-3
+        for unit, calls in (("doc-1", 2), ("doc-2", 1), ("doc-3", 2)):
+            first.begin(unit)
+            for _ in range(calls):
+                first.record(10, 1)
+            if unit == "doc-1":
+                first.settle(unit)  # its result was written, then the ledger said so
+            # doc-2: result written, killed before settling; doc-3: in flight, no result
+    with UsageLedger(tmp_path, attempt=2) as second:
+        second.settle("doc-2")  # this attempt read doc-2's result back and counts its usage from it
+        second.begin("doc-3")
+        second.record(10, 1)
+        second.record(10, 1)
+        second.settle("doc-3")
+        earlier = second.earlier()
+    # Only doc-3's two calls by the killed attempt are in no artifact: the ledger adds those, once.
+    assert (earlier.attempts, earlier.model_calls, earlier.input_tokens) == (1, 2, 20)
+    assert UsageLedger(tmp_path, attempt=2).through_this().model_calls == 2
