@@ -98,10 +98,6 @@ class ReasoningActivities:
         """Run the pinned graph with heartbeats per node (and between nodes) and live events."""
         info = activity.info()
         spec = self._deps.registry.get(call.graph)
-        context = GraphContext(
-            retriever=MemoryRetriever(self._deps.memory(call.collection)),
-            model=self._deps.model(call.model),
-        )
         last: dict[str, Any] = {"graph": call.graph, "node": None, "step": 0}
 
         def on_node(event: NodeEvent) -> None:
@@ -110,6 +106,11 @@ class ReasoningActivities:
 
         subtask = call.subtask.id if isinstance(call, SubtaskRequest) else None
         async with _heartbeat_while_running(last), ActivityEventPublisher(call.graph, subtask) as events:
+            # A worker's first open of a memory imports chromadb (2-3 s, more under load): on the
+            # event loop it would stop the heartbeats and a short heartbeat timeout would retry the
+            # attempt, so it opens on a thread while the loop beats.
+            memory = await asyncio.to_thread(self._deps.memory, call.collection)
+            context = GraphContext(retriever=MemoryRetriever(memory), model=self._deps.model(call.model))
             return await arun_graph(
                 spec,
                 graph_input,

@@ -85,7 +85,9 @@ def flaky_registered() -> Iterator[None]:
         default_registry.unregister(FLAKY.key)
 
 
-async def _scrape_after_a_job(server: ServerRecord, home: Path) -> tuple[dict[str, float], Any]:
+async def _scrape_after_a_job(server: ServerRecord, home: Path) -> tuple[dict[str, float], dict[str, float], Any]:
+    """Totals per sample name over the whole scrape, the same for the research job's reasoning queue
+    only (the batch's graph runs count in the same series), and the job's result."""
     port = _free_port()
     runtime = prometheus_runtime(port, "127.0.0.1", warn=pytest.fail)
     client = await Client.connect(
@@ -95,6 +97,7 @@ async def _scrape_after_a_job(server: ServerRecord, home: Path) -> tuple[dict[st
     async with running_jobs(client, home) as jobs:
         handle = await jobs.start(spec(graphs={"research": "flaky@1"}, recovery="resume", validation_rounds=0))
         result = await handle.result()
+        job_queue = jobs.queues.reasoning
     # A small batch through the same runtime, for the batch engine's documents counter.
     corpus = write_corpus(home / "batch-corpus", BATCH_DOCS)
     async with batch_workers(client, home / "batch") as (batches, deps):
@@ -103,10 +106,13 @@ async def _scrape_after_a_job(server: ServerRecord, home: Path) -> tuple[dict[st
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
         text = reply.read().decode()
     totals: dict[str, float] = {}
+    job: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
-    return totals, result
+            if sample.labels.get("queue") == job_queue:
+                job[sample.name] = job.get(sample.name, 0.0) + sample.value
+    return totals, job, result
 
 
 def _panel_metrics(dashboard: dict[str, Any]) -> set[str]:
@@ -150,7 +156,7 @@ def test_compose_prometheus_and_grafana_agree() -> None:
 async def test_every_panel_metric_is_in_a_real_scrape(
     temporal_server: ServerRecord, tmp_path: Path, flaky_registered: None
 ) -> None:
-    totals, result = await _scrape_after_a_job(temporal_server, tmp_path)
+    totals, job, result = await _scrape_after_a_job(temporal_server, tmp_path)
     assert result.status == "completed"
     missing = (
         _panel_metrics(json.loads(DASHBOARD.read_text()))
@@ -162,11 +168,13 @@ async def test_every_panel_metric_is_in_a_real_scrape(
 
     subtasks = len(result.subtasks)
     # Each flaky subtask: attempt 1 runs both nodes and fails; attempt 2 resumes at `second`.
-    assert totals["durable_research_graph_runs_total"] == 3 + 2 * subtasks
-    assert totals["durable_research_resumed_runs_total"] == subtasks
-    assert totals["durable_research_reexecuted_model_calls_total"] == subtasks
+    assert job["durable_research_graph_runs_total"] == 3 + 2 * subtasks
+    assert job["durable_research_resumed_runs_total"] == subtasks
+    assert job["durable_research_reexecuted_model_calls_total"] == subtasks
     assert totals["temporal_activity_execution_failed_total"] == subtasks
     assert totals["durable_research_job_phases_total"] >= 6  # planning .. completed
-    assert totals["durable_research_cost_microusd_total"] == 0  # the fake model is free
-    # A failed attempt's two calls are in the metrics but in no activity result (so not in the job's usage).
-    assert totals["durable_research_model_calls_total"] == result.usage.model_calls + 2 * subtasks
+    assert job["durable_research_cost_microusd_total"] == 0  # the fake model is free
+    # A failed attempt's two calls are in no activity result: the retry reports them from the usage
+    # ledger, so the job's usage and the metrics agree.
+    assert job["durable_research_model_calls_total"] == result.usage.model_calls
+    assert (result.usage.lost_attempts, result.usage.lost_model_calls) == (subtasks, 2 * subtasks)
