@@ -48,7 +48,7 @@ _PROFILES: dict[str, dict[str, object]] = {
     # CI: two kills at each of two points, fast model. Seed 3 puts them in four regions
     # of the graph (two calls outside the fan-out, a fan-out branch return, a synthesize
     # return), so four kills still say something about every arm.
-    "quick": {"kills": 1, "clean_runs": 1, "latency_ms": 40.0, "seed": 3,
+    "quick": {"kills": 2, "clean_runs": 1, "latency_ms": 40.0, "seed": 3,
               "points": ["model_call", "after_node"], "run_timeout_s": 60.0},
     "medium": {"kills": 8, "clean_runs": 3, "latency_ms": 100.0},
     # >= 30 kills per arm and point, ~1,300 runs: ~3 h in one process on 2 cores, ~1.5 h with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from orchestration.activities.batch_acts import BatchActivities
@@ -11,6 +12,9 @@ from orchestration.activities.reasoning_acts import ReasoningActivities
 
 
 def reasoning_activities(deps: WorkerDeps) -> list[Any]:
+    # Commands that never open a store skip chromadb (seconds to import); a worker will open
+    # one, so it pays the import here, before it polls, not inside its first activity.
+    importlib.import_module("retrieval.chroma_store")
     acts = ReasoningActivities(deps)
     return [acts.plan, acts.run_subtask, acts.validate, acts.write_report, *BatchActivities(deps).all()]
 
