@@ -339,8 +339,9 @@ class BatchActivities:
 
     def _parts(self, req: ReduceRequest) -> list[DocumentAnalysis]:
         store = self._deps.artifacts
-        if req.keys:
-            return [DocumentAnalysis.model_validate_json(store.get_text(k)) for k in req.keys]
+        keys = req.keys or [reduction_key(req.job_id, req.round, req.level - 1, g) for g in req.below]
+        if keys:
+            return [DocumentAnalysis.model_validate_json(store.get_text(k)) for k in keys]
         seen: set[str] = set()
         parts = []
         for index in range(req.start, req.end):

@@ -201,6 +201,11 @@ class ReduceRequest(BaseModel):
     start: int = 0
     end: int = 0
     keys: list[str] = Field(default_factory=list)
+    below: list[int] = Field(
+        default_factory=list,
+        description="Groups of level - 1 whose reductions are the inputs (their keys follow from the group): "
+        "the reduce child sends these instead of keys.",
+    )
     final: bool = False
     totals: dict[str, int] = Field(default_factory=dict, description="For the final report's footer.")
     source_graph: str = ""
@@ -213,6 +218,52 @@ class ReduceResult(BaseModel):
     claims: int = 0
     report: ReportRef | None = None
     usage: Usage = Field(default_factory=Usage)
+
+
+class ReduceInput(BaseModel):
+    """The reduce tree as a child workflow: what every step needs, and the cursor it continues as new with.
+
+    The cursor is the level, the next group of it and which groups of the level below (and of
+    this one so far) produced nothing; reductions are artifacts whose keys follow from (job,
+    round, level, group), so nothing here grows with the corpus except `empty_*`, which holds
+    only groups whose every document failed.
+    """
+
+    job_id: str
+    graph: str
+    model: ModelChoice
+    question: str = ""
+    round: int = 0
+    total: int = Field(ge=1, description="Manifest length: level 0 reduces ranges of it.")
+    fanin: int = Field(ge=2)
+    parallelism: int = Field(default=4, ge=1)
+    continue_every: int = Field(default=100, ge=1, description="Reduce steps a run launches before it continues.")
+    totals: dict[str, int] = Field(default_factory=dict)
+    source_graph: str = ""
+    usage_so_far: Usage | None = Field(
+        default=None, description="The batch's spending before the tree; the final step's footer adds the tree's."
+    )
+    usage: Usage = Field(default_factory=Usage, description="What this tree's finished steps spent.")
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    tuning: Tuning = Field(default_factory=Tuning)
+    level: int = 0
+    next_group: int = 0
+    below_width: int = Field(default=0, description="Groups the level below had (0 at level 0).")
+    empty_below: list[int] = Field(default_factory=list)
+    empty_here: list[int] = Field(default_factory=list)
+    steps: int = 0
+    continued: int = 0
+
+
+class ReduceOutcome(BaseModel):
+    """What the reduce child returns: the report, how much it did, and its final step (a revise re-runs it)."""
+
+    report: ReportRef | None = None
+    reductions: int = 0
+    levels: int = 0
+    continued: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    final: ReduceRequest | None = None
 
 
 class BatchSwap(BaseModel):
@@ -237,6 +288,7 @@ class BatchState(BaseModel):
     reductions: int = 0
     reduce_usage: Usage = Field(default_factory=Usage)
     budget_note: str | None = None
+    final_reduce: ReduceRequest | None = Field(default=None, description="The last reduction's final step.")
     report: ReportRef | None = None
     approval: str = "pending"
     decided_by: str | None = None
@@ -264,6 +316,9 @@ class BatchInput(BaseModel):
     total: int = Field(ge=1)
     queues: TaskQueues = Field(default_factory=TaskQueues)
     tuning: Tuning = Field(default_factory=Tuning)
+    resume: BatchState | None = Field(
+        default=None, description="A continued run's state: analysis is over, the retry/reduce/approve loop goes on."
+    )
 
 
 class BatchProgress(BaseModel):

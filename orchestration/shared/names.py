@@ -30,9 +30,10 @@ NON_RETRYABLE = [
     "InvalidInput",
 ]
 
-# The batch engine (orchestration/workflows/batch_job.py, batch_shard.py).
+# The batch engine (orchestration/workflows/batch_job.py, batch_shard.py, batch_reduce.py).
 BATCH_WORKFLOW = "BatchJob"
 SHARD_WORKFLOW = "BatchShard"
+REDUCE_WORKFLOW = "BatchReduce"
 BATCH_DOCUMENTS = "reasoning.batch_documents"
 BATCH_REDUCE = "reasoning.batch_reduce"
 BATCH_MANIFEST = "io.batch_manifest"

@@ -4,6 +4,11 @@ Shards (child workflows, at most `parallelism` at a time) analyse slices of the 
 a tree of reduce activities (no step receives more than R inputs) turns the results into
 one analysis and a report; then approval and the research job's publish saga. History
 holds the manifest's key, index ranges and counters, never the documents.
+
+Behind the `batch-reduce-child` patch the tree runs in a `BatchReduce` child that continues
+as new, and the parent continues as new (when the server suggests it) between retry rounds,
+so its own history is bounded by the number of shards (at most MAX_SHARDS), not the corpus.
+Before the patch the parent ran the tree itself: 4-5 events per step, documents / R steps.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         BatchResult,
         BatchState,
         BatchSwap,
+        ReduceInput,
+        ReduceOutcome,
         ReduceRequest,
         ReduceResult,
         ShardControl,
@@ -43,6 +50,9 @@ with workflow.unsafe.imports_passed_through():
 
 _T = TypeVar("_T")
 
+# The reduce tree in a child that continues as new; the parent continues as new between rounds.
+BOUNDED_HISTORY_PATCH = "batch-reduce-child"
+
 
 @workflow.defn(name=names.BATCH_WORKFLOW)
 class BatchJobWorkflow:
@@ -50,7 +60,7 @@ class BatchJobWorkflow:
     def __init__(self, inp: BatchInput) -> None:
         self._in = inp
         self._spec = inp.spec
-        self._s = BatchState(graph=inp.spec.graph)
+        self._s = inp.resume or BatchState(graph=inp.spec.graph)
         self._opts = ActivityOptions(inp.queues, inp.tuning)
         self._decision: tuple[str, Decision] | None = None
         self._running: list[str] = []  # ids of shard children running now
@@ -73,8 +83,11 @@ class BatchJobWorkflow:
     @workflow.run
     async def run(self, inp: BatchInput) -> BatchResult:
         s = self._s
-        s.started_at = workflow.now()
-        s.shards = _plan_shards(inp.total, inp.spec.shard_size)
+        # Asked once, before the first command: the answer holds for the whole run.
+        self._history_bounded = workflow.patched(BOUNDED_HISTORY_PATCH)
+        if inp.resume is None:
+            s.started_at = workflow.now()
+            s.shards = _plan_shards(inp.total, inp.spec.shard_size)
         # Only a batch with limits takes the budget path; batches without one run as they always did.
         self._budgeted = inp.spec.budget.limited() and workflow.patched("batch-budget")
         try:
@@ -94,21 +107,24 @@ class BatchJobWorkflow:
 
     async def _lifecycle(self) -> None:
         s = self._s
-        await self._analyse(s.shards, retry=False)
-        s.analysed_at = workflow.now()
-        if self._spec.task == "ingest":  # a corpus for a research job: indexed, nothing to reduce or publish
-            if self._totals()["done"] == 0:
-                raise _BatchFailed(f"no document could be indexed ({self._totals()['failed']} failed)")
-            s.phase = "completed"
-            return
+        if self._in.resume is None:  # a continued run starts after the analysis
+            await self._analyse(s.shards, retry=False)
+            s.analysed_at = workflow.now()
+            if self._spec.task == "ingest":  # a corpus for a research job: indexed, nothing to reduce or publish
+                if self._totals()["done"] == 0:
+                    raise _BatchFailed(f"no document could be indexed ({self._totals()['failed']} failed)")
+                s.phase = "completed"
+                return
         while True:
+            if self._history_bounded and workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
             if s.retry_requested:
                 await self._retry_failed()
             if self._totals()["done"] == 0:
                 raise _BatchFailed(f"every document failed ({self._totals()['failed']}); see `status {self._job}`")
             await self._within_budget("reducing")
             s.phase = "reducing"
-            await self._reduce()
+            await (self._reduce_in_child() if self._history_bounded else self._reduce())
             s.phase = "awaiting_approval"
             await self._await_approval()
             if not s.retry_requested:
@@ -190,7 +206,7 @@ class BatchJobWorkflow:
         shard.status, shard.runs = "running", shard.runs + 1
         self._running.append(child)
         try:
-            out = await workflow.execute_child_workflow(
+            out = await self._child(f"shard {shard.index}", lambda: workflow.execute_child_workflow(
                 names.SHARD_WORKFLOW,
                 ShardInput(
                     job_id=self._job, index=shard.index, manifest_key=self._in.manifest_key, start=shard.start,
@@ -207,11 +223,7 @@ class BatchJobWorkflow:
                 # terminates it: its in-flight micro-batch stops at a heartbeat and what it recorded stays.
                 parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
                 static_summary=f"documents {shard.start}-{shard.end - 1}",
-            )  # fmt: skip
-        except ChildWorkflowError as err:
-            if isinstance(err.cause, CancelledError):  # the batch itself is being cancelled
-                raise asyncio.CancelledError() from err
-            raise _BatchFailed(f"shard {shard.index} failed: {err.cause or err}") from None
+            ))  # fmt: skip
         finally:
             self._running.remove(child)
         c = out.counters
@@ -231,8 +243,48 @@ class BatchJobWorkflow:
         s.retry_round += 1
         await self._analyse([sh for sh in s.shards if sh.failed > 0], retry=True)
 
+    @staticmethod
+    async def _child(what: str, start: Callable[[], Awaitable[_T]]) -> _T:
+        """Run a child workflow; its failure fails the batch, its cancellation is the batch's own."""
+        try:
+            return await start()
+        except ChildWorkflowError as err:
+            if isinstance(err.cause, CancelledError):  # the batch itself is being cancelled
+                raise asyncio.CancelledError() from err
+            raise _BatchFailed(f"{what} failed: {err.cause or err}") from None
+
+    async def _reduce_in_child(self) -> None:
+        """The reduce tree as a `BatchReduce` child: its runs hold the steps, this history one child."""
+        s, spec = self._s, self._spec
+        out = await self._child("the reduction", lambda: workflow.execute_child_workflow(
+            names.REDUCE_WORKFLOW,
+            ReduceInput(
+                job_id=self._job, graph=spec.reduce_graph, model=spec.model, question=spec.question,
+                round=s.retry_round, total=self._in.total, fanin=spec.reduce_fanin, parallelism=spec.parallelism,
+                continue_every=spec.continue_every, source_graph=s.graph, queues=self._in.queues,
+                usage_so_far=self._usage(),
+                tuning=self._in.tuning, totals=self._totals() | {"total": self._in.total, "fanin": spec.reduce_fanin},
+            ),
+            id=f"{self._job}/reduce-{s.retry_round}",
+            task_queue=self._in.queues.workflows,
+            result_type=ReduceOutcome,
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+            static_summary=f"reduce round {s.retry_round}: at most {spec.reduce_fanin} inputs per step",
+        ))  # fmt: skip
+        s.reductions += out.reductions
+        s.reduce_usage += out.usage
+        s.final_reduce = out.final
+        s.report = self._publish.report = out.report
+
+    async def _continue_as_new(self) -> None:
+        """Between rounds (no child running, no decision pending): carry the state, drop the history."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._in.model_copy(update={"resume": self._s}))
+
     async def _reduce(self) -> None:
-        """A tree: level 0 reduces manifest ranges of R documents, each later level R reductions."""
+        """Before the patch (histories recorded then replay it): the parent runs the tree itself.
+
+        A tree: level 0 reduces manifest ranges of R documents, each later level R reductions."""
         s, spec, total = self._s, self._spec, self._in.total
         fanin = spec.reduce_fanin
         ranges = [(a, min(a + fanin, total)) for a in range(0, total, fanin)]

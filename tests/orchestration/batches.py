@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from orchestration.activities import WorkerDeps
@@ -89,3 +90,17 @@ async def refusal(call: Any) -> str:
     except WorkflowUpdateFailedError as exc:
         return str(getattr(exc.cause, "message", exc.cause))
     raise AssertionError("the update was accepted; it should have been refused")
+
+
+async def runs_of(client: Client, workflow_id: str) -> tuple[list[int], list[EventType.ValueType]]:
+    """History length and last event type of every run of `workflow_id`, oldest first."""
+    runs = []
+    async for wf in client.list_workflows(f'WorkflowId="{workflow_id}"'):
+        history = await client.get_workflow_handle(workflow_id, run_id=wf.run_id).fetch_history()
+        runs.append((wf.start_time, len(history.events), history.events[-1].event_type))
+    runs.sort()
+    return [n for _, n, _ in runs], [t for _, _, t in runs]
+
+
+CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

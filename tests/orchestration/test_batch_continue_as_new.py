@@ -6,10 +6,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from tests.orchestration.batches import batch_workers, records, small_spec, start, write_corpus
+from tests.orchestration.batches import (
+    COMPLETED,
+    CONTINUED,
+    batch_workers,
+    records,
+    runs_of,
+    small_spec,
+    start,
+    write_corpus,
+)
 from tests.orchestration.processes import low_limit_client as private_server
 
 pytestmark = pytest.mark.timeout(180)
@@ -20,16 +28,6 @@ async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     """A private server that suggests continue-as-new after 50 events (default 4,096)."""
     async with private_server(tmp_path_factory.mktemp("batch-can-server"), 50) as client:
         yield client
-
-
-async def _runs(client: Client, workflow_id: str) -> tuple[list[int], list[int]]:
-    """History length and last event type of every run of `workflow_id`, oldest first."""
-    runs = []
-    async for wf in client.list_workflows(f'WorkflowId="{workflow_id}"'):
-        history = await client.get_workflow_handle(workflow_id, run_id=wf.run_id).fetch_history()
-        runs.append((wf.start_time, len(history.events), int(history.events[-1].event_type)))
-    runs.sort()
-    return [n for _, n, _ in runs], [t for _, _, t in runs]
 
 
 async def test_shards_continue_as_new_and_lose_nothing(low_limit_client: Client, tmp_path: Path) -> None:
@@ -43,8 +41,8 @@ async def test_shards_continue_as_new_and_lose_nothing(low_limit_client: Client,
     assert (result.done, result.failed) == (48, 0)
     assert len(records(deps, "batch-can")) == 48
     for shard in ("batch-can/shard-0", "batch-can/shard-1"):
-        lengths, ends = await _runs(low_limit_client, shard)
+        lengths, ends = await runs_of(low_limit_client, shard)
         assert len(lengths) >= 5, f"{shard} should have continued as new at least 4 times: {lengths}"
         assert max(lengths) <= 60, lengths  # each run stays small whatever the slice's size
-        assert all(e == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW for e in ends[:-1])
-        assert ends[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+        assert all(e == CONTINUED for e in ends[:-1])
+        assert ends[-1] == COMPLETED

@@ -1,0 +1,97 @@
+"""BatchReduceWorkflow: a batch's reduce tree, in a child that continues as new so no history grows with the corpus.
+
+Level 0 reduces manifest ranges of R documents; each later level reduces groups of at most R
+reductions of the level below, until one step is left, whose result is the report. A run
+launches at most `parallelism` steps at a time and continues as new every K steps (or when
+the server suggests it), carrying only its cursor (`ReduceInput`): the level, the next group
+and which groups produced nothing. The reductions themselves are artifacts whose keys follow
+from (job, round, level, group), so a step names its inputs by group, never by a list of keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestration.shared import names
+    from orchestration.shared.batch import ReduceInput, ReduceOutcome, ReduceRequest, ReduceResult
+    from orchestration.workflows.options import ActivityOptions
+
+
+@workflow.defn(name=names.REDUCE_WORKFLOW)
+class BatchReduceWorkflow:
+    @workflow.init
+    def __init__(self, inp: ReduceInput) -> None:
+        self._in = inp
+
+    @workflow.run
+    async def run(self, inp: ReduceInput) -> ReduceOutcome:
+        s = inp
+        ran_here = 0  # steps launched in this run (its history since the last continue-as-new)
+        while True:
+            groups = self._groups()
+            while s.next_group < len(groups):
+                if ran_here >= s.continue_every or workflow.info().is_continue_as_new_suggested():
+                    s.continued += 1
+                    workflow.continue_as_new(s)
+                wave = range(s.next_group, min(s.next_group + s.parallelism, len(groups)))
+                requests = [self._request(g, groups[g], final=len(groups) == 1) for g in wave]
+                results = await asyncio.gather(*(self._step(r) for r in requests))
+                s.usage = sum((out.usage for out in results), s.usage)
+                s.empty_here += [r.group for r, out in zip(requests, results, strict=True) if not out.key]
+                s.steps, s.next_group, ran_here = s.steps + len(wave), wave.stop, ran_here + len(wave)
+                if requests[0].final:
+                    return self._finish(requests[0], results[0])
+            if len(s.empty_here) == len(groups):
+                raise _failed("no document was analysed; nothing to reduce")
+            s.below_width, s.empty_below, s.empty_here = len(groups), s.empty_here, []
+            s.level, s.next_group = s.level + 1, 0
+
+    def _groups(self) -> list[tuple[int, int] | list[int]]:
+        """This level's groups: manifest ranges at level 0, else groups of the level below's non-empty results.
+
+        Recomputed from the cursor (no history): at most documents / R small items at level 0.
+        """
+        s = self._in
+        if s.level == 0:
+            return [(a, min(a + s.fanin, s.total)) for a in range(0, s.total, s.fanin)]
+        empty = set(s.empty_below)
+        below = [g for g in range(s.below_width) if g not in empty]
+        return [below[i : i + s.fanin] for i in range(0, len(below), s.fanin)]
+
+    def _request(self, group: int, inputs: tuple[int, int] | list[int], *, final: bool) -> ReduceRequest:
+        s = self._in
+        where = {"start": inputs[0], "end": inputs[1]} if isinstance(inputs, tuple) else {"below": inputs}
+        # The report's footer: what the batch spent before the tree, and the tree's earlier levels.
+        so_far = s.usage_so_far + s.usage if final and s.usage_so_far is not None else None
+        return ReduceRequest(
+            job_id=s.job_id, graph=s.graph, model=s.model, question=s.question, round=s.round, level=s.level,
+            group=group, final=final, totals=s.totals, source_graph=s.source_graph, usage_so_far=so_far, **where,
+        )  # fmt: skip
+
+    async def _step(self, req: ReduceRequest) -> ReduceResult:
+        s = self._in
+        return await workflow.execute_activity(
+            names.BATCH_REDUCE,
+            req,
+            result_type=ReduceResult,
+            summary=f"reduce level {req.level} group {req.group}",
+            **ActivityOptions(s.queues, s.tuning).reasoning().kwargs(),
+        )
+
+    def _finish(self, final: ReduceRequest, result: ReduceResult) -> ReduceOutcome:
+        if result.report is None:
+            raise _failed("the reduction produced no report (no document was analysed)")
+        s = self._in
+        return ReduceOutcome(
+            report=result.report, reductions=s.steps, levels=s.level + 1, continued=s.continued, usage=s.usage,
+            final=final,
+        )  # fmt: skip
+
+
+def _failed(message: str) -> ApplicationError:
+    """Nothing to reduce is a fact about the batch, not a passing fault: fail the child, do not retry it."""
+    return ApplicationError(message, type="BatchFailed", non_retryable=True)
