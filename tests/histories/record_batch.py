@@ -3,6 +3,12 @@
 Run `.venv/bin/python -m tests.histories.record_batch` after an intended change to the batch
 workflows that is versioned with `workflow.patched()`; never to paper over a replay failure.
 They live in `batch/`, apart from the research job's histories (test_replay.py replays those).
+
+It records the current code path only (`batch_parent_bounded`, `batch_reduce_first_run`,
+`batch_reduce_last_run`: the parent with its reduce tree in a `BatchReduce` child that continues
+as new). `batch_parent` and `batch_shard_*` were recorded before the `batch-reduce-child` patch
+(the parent reduced by itself) and are kept as they are: today's code cannot record them again,
+and they must keep replaying for batches started before the patch.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from tests.conftest import make_settings
 from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
 
 HERE = Path(__file__).parent / "batch"
-JOB = "history-batch"
+JOB = "history-batch-v2"
 
 
 async def record() -> None:
@@ -31,7 +37,8 @@ async def record() -> None:
             client = await Client.connect(address, data_converter=data_converter(settings))
             corpus = write_corpus(Path(tmp) / "corpus", 24)
             async with batch_workers(client, Path(tmp) / "home") as (batches, deps):
-                # Two shards; shard 0 continues as new after 2 activities; approval is waited for.
+                # Two shards, each continuing as new after 2 activities; a reduce tree of 6 + 2 + 1 steps
+                # whose child continues as new after every 2; approval is waited for.
                 spec = small_spec(shard_size=12, micro_batch=3, continue_every=2, approval={"required": True})
                 handle = await start(batches, deps, spec, [str(corpus)], JOB)
                 while (await handle.progress()).phase != "awaiting_approval":
@@ -39,14 +46,14 @@ async def record() -> None:
                 await handle.approve(by="recorder")
                 await handle.result()
             HERE.mkdir(exist_ok=True)
-            shard = client.get_workflow_handle(f"{JOB}/shard-0")
-            first_run = (await shard.describe()).raw_description.workflow_execution_info.first_run_id
+            reduce = client.get_workflow_handle(f"{JOB}/reduce-0")
+            first_run = (await reduce.describe()).raw_description.workflow_execution_info.first_run_id
             histories = {
-                "batch_parent": await client.get_workflow_handle(JOB).fetch_history(),
-                "batch_shard_first_run": await client.get_workflow_handle(
-                    f"{JOB}/shard-0", run_id=first_run
+                "batch_parent_bounded": await client.get_workflow_handle(JOB).fetch_history(),
+                "batch_reduce_first_run": await client.get_workflow_handle(
+                    f"{JOB}/reduce-0", run_id=first_run
                 ).fetch_history(),
-                "batch_shard_last_run": await shard.fetch_history(),
+                "batch_reduce_last_run": await reduce.fetch_history(),
             }
             for name, history in histories.items():
                 (HERE / f"{name}.json").write_text(history.to_json())

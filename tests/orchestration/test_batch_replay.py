@@ -1,5 +1,9 @@
-"""Committed batch histories (parent, a shard's first run that continued as new, its last run)
-replay against the current batch workflows; an unversioned reordering fails."""
+"""Committed batch histories replay against the current batch workflows; an unversioned change fails.
+
+Before the `batch-reduce-child` patch: the parent (reducing by itself), a shard's first run that
+continued as new, its last run. After it: the parent with a `BatchReduce` child, that child's first
+run (continued as new) and its last run.
+"""
 
 from __future__ import annotations
 
@@ -14,27 +18,33 @@ from temporalio.workflow import NondeterminismError
 from orchestration.converter import data_converter
 from orchestration.shared import names
 from orchestration.shared.batch import BatchInput, BatchResult
-from orchestration.workflows import BatchJobWorkflow, BatchShardWorkflow
+from orchestration.workflows import BatchJobWorkflow, BatchReduceWorkflow, BatchShardWorkflow
 from tests.conftest import make_settings
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories" / "batch").glob("*.json"))
+# Child ids derive from the parent's id: replay under the recorded ids (tests/histories/record_batch.py).
+_IDS = {
+    "batch_parent": "history-batch",
+    "batch_shard_first_run": "history-batch/shard-0",
+    "batch_shard_last_run": "history-batch/shard-0",
+    "batch_parent_bounded": "history-batch-v2",
+    "batch_reduce_first_run": "history-batch-v2/reduce-0",
+    "batch_reduce_last_run": "history-batch-v2/reduce-0",
+}
+_WORKFLOWS = [BatchJobWorkflow, BatchShardWorkflow, BatchReduceWorkflow]
 
 
 def _load(path: Path) -> WorkflowHistory:
-    # Child ids derive from the parent's id: replay under the recorded ids (tests/histories/record_batch.py).
-    workflow_id = "history-batch" if path.stem == "batch_parent" else "history-batch/shard-0"
-    return WorkflowHistory.from_json(workflow_id, path.read_text())
+    return WorkflowHistory.from_json(_IDS[path.stem], path.read_text())
 
 
 def test_batch_histories_are_committed() -> None:
-    assert {p.stem for p in HISTORIES} == {"batch_parent", "batch_shard_first_run", "batch_shard_last_run"}
+    assert {p.stem for p in HISTORIES} == set(_IDS)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_batch_history_replays_cleanly(path: Path, tmp_path: Path) -> None:
-    replayer = Replayer(
-        workflows=[BatchJobWorkflow, BatchShardWorkflow], data_converter=data_converter(make_settings(tmp_path))
-    )
+    replayer = Replayer(workflows=_WORKFLOWS, data_converter=data_converter(make_settings(tmp_path)))
     await replayer.replay_workflow(_load(path))
 
 
@@ -58,3 +68,25 @@ async def test_reordered_batch_is_nondeterministic(tmp_path: Path) -> None:
     parent = next(p for p in HISTORIES if p.stem == "batch_parent")
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(_load(parent))
+
+
+@workflow.defn(name=names.BATCH_WORKFLOW)
+class _ReducesItself(BatchJobWorkflow):
+    """Runs the tree in the parent again, ignoring the patch: the bounded parent's history must refuse it."""
+
+    @workflow.run
+    async def run(self, inp: BatchInput) -> BatchResult:
+        return await super().run(inp)
+
+    async def _reduce_in_child(self) -> None:
+        await self._reduce()
+
+
+async def test_bounded_parent_refuses_the_parent_reducing_itself(tmp_path: Path) -> None:
+    replayer = Replayer(
+        workflows=[_ReducesItself, BatchShardWorkflow, BatchReduceWorkflow],
+        data_converter=data_converter(make_settings(tmp_path)),
+    )
+    bounded = next(p for p in HISTORIES if p.stem == "batch_parent_bounded")
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(_load(bounded))
