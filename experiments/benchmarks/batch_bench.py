@@ -9,7 +9,8 @@ On one private dev server (WAL), in one run:
    `parallelism x micro_batch` in flight (what the batch may run at once), on one in-process worker.
 2. The batch: ``summarize@1`` (fake model) over N small generated documents, then the reduce
    tree, auto-approved and published, on the same worker settings. Wall, documents/s, ratio.
-3. History: the largest history of any workflow of the batch (events, bytes), workflow count.
+3. History: the largest history of any workflow of the batch (events, bytes), workflow count, and
+   the parent's and the reduce child's largest run apiece.
 4. Worker peak RSS (this process: client and worker).
 5. ``--crash``: the batch again with worker subprocesses, one SIGKILLed mid-run, then again
    with the Temporal server SIGKILLed mid-run: completed, one record/result per document,
@@ -172,13 +173,30 @@ async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, m
 
 
 async def _histories(client: Client, job: str) -> dict[str, Any]:
+    """The largest history of any run of the batch, and of the parent's and the reduce child's runs apiece.
+
+    The parent's must not grow with the corpus (the reduce tree is a child that continues as new).
+    """
     largest, biggest, runs = 0, 0, 0
+    parent, reduce, reduce_runs = 0, 0, 0
     async for wf in client.list_workflows(f'WorkflowId STARTS_WITH "{job}"'):
         history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        events = len(history.events)
         runs += 1
-        largest = max(largest, len(history.events))
+        largest = max(largest, events)
         biggest = max(biggest, sum(e.ByteSize() for e in history.events))
-    return {"workflows": runs, "largest_history_events": largest, "largest_history_bytes": biggest}
+        if wf.id == job:
+            parent = max(parent, events)
+        elif "/reduce-" in wf.id:
+            reduce, reduce_runs = max(reduce, events), reduce_runs + 1
+    return {
+        "workflows": runs,
+        "largest_history_events": largest,
+        "largest_history_bytes": biggest,
+        "parent_history_events": parent,
+        "reduce_history_events": reduce,
+        "reduce_runs": reduce_runs,
+    }
 
 
 # --- ingest: the batch engine against the direct ingest path ---------------------------
@@ -368,6 +386,11 @@ def readme_lines(r: dict[str, Any]) -> list[str]:
         f"({b['largest_history_bytes'] // 1024} KiB) over {b['workflows']} workflow runs; "
         f"peak RSS {r['peak_rss_mb']} MB"
     ]
+    if "parent_history_events" in b:  # results recorded before the reduce child lack these
+        lines.append(
+            f"histories: parent {b['parent_history_events']} events, reduce child at most "
+            f"{b['reduce_history_events']} events per run over {b['reduce_runs']} runs"
+        )
     if "ingest" in r:
         g = r["ingest"]
         lines.append(

@@ -23,6 +23,9 @@ def test_quick_profile_measures_the_batch_the_noop_limit_history_and_ingest(tmp_
     assert result["noop_limit"]["activities"] >= 120 and result["noop_limit"]["per_s"] > 0
     assert result["ratio"] == round(batch["docs_per_s"] / result["noop_limit"]["per_s"], 2)
     assert batch["workflows"] >= 2 and 0 < batch["largest_history_events"] < 10_240
+    # The parent and the reduce child are measured apiece: 120 documents in 6 shards, one reduce child run.
+    assert 0 < batch["parent_history_events"] <= batch["largest_history_events"]
+    assert batch["reduce_runs"] == 1 and 0 < batch["reduce_history_events"] <= batch["largest_history_events"]
     assert 0 < result["peak_rss_mb"] < 1024
     ingest = result["ingest"]
     # The engine's ingest stores exactly the chunks the direct path does.
