@@ -33,6 +33,7 @@ from orchestration.shared import names
 from orchestration.shared.batch import (
     DocBatchRequest,
     DocBatchResult,
+    GraphCheck,
     ManifestRef,
     ManifestRequest,
     ReduceRequest,
@@ -43,6 +44,7 @@ from orchestration.shared.messages import ReportRef
 from orchestration.shared.spec import ModelChoice
 from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, count_batch_documents, count_ingest_chunks
+from reasoning.batch_fit import check_batch_graph
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
@@ -374,6 +376,15 @@ class BatchActivities:
         return ReportRef(key=key, title=title, preview=markdown[:1500], chars=len(markdown),
                          references=len(analysis.claims))  # fmt: skip
 
+    @activity.defn(name=names.BATCH_CHECK_GRAPH)
+    async def check_graph(self, req: GraphCheck) -> str:
+        """The CLI's fitness check, where the graph will run: a swap sent by any client is checked."""
+        try:
+            check_batch_graph(self._deps.registry, req.graph, req.step)
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        return req.graph
+
     # --- manifest (for workflows, which cannot walk folders themselves) ---------
 
     @activity.defn(name=names.BATCH_MANIFEST)
@@ -389,7 +400,7 @@ class BatchActivities:
 
     def all(self) -> list[Any]:
         """The reasoning queue's batch activities (the manifest writer runs on the io queue)."""
-        return [self.analyse_documents, self.reduce]
+        return [self.analyse_documents, self.reduce, self.check_graph]
 
 
 def _count_metrics(records: list[dict[str, Any]]) -> None:

@@ -275,6 +275,13 @@ class BatchSwap(BaseModel):
         return check_graph_key(key)
 
 
+class GraphCheck(BaseModel):
+    """Does `graph`, as the workers register it, fit a batch's per-document or reduce step?"""
+
+    graph: str
+    step: Literal["document", "reduce"] = "document"
+
+
 class BatchState(BaseModel):
     phase: BatchPhase = "analysing"
     paused: bool = False

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         BatchResult,
         BatchState,
         BatchSwap,
+        GraphCheck,
         ReduceInput,
         ReduceOutcome,
         ReduceRequest,
@@ -52,6 +53,8 @@ _T = TypeVar("_T")
 
 # The reduce tree in a child that continues as new; the parent continues as new between rounds.
 BOUNDED_HISTORY_PATCH = "batch-reduce-child"
+# A swapped-in graph is checked by an activity before it applies (swaps recorded before were not).
+SWAP_CHECK_PATCH = "batch-swap-check"
 
 
 @workflow.defn(name=names.BATCH_WORKFLOW)
@@ -401,7 +404,18 @@ class BatchJobWorkflow:
 
     @workflow.update(name="swap_graph")
     async def swap_graph(self, swap: BatchSwap) -> int:
-        """Analyse documents not yet started with another graph; returns how many are in unstarted shards."""
+        """Analyse documents not yet started with another graph; returns how many are in unstarted shards.
+
+        Any client may send it, not only the CLI that checked the graph: the graph is checked first
+        where it will run (the workers' registry), and an unknown or unfit graph fails the update
+        with the check's reason and changes nothing.
+        """
+        if workflow.patched(SWAP_CHECK_PATCH):
+            await self._check_graph(swap.graph)
+            if self._s.phase != "analysing":  # the analysis ended while the graph was checked
+                raise ApplicationError(
+                    f"cannot swap the graph: the batch is {self._s.phase} now", type="InvalidInput", non_retryable=True
+                )
         self._s.graph = swap.graph
         self._s.swaps.append(swap.graph)
         await self._tell_shards(ShardControl(graph=swap.graph))
@@ -424,6 +438,20 @@ class BatchJobWorkflow:
         problem = change.problem(self._usage())
         if problem:
             raise ValueError(problem)
+
+    async def _check_graph(self, graph: str) -> None:
+        try:
+            await workflow.execute_activity(
+                names.BATCH_CHECK_GRAPH,
+                GraphCheck(graph=graph, step="document"),
+                result_type=str,
+                summary=f"check graph {graph}",
+                **self._opts.reasoning().kwargs(),
+            )
+        except ActivityError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            raise ApplicationError(f"cannot swap to {graph}: {reason}", type="UnfitGraph", non_retryable=True) from None
 
     @workflow.update(name="approve")
     def approve(self, decision: Decision) -> BatchProgress:
