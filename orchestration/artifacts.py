@@ -24,6 +24,12 @@ def report_key(job_id: str, run_number: int, revision: int) -> str:
     return f"jobs/{job_id}/run{run_number}/report-v{revision}.md"
 
 
+def batch_report_key(job_id: str, round_: int, revision: int = 0) -> str:
+    """A batch's report after retry round `round_`, re-reduced `revision` times with a reviewer's notes."""
+    key = report_key(job_id, 1, round_)
+    return key if not revision else key.removesuffix(".md") + f"-r{revision}.md"
+
+
 # --- the batch engine: a manifest in parts, one record per document, results by content hash ---
 
 MANIFEST_PART = 1000

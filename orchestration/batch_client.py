@@ -151,6 +151,10 @@ class BatchHandle:
     async def reject(self, by: str = "cli", notes: str = "") -> BatchProgress:
         return await self._update("reject", Decision(by=by, notes=notes), BatchProgress)
 
+    async def revise(self, by: str = "cli", notes: str = "") -> BatchProgress:
+        """Re-run the final reduce step with `notes`; the batch waits for approval again."""
+        return await self._update("revise", Decision(by=by, notes=notes), BatchProgress)
+
     async def cancel(self) -> None:
         await self.handle.cancel()
 

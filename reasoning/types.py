@@ -126,3 +126,4 @@ class SynthesisInput(BaseModel):
 
     question: str = ""
     parts: list[DocumentAnalysis]
+    notes: str = Field(default="", description="A reviewer's notes when the final step is re-run (batch revise).")

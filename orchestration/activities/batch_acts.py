@@ -28,7 +28,7 @@ from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
 from orchestration.activities.manifest import ManifestEntry, read_range, write_manifest
 from orchestration.activities.reasoning_acts import usage_footer
-from orchestration.artifacts import doc_record_key, reduction_key, report_key, result_key
+from orchestration.artifacts import batch_report_key, doc_record_key, reduction_key, result_key
 from orchestration.shared import names
 from orchestration.shared.batch import (
     DocBatchRequest,
@@ -320,10 +320,9 @@ class BatchActivities:
                 return ReduceResult()
             spec = self._deps.registry.get(req.graph)
             context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
+            synthesis = SynthesisInput(question=req.question, parts=parts, notes=req.notes)
             metrics = self._metrics(req.graph, req.model)
-            run = await arun_graph(
-                spec, SynthesisInput(question=req.question, parts=parts), context=context, observer=metrics
-            )
+            run = await arun_graph(spec, synthesis, context=context, observer=metrics)
             analysis = DocumentAnalysis.model_validate(run.output)
         except Exception as exc:
             raise to_application_error(exc) from exc
@@ -368,10 +367,12 @@ class BatchActivities:
             f"reduced with `{req.graph}` in a tree of at most {totals.get('fanin', '?')} inputs per step."
         )
         lines += ["", "## How this was made", "", footer]
+        if req.notes:
+            lines += ["", f"Revised (revision {req.revision}) with the reviewer's notes: {req.notes}"]
         markdown = "\n".join(lines).rstrip() + "\n"
         if req.usage_so_far is not None:
             markdown = markdown.rstrip("\n") + usage_footer(req.usage_so_far + usage)
-        key = report_key(req.job_id, 1, req.round)
+        key = batch_report_key(req.job_id, req.round, req.revision)
         self._deps.artifacts.put_text(key, markdown)
         return ReportRef(key=key, title=title, preview=markdown[:1500], chars=len(markdown),
                          references=len(analysis.claims))  # fmt: skip

@@ -210,6 +210,8 @@ class ReduceRequest(BaseModel):
     totals: dict[str, int] = Field(default_factory=dict, description="For the final report's footer.")
     source_graph: str = ""
     usage_so_far: Usage | None = Field(default=None, description="The batch's spending before the final step.")
+    notes: str = Field(default="", description="A reviewer's notes: the final step re-run by `revise`.")
+    revision: int = Field(default=0, description="How many times the report was revised (names the report).")
 
 
 class ReduceResult(BaseModel):
@@ -295,6 +297,7 @@ class BatchState(BaseModel):
     reductions: int = 0
     reduce_usage: Usage = Field(default_factory=Usage)
     budget_note: str | None = None
+    revisions: list[str] = Field(default_factory=list, description="Reviewers' notes, one per revise.")
     final_reduce: ReduceRequest | None = Field(default=None, description="The last reduction's final step.")
     report: ReportRef | None = None
     approval: str = "pending"

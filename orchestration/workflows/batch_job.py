@@ -344,24 +344,54 @@ class BatchJobWorkflow:
         if not policy.required:
             s.approval, s.phase = "auto", "publishing"
             return
-        s.approval = "pending"
-        try:
-            await workflow.wait_condition(
-                lambda: self._decision is not None or s.retry_requested,
-                timeout=max(policy.deadline, timedelta(seconds=1)),
-                timeout_summary="approval deadline",
-            )
-        except TimeoutError:
-            approve = policy.on_timeout == "approve"
-            s.approval, s.decided_by = "timed_out", "deadline"
-            s.phase = "publishing" if approve else "rejected"
+        while True:  # once, unless a reviewer revises: then the report is re-reduced and waited for again
+            s.approval = "pending"
+            try:
+                await workflow.wait_condition(
+                    lambda: self._decision is not None or s.retry_requested,
+                    timeout=max(policy.deadline, timedelta(seconds=1)),
+                    timeout_summary="approval deadline",
+                )
+            except TimeoutError:
+                approve = policy.on_timeout == "approve"
+                s.approval, s.decided_by = "timed_out", "deadline"
+                s.phase = "publishing" if approve else "rejected"
+                return
+            if self._decision is None:
+                return  # retry-failed: the caller re-runs failed documents and reduces again
+            action, decision = self._decision
+            self._decision = None
+            s.decided_by = decision.by
+            if action == "revise":
+                await self._revise(decision)
+                continue
+            s.approval, s.phase = ("approved", "publishing") if action == "approve" else ("rejected", "rejected")
             return
-        if self._decision is None:
-            return  # retry-failed: the caller re-runs failed documents and reduces again
-        action, decision = self._decision
-        self._decision = None
-        s.decided_by = decision.by
-        s.approval, s.phase = ("approved", "publishing") if action == "approve" else ("rejected", "rejected")
+
+    async def _revise(self, decision: Decision) -> None:
+        """The research job's revise, for a batch: the final reduce step again, with the reviewer's notes.
+
+        Its inputs (the level below, or a range of documents) are unchanged, so only that step runs.
+        """
+        s = self._s
+        assert s.final_reduce is not None, "the revise validator refuses a batch without a final step"
+        s.revisions.append(decision.notes)
+        s.phase, s.approval = "reducing", "revising"
+        # The footer's spending: everything before this step (the first final step's included).
+        so_far = self._usage() if s.final_reduce.usage_so_far is not None else None
+        again = s.final_reduce.model_copy(
+            update={"notes": decision.notes, "revision": len(s.revisions), "usage_so_far": so_far}
+        )
+        result = await workflow.execute_activity(
+            names.BATCH_REDUCE,
+            again,
+            result_type=ReduceResult,
+            summary=f"revise the report (revision {len(s.revisions)})",
+            **self._opts.reasoning().kwargs(),
+        )
+        s.reduce_usage += result.usage
+        s.report = self._publish.report = result.report
+        s.phase = "awaiting_approval"
 
     # --- updates and queries ---------------------------------------------------
 
@@ -461,6 +491,19 @@ class BatchJobWorkflow:
     @approve.validator
     def _check_approve(self, decision: Decision) -> None:
         self._require_phase("approve", ("awaiting_approval",))
+
+    @workflow.update(name="revise")
+    def revise(self, decision: Decision) -> BatchProgress:
+        self._decision = ("revise", decision)
+        return self.progress()
+
+    @revise.validator
+    def _check_revise(self, decision: Decision) -> None:
+        self._require_phase("revise", ("awaiting_approval",))
+        if not decision.notes.strip():
+            raise ValueError("revise needs notes saying what to change")
+        if self._s.final_reduce is None:  # reduced before the batch-reduce-child patch: no step to re-run
+            raise ValueError("this batch was reduced before batches could be revised; approve or reject it")
 
     @workflow.update(name="reject")
     def reject(self, decision: Decision) -> BatchProgress:

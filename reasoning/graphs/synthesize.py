@@ -17,6 +17,7 @@ from reasoning.types import DocumentAnalysis, SynthesisInput
 class SynthesisState(TypedDict, total=False):
     question: str
     parts: list[dict[str, Any]]
+    notes: str
     raw: dict[str, Any]
     source: str
     summary: str
@@ -28,7 +29,10 @@ class SynthesisState(TypedDict, total=False):
 def _synthesize(state: SynthesisState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     parts = [DocumentAnalysis.model_validate(p).model_dump(include={"source", "summary", "claims"})
              for p in state.get("parts") or []]  # fmt: skip
-    reply = ask_model(runtime, "synthesize", {"question": state.get("question", ""), "parts": parts})
+    payload: dict[str, Any] = {"question": state.get("question", ""), "parts": parts}
+    if state.get("notes"):  # only when revising: the request of every other step stays as it was
+        payload["notes"] = state["notes"]
+    reply = ask_model(runtime, "synthesize", payload)
     return {"raw": reply, "provider": provider(runtime)}
 
 

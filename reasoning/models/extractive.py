@@ -270,7 +270,10 @@ class ExtractiveChatModel(BaseChatModel):
         claims = [{**c, "source": c.get("source") or x.get("source", "")} for x in parts for c in x.get("claims") or []]
         keep = set(self._salient(question, [c["quote"] for c in claims], 2 * self.max_quotes))
         chosen = list({c["quote"]: c for c in claims if c["quote"] in keep}.values())
-        return {"summary": " ".join(summary) or "The parts hold no quotable prose.", "claims": chosen}
+        text = " ".join(summary) or "The parts hold no quotable prose."
+        if p.get("notes"):
+            text += f" Revision notes considered: {p['notes']}"
+        return {"summary": text, "claims": chosen}
 
 
 def split_question(question: str) -> list[str]:

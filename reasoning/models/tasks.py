@@ -56,7 +56,8 @@ TASKS: dict[str, tuple[str, str]] = {
     ),
     "synthesize": (
         "Combine the parts (summaries of documents, with quoted claims and their sources) into "
-        "one summary answering the question; keep the best-supported claims with their quotes and sources.",
+        "one summary answering the question; keep the best-supported claims with their quotes and sources. "
+        "Follow the notes when given.",
         '{"summary": "...", "claims": [{"text": "...", "quote": "...", "source": "..."}]}',
     ),
     "write": (

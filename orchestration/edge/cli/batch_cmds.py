@@ -145,7 +145,9 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
             bar.update(task, description=label, completed=p.done + p.failed, total=p.total, rate=rate)
             if p.phase == "awaiting_approval" and not told:
                 told = True
-                console.print(f"Waiting for approval: durable-research approve {p.job_id} (or reject)")
+                console.print(
+                    f"Waiting for approval: durable-research approve {p.job_id} (or reject, or revise --notes ...)"
+                )
             if p.phase == "awaiting_budget" and not told_budget:
                 console.print(f"Budget reached ({p.budget_note}): {RAISE_HINT.format(job=p.job_id)}", highlight=False)
             told_budget = p.phase == "awaiting_budget"

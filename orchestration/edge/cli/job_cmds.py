@@ -329,7 +329,7 @@ async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChang
 def _decide(action: str) -> Callable[..., None]:
     async def go(settings: OrchestrationSettings, job: str, by: str, notes: str, as_json: bool) -> None:
         client, handle = await _handle(settings, job)
-        if action != "revise" and await is_batch(client.client, job):
+        if await is_batch(client.client, job):  # a batch takes approve, reject and revise alike
             batch_progress = await getattr(BatchClient(client.client).attach(job), action)(by=by, notes=notes)
             emit_json(batch_progress.model_dump(mode="json")) if as_json else console.print(
                 f"{action}: accepted by batch {job}", highlight=False
@@ -359,7 +359,7 @@ def _decide(action: str) -> Callable[..., None]:
         by: str = _BY,
         as_json: bool = _JSON,
     ) -> None:
-        """Send the report back to the writer with notes."""
+        """Send the report back to the writer (a batch: its final reduce step) with notes."""
         _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     return {"approve": approve, "reject": reject, "revise": revise}[action]
