@@ -88,6 +88,20 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("model-name-on-fake", ["run", QUESTION, "--model", "fake:x", "--detach"], {}, 2, "--model"),
     ("approve-maybe", ["run", QUESTION, "--approve", "maybe", "--detach"], {}, 2, "--approve"),
     ("recovery-replay", ["run", QUESTION, "--recovery", "replay", "--detach"], {}, 2, "--recovery"),
+    (
+        "engine-min-zero",
+        ["run", QUESTION, "--ingest-engine-min-documents", "0", "--detach"],
+        {},
+        2,
+        "greater than or equal to 1",
+    ),
+    (
+        "engine-min-words",
+        ["run", QUESTION, "--ingest-engine-min-documents", "many", "--detach"],
+        {},
+        2,
+        "valid integer",
+    ),
     ("collection-bad-name", ["ingest", CORPUS, "--collection", "a"], {}, 2, "[a-zA-Z0-9._-]"),
     # memory commands
     ("ingest-fifo", ["ingest", "{fifo}"], {}, 2, "FIFO"),

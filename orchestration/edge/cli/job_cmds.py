@@ -126,6 +126,13 @@ def run(
     max_cost: float | None = MAX_COST,
     max_model_calls: int | None = MAX_MODEL_CALLS,
     budget_wait_s: float | None = BUDGET_WAIT_S,
+    ingest_engine_min_documents: int | None = typer.Option(
+        None,
+        "--ingest-engine-min-documents",
+        min=1,
+        help="Ingest a corpus of at least this many documents through the batch engine (shards, progress, "
+        "resumable; `status JOB/ingest`) instead of one activity. Default: never.",
+    ),
     metrics_port: int | None = _METRICS_PORT,
     as_json: bool = _JSON,
 ) -> None:
@@ -133,7 +140,7 @@ def run(
     text = read_question(question, question_file)
     budget = budget_fields(max_tokens, max_cost, max_model_calls, budget_wait_s)
     try:
-        spec = build_spec(text, corpus, approve, graph, model, recovery, budget)
+        spec = build_spec(text, corpus, approve, graph, model, recovery, budget, ingest_engine_min_documents)
         if job_id is not None:
             check_job_id(job_id)
     except ValidationError as exc:

@@ -78,10 +78,12 @@ def build_spec(
     model: str,
     recovery: Recovery,
     budget: dict[str, Any] | None = None,
+    ingest_engine_min_documents: int | None = None,
 ) -> JobSpec:
     """The JobSpec the `run` options describe (pydantic validation included)."""
     return JobSpec.model_validate(
         {
+            "ingest_engine_min_documents": ingest_engine_min_documents,
             "question": question,
             "corpus": corpus,
             "graphs": graph_pins(graphs),
