@@ -1,4 +1,4 @@
-"""Cancelling a batch cancels its shard children; finished documents' results stay."""
+"""Cancelling a batch cancels its children (shards, the reduce tree); finished documents' results stay."""
 
 from __future__ import annotations
 
@@ -40,3 +40,26 @@ async def test_cancel_stops_children_and_keeps_partial_results(temporal_client: 
     # Every recorded document's result stays; results of documents analysed but not yet recorded
     # (documents are recorded in groups) stay too, for a later run to read back.
     assert {r["result"] for r in kept} <= set(result_files(deps, "batch-cancel"))
+
+
+async def test_cancel_while_reducing_cancels_the_reduce_child(temporal_client: Client, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", 16)
+    deps = make_deps(tmp_path / "home", latency_s=0.1)  # every reduce step waits on the (slow) fake model
+    async with batch_workers(temporal_client, tmp_path / "home", deps=deps) as (batches, _):
+        spec = small_spec(micro_batch=8, shard_size=8, parallelism=2, reduce_fanin=2)  # 8 + 4 + 2 + 1 steps
+        handle = await start(batches, deps, spec, [str(corpus)], "batch-cancel-reduce")
+        while (await handle.progress()).phase != "reducing":
+            await asyncio.sleep(0.05)
+        await handle.cancel()
+        with pytest.raises(JobEndedError, match="cancelled"):
+            await handle.result()
+        reduce = temporal_client.get_workflow_handle("batch-cancel-reduce/reduce-0")
+        for _ in range(100):
+            status = (await reduce.describe()).status
+            if status != WorkflowExecutionStatus.RUNNING:
+                break
+            await asyncio.sleep(0.1)
+
+    assert status == WorkflowExecutionStatus.CANCELED
+    assert len(records(deps, "batch-cancel-reduce")) == 16  # the analysis had finished: every result stays
+    assert not deps.artifacts.exists("published/batch-cancel-reduce.md")
