@@ -301,6 +301,7 @@ class BatchState(BaseModel):
     final_reduce: ReduceRequest | None = Field(default=None, description="The last reduction's final step.")
     report: ReportRef | None = None
     approval: str = "pending"
+    approval_deadline: datetime | None = Field(default=None, description="When the current approval wait ends.")
     decided_by: str | None = None
     published: list[str] = Field(default_factory=list)
     compensated: list[str] = Field(default_factory=list)

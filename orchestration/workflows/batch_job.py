@@ -80,6 +80,7 @@ class BatchJobWorkflow:
             )
         )
         self._saga = PublishSaga(self._publish, self._opts)
+        self._publish.report = self._s.report  # a run continued during the approval wait publishes it
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -118,17 +119,21 @@ class BatchJobWorkflow:
                     raise _BatchFailed(f"no document could be indexed ({self._totals()['failed']} failed)")
                 s.phase = "completed"
                 return
+        # A run continued during the approval wait goes on waiting; any other starts a round.
+        waiting = self._in.resume is not None and s.phase == "awaiting_approval" and not s.retry_requested
         while True:
-            if self._history_bounded and workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new()
-            if s.retry_requested:
-                await self._retry_failed()
-            if self._totals()["done"] == 0:
-                raise _BatchFailed(f"every document failed ({self._totals()['failed']}); see `status {self._job}`")
-            await self._within_budget("reducing")
-            s.phase = "reducing"
-            await (self._reduce_in_child() if self._history_bounded else self._reduce())
-            s.phase = "awaiting_approval"
+            if not waiting:
+                if self._should_continue():
+                    await self._continue_as_new()
+                if s.retry_requested:
+                    await self._retry_failed()
+                if self._totals()["done"] == 0:
+                    raise _BatchFailed(f"every document failed ({self._totals()['failed']}); see `status {self._job}`")
+                await self._within_budget("reducing")
+                s.phase = "reducing"
+                await (self._reduce_in_child() if self._history_bounded else self._reduce())
+                s.phase = "awaiting_approval"
+            waiting = False
             await self._await_approval()
             if not s.retry_requested:
                 break
@@ -348,25 +353,40 @@ class BatchJobWorkflow:
             s.approval = "pending"
             try:
                 await workflow.wait_condition(
-                    lambda: self._decision is not None or s.retry_requested,
-                    timeout=max(policy.deadline, timedelta(seconds=1)),
+                    lambda: self._decision is not None or s.retry_requested or self._should_continue(),
+                    timeout=self._approval_timeout(),
                     timeout_summary="approval deadline",
                 )
             except TimeoutError:
                 approve = policy.on_timeout == "approve"
-                s.approval, s.decided_by = "timed_out", "deadline"
+                s.approval, s.decided_by, s.approval_deadline = "timed_out", "deadline", None
                 s.phase = "publishing" if approve else "rejected"
                 return
             if self._decision is None:
+                if not s.retry_requested:  # revisions and updates made the history long: wait on in a new run
+                    await self._continue_as_new()
+                s.approval_deadline = None
                 return  # retry-failed: the caller re-runs failed documents and reduces again
             action, decision = self._decision
             self._decision = None
-            s.decided_by = decision.by
+            s.decided_by, s.approval_deadline = decision.by, None
             if action == "revise":
                 await self._revise(decision)
                 continue
             s.approval, s.phase = ("approved", "publishing") if action == "approve" else ("rejected", "rejected")
             return
+
+    def _approval_timeout(self) -> timedelta:
+        """The whole deadline before the patch; after it, what is left of it (a continued run keeps it)."""
+        s, deadline = self._s, self._spec.approval.deadline
+        if not self._history_bounded:
+            return max(deadline, timedelta(seconds=1))
+        if s.approval_deadline is None:
+            s.approval_deadline = workflow.now() + deadline
+        return max(s.approval_deadline - workflow.now(), timedelta(seconds=1))
+
+    def _should_continue(self) -> bool:
+        return self._history_bounded and workflow.info().is_continue_as_new_suggested()
 
     async def _revise(self, decision: Decision) -> None:
         """The research job's revise, for a batch: the final reduce step again, with the reviewer's notes.
@@ -375,6 +395,7 @@ class BatchJobWorkflow:
         """
         s = self._s
         assert s.final_reduce is not None, "the revise validator refuses a batch without a final step"
+        await self._within_budget("reducing")  # new model work, as any reduce step
         s.revisions.append(decision.notes)
         s.phase, s.approval = "reducing", "revising"
         # The footer's spending: everything before this step (the first final step's included).

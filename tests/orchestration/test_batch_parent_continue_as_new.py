@@ -1,5 +1,6 @@
-"""The parent continues as new between rounds when the server suggests it, carrying its state: retry
-rounds do not pile up in one history, and progress, approval and the result read on across runs."""
+"""The parent continues as new between rounds and during the approval wait when the server suggests it,
+carrying its state: retry rounds and revisions do not pile up in one history, and progress, approval,
+revise and the result read on across runs."""
 
 from __future__ import annotations
 
@@ -33,16 +34,18 @@ async def low_limit_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         yield client
 
 
-async def _awaiting(handle, retry_round: int):  # type: ignore[no-untyped-def]
+async def _awaiting(handle, retry_round: int, revisions: int = 0):  # type: ignore[no-untyped-def]
     while True:
-        p = await handle.progress()
-        if p.phase == "awaiting_approval" and p.retry_round == retry_round:
+        p, state = await handle.progress(), await handle.state()
+        if p.phase == "awaiting_approval" and p.retry_round == retry_round and len(state.revisions) == revisions:
             return p
         assert p.phase not in ("failed", "completed"), p.error
         await asyncio.sleep(0.2)
 
 
-async def test_parent_continues_as_new_between_rounds(low_limit_client: Client, tmp_path: Path) -> None:
+async def test_parent_continues_as_new_between_rounds_and_while_waiting(
+    low_limit_client: Client, tmp_path: Path
+) -> None:
     marked = {3, 9}
     corpus = write_corpus(tmp_path / "corpus", 16, fail_marker=marked)
     batch_graphs.BROKEN["on"] = True
@@ -58,13 +61,18 @@ async def test_parent_continues_as_new_between_rounds(low_limit_client: Client, 
         batch_graphs.BROKEN["on"] = False
         assert await handle.retry_failed() == 2
         await _awaiting(handle, 1)
+        await handle.revise(by="tester", notes="Say what retries guarantee.")
+        revised = await _awaiting(handle, 1, revisions=1)
         await handle.approve(by="tester")
         result = await handle.result()
 
     assert (result.status, result.done, result.failed) == ("completed", 16, 0)
-    assert result.report is not None and "16 of 16 documents analysed" in deps.artifacts.get_text(result.report.key)
+    assert result.report is not None and result.report.key == (revised.report.key if revised.report else "")
+    report = deps.artifacts.get_text(result.report.key)
+    assert "16 of 16 documents analysed" in report and "notes: Say what retries guarantee." in report
     assert all(r["ok"] for r in records(deps, "parent-can"))
     lengths, ends = await runs_of(low_limit_client, "parent-can")
     assert all(e == CONTINUED for e in ends[:-1]) and ends[-1] == COMPLETED
-    # Continued after the analysis and again before the retry round: each run holds one round.
-    assert len(lengths) >= 3 and max(lengths) <= 80, lengths
+    # Continued after the analysis, while waiting for approval, before the retry round, after the
+    # revision: no run holds more than a round.
+    assert len(lengths) >= 4 and max(lengths) <= 60, lengths
