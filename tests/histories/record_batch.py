@@ -6,9 +6,10 @@ They live in `batch/`, apart from the research job's histories (test_replay.py r
 
 It records the current code path only (`batch_parent_bounded`, `batch_reduce_first_run`,
 `batch_reduce_last_run`: the parent with its reduce tree in a `BatchReduce` child that continues
-as new). `batch_parent` and `batch_shard_*` were recorded before the `batch-reduce-child` patch
-(the parent reduced by itself) and are kept as they are: today's code cannot record them again,
-and they must keep replaying for batches started before the patch.
+as new, a graph swap checked by an activity, a revise). `batch_parent` and `batch_shard_*` were
+recorded before the `batch-reduce-child` patch (the parent reduced by itself) and are kept as they
+are: today's code cannot record them again, and they must keep replaying for batches started
+before the patch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
 from tests.conftest import make_settings
 from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
+from tests.orchestration.jobs import make_deps
 
 HERE = Path(__file__).parent / "batch"
 JOB = "history-batch-v2"
@@ -36,12 +38,25 @@ async def record() -> None:
         try:
             client = await Client.connect(address, data_converter=data_converter(settings))
             corpus = write_corpus(Path(tmp) / "corpus", 24)
-            async with batch_workers(client, Path(tmp) / "home") as (batches, deps):
-                # Two shards, each continuing as new after 2 activities; a reduce tree of 6 + 2 + 1 steps
-                # whose child continues as new after every 2; approval is waited for.
-                spec = small_spec(shard_size=12, micro_batch=3, continue_every=2, approval={"required": True})
+            home = Path(tmp) / "home"
+            # A slow fake model leaves time to swap the graph while shard 1 has not started.
+            async with batch_workers(client, home, deps=make_deps(home, latency_s=0.05)) as (batches, deps):
+                # Two shards one at a time, each continuing as new after 2 activities; a swap checked by
+                # the workflow; a reduce tree of 6 + 2 + 1 steps whose child continues as new after every
+                # 2; approval waited for, a revise (the final step again), then approval.
+                spec = small_spec(
+                    shard_size=12, micro_batch=3, continue_every=2, parallelism=1, approval={"required": True}
+                )
                 handle = await start(batches, deps, spec, [str(corpus)], JOB)
+                while (await handle.progress()).done < 3:
+                    await asyncio.sleep(0.05)
+                await handle.swap_graph("extract-claims@1")
                 while (await handle.progress()).phase != "awaiting_approval":
+                    await asyncio.sleep(0.2)
+                await handle.revise(by="recorder", notes="Lead with what retries guarantee.")
+                while (
+                    len((await handle.state()).revisions) < 1 or (await handle.progress()).phase != "awaiting_approval"
+                ):
                     await asyncio.sleep(0.2)
                 await handle.approve(by="recorder")
                 await handle.result()
