@@ -1,5 +1,5 @@
-"""The reduce tree runs in a `BatchReduce` child that continues as new: same report, and the parent's
-history no longer grows with the number of documents."""
+"""The reduce tree runs in a `BatchReduce` child that continues as new: same report, the parent's history
+no longer grows with the number of documents, and a group with no analysed document is left out."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from orchestration.activities import WorkerDeps
 from orchestration.batch_client import BatchClient
+from tests.orchestration import batch_graphs
 from tests.orchestration.batches import COMPLETED, CONTINUED, batch_workers, runs_of, small_spec, start, write_corpus
 
 pytestmark = pytest.mark.timeout(120)
@@ -65,3 +66,19 @@ async def test_parent_history_does_not_grow_with_the_documents(temporal_client: 
     # Now both parents hold two shards, one reduce child and the publish saga; workflow tasks may
     # batch differently, hence a small tolerance.
     assert abs(parent_large - parent_small) <= 8, (parent_small, parent_large)
+
+
+async def test_a_group_whose_every_document_failed_is_left_out(temporal_client: Client, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus", 12, fail_marker={0, 1, 2, 3})
+    batch_graphs.BROKEN["on"] = True
+    async with batch_workers(temporal_client, tmp_path / "home") as (batches, deps):
+        # R = 4: level 0 is documents 0-3 (all failed: no reduction), 4-7 and 8-11; level 1 the two that exist.
+        spec = small_spec(graph="flaky-summary@1", reduce_fanin=4, shard_size=12)
+        handle = await start(batches, deps, spec, [str(corpus)], "reduce-empty-group")
+        result = await handle.result()
+        state = await handle.state()
+
+    assert (result.status, result.done, result.failed) == ("completed", 8, 4)
+    assert state.reductions == 3 + 1 and state.final_reduce is not None and state.final_reduce.below == [1, 2]
+    report = deps.artifacts.get_text(result.report.key) if result.report else ""
+    assert "8 of 12 documents analysed with `flaky-summary@1` (4 failed" in report
