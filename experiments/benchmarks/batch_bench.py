@@ -401,7 +401,7 @@ def readme_lines(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"crash ({c['kill']} SIGKILLed at {c['recorded_at_kill']} of {c['documents']}): {c['status']}, "
             f"{c['records']} records, {c['results']} results, analysed twice {c['analysed_twice']} "
-            f"(<= {c['in_flight_bound']} in flight), {c['wall_s']} s"
+            f"({c['in_flight_bound']} micro-batches in flight), {c['wall_s']} s"
         )
     return lines
 
