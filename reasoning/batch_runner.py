@@ -47,6 +47,10 @@ class GraphOverInputs:
         self._steps = max_steps or Budgets().max_steps
         self.meter = Meter(Budgets(max_steps=self._steps), observer)
 
+    def observe(self, observer: RunObserver | None) -> None:
+        """Tell `observer` of the model calls and nodes of the runs from now on."""
+        self.meter.observer = observer
+
     async def run(self, graph_input: BaseModel | dict[str, Any]) -> dict[str, Any]:
         """The validated output of one run.
 
