@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.messages import Decision, JobState
     from orchestration.shared.spec import JobSpec
     from orchestration.shared.usage import Budget, BudgetChange, Usage
+    from orchestration.workflows.budget_gate import BudgetSpent, within_budget
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
 
@@ -96,7 +97,7 @@ class BatchJobWorkflow:
         self._budgeted = inp.spec.budget.limited() and workflow.patched("batch-budget")
         try:
             await self._lifecycle()
-        except _BudgetSpent as spent:
+        except BudgetSpent as spent:
             s.phase, s.budget_note = "budget_exceeded", None
             s.error = f"budget spent ({spent}); no raise_budget came within the wait; the results so far are kept"
         except asyncio.CancelledError:
@@ -190,21 +191,15 @@ class BatchJobWorkflow:
         """Before new model work: if the budget is spent, wait for `raise_budget`, or end the batch.
 
         Raises:
-            _BudgetSpent: no raise came within the budget's `wait_for_raise`.
+            BudgetSpent: no raise came within the budget's `wait_for_raise`.
         """
         s = self._s
-        while (spent := self._budget_spent()) is not None:
-            wait = self._spec.budget.wait_for_raise
-            if wait <= timedelta(0):
-                raise _BudgetSpent(spent)
-            s.phase, s.budget_note = "awaiting_budget", spent
-            try:
-                await workflow.wait_condition(
-                    lambda: self._budget_spent() is None, timeout=wait, timeout_summary="budget raise"
-                )
-            except TimeoutError:
-                raise _BudgetSpent(spent) from None
-            s.phase, s.budget_note = phase, None  # every waiter restores the same phase
+
+        def waiting(note: str | None) -> None:
+            # Shards wait side by side: each restores the phase it was given, the same for all.
+            s.phase, s.budget_note = ("awaiting_budget", note) if note is not None else (phase, None)
+
+        await within_budget(self._budget_spent, lambda: self._spec.budget.wait_for_raise, waiting)
 
     async def _run_shard(self, shard: ShardState, retry: bool, share: Budget | None = None) -> None:
         s, spec = self._s, self._spec
@@ -592,10 +587,6 @@ def _plan_shards(total: int, shard_size: int) -> list[ShardState]:
     """Slices of at least `shard_size` documents, at most MAX_SHARDS of them."""
     size = max(shard_size, -(-total // MAX_SHARDS))
     return [ShardState(index=i, start=a, end=min(a + size, total)) for i, a in enumerate(range(0, total, size))]
-
-
-class _BudgetSpent(Exception):
-    """The budget was spent and not raised in time: end as budget_exceeded, results kept."""
 
 
 class _BatchFailed(Exception):

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestration.shared.spec import JobSpec, Recovery
     from orchestration.shared.usage import BudgetChange, Usage
+    from orchestration.workflows.budget_gate import BudgetSpent, within_budget
     from orchestration.workflows.engine_ingest import ingest_through_engine
     from orchestration.workflows.job_events import JobEventLog
     from orchestration.workflows.options import ActivityOptions
@@ -82,7 +83,7 @@ class ResearchJobWorkflow:
         follow = asyncio.create_task(self._follow_phase())
         try:
             await self._lifecycle()
-        except _BudgetSpent as spent:
+        except BudgetSpent as spent:
             s.phase, s.budget_note = "budget_exceeded", None
             s.error = f"budget spent ({spent}); no raise_budget came within the wait; the result holds what was done"
         except asyncio.CancelledError:
@@ -336,22 +337,20 @@ class ResearchJobWorkflow:
         """Before new model work: if the budget is spent, wait for `raise_budget`, or end the job.
 
         Raises:
-            _BudgetSpent: no raise came within the budget's `wait_for_raise`.
+            BudgetSpent: no raise came within the budget's `wait_for_raise`.
         """
         s = self._state
-        while (spent := self._budget_spent()) is not None:
-            wait = s.spec.budget.wait_for_raise
-            if wait <= timedelta(0):
-                raise _BudgetSpent(spent)
-            phase, s.phase, s.budget_note = s.phase, "awaiting_budget", spent
-            self._count_phase()
-            try:
-                await workflow.wait_condition(
-                    lambda: self._budget_spent() is None, timeout=wait, timeout_summary="budget raise"
-                )
-            except TimeoutError:
-                raise _BudgetSpent(spent) from None
-            s.phase, s.budget_note = phase, None
+        before = s.phase
+
+        def waiting(note: str | None) -> None:
+            nonlocal before
+            if note is not None:
+                before, s.phase, s.budget_note = s.phase, "awaiting_budget", note
+                self._count_phase()
+            else:
+                s.phase, s.budget_note = before, None
+
+        await within_budget(self._budget_spent, lambda: s.spec.budget.wait_for_raise, waiting)
 
     def _count_phase(self) -> None:
         # workflow.metric_meter() records nothing while replaying, so a phase counts once.
@@ -529,7 +528,3 @@ class ResearchJobWorkflow:
 
 class _JobFailed(Exception):
     """A failure of the job itself (not of one subtask): compensate, then fail the workflow."""
-
-
-class _BudgetSpent(Exception):
-    """The budget was spent and not raised in time: end the job as budget_exceeded (nothing to compensate)."""
