@@ -116,9 +116,12 @@ class LocalArtifactStore:
 
     def put_text(self, key: str, text: str) -> Path:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        try:  # the folder usually exists (a batch writes thousands of files into one): no mkdir call
+            tmp.write_text(text, encoding="utf-8")
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
         return target
 

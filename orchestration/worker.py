@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestration.activities import WorkerDeps, io_activities, reasoning_activities
+from orchestration.activities import WorkerDeps, io_activities, pool_size, reasoning_activities
 from orchestration.errors import ServerError, ServerUnreachableError
 from orchestration.shared.messages import TaskQueues
 from orchestration.workflows import WORKFLOWS
@@ -58,6 +58,9 @@ class WorkerSettings(BaseSettings):
     # instead of dying; past this window it exits with one clear message.
     connect_retry_s: float = Field(default=300.0, ge=0)
     connect_backoff_max_s: float = Field(default=5.0, gt=0)
+    # Processes that run a batch's per-document graphs (pure Python: one process holds one
+    # core). None: one per usable CPU when there are several; 0: in the worker's process.
+    batch_processes: int | None = Field(default=None, ge=0)
 
 
 def build_workers(
@@ -84,7 +87,8 @@ def build_workers(
     if "reasoning" in run:
         workers.append(
             Worker(
-                client, task_queue=queues.reasoning, activities=reasoning_activities(deps),
+                client, task_queue=queues.reasoning,
+                activities=reasoning_activities(deps, pool_size(settings.batch_processes)),
                 max_concurrent_activities=settings.reasoning_concurrency,
                 graceful_shutdown_timeout=graceful,
             )

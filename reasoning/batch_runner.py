@@ -3,13 +3,13 @@
 `run_graph` builds and compiles the graph, streams node updates and meters every call:
 right for one long subtask, about 4 ms too much per document when a batch runs thousands
 of two-node graphs. A batch activity uses this instead; restart semantics only (a
-document is small: a retry re-runs it whole). One `Meter` counts the model calls and
+document is small: a retry re-runs it whole). Blocking: the batch activity calls it
+from a thread or from a process of its document pool. One `Meter` counts the model calls and
 tokens of every run, so the activity can attribute them per document.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,7 +22,7 @@ from reasoning.registry import GraphSpec
 
 
 class GraphOverInputs:
-    """One compiled graph and its context, for many `run(input)` calls.
+    """One compiled graph and its context, for many `invoke(input)` calls.
 
     Args:
         spec: the registered graph.
@@ -51,8 +51,8 @@ class GraphOverInputs:
         """Tell `observer` of the model calls and nodes of the runs from now on."""
         self.meter.observer = observer
 
-    async def run(self, graph_input: BaseModel | dict[str, Any]) -> dict[str, Any]:
-        """The validated output of one run.
+    def invoke(self, graph_input: BaseModel | dict[str, Any]) -> dict[str, Any]:
+        """The validated output of one run (blocking: call it from a thread or a pool process).
 
         Raises:
             ConfigError: the input does not validate as the graph's input model.
@@ -67,9 +67,8 @@ class GraphOverInputs:
         except Exception as exc:
             raise ConfigError(f"Input for {self.spec.key} does not validate: {exc}") from exc
         try:
-            # One thread hop for the whole run: LangGraph's async path hops once per sync node.
             config: Any = {"recursion_limit": self._steps, "callbacks": [self.meter]}
-            values = await asyncio.to_thread(lambda: self._graph.invoke(payload, config, context=self._context))
+            values = self._graph.invoke(payload, config, context=self._context)
         except GraphRecursionError as exc:
             raise BudgetExceededError("steps", self._steps, self._steps) from exc
         return self.spec.output_model.model_validate(values).model_dump(mode="json")

@@ -8,10 +8,12 @@ On one private dev server (WAL), in one run:
    (``bench.noop``), fanned out by as many workflows as the batch has shards, each at most
    `parallelism x micro_batch` in flight (what the batch may run at once), on one in-process worker.
 2. The batch: ``summarize@1`` (fake model) over N small generated documents, then the reduce
-   tree, auto-approved and published, on the same worker settings. Wall, documents/s, ratio.
+   tree, auto-approved and published, on the same worker settings (its document pool: one
+   process per CPU, started before the clock starts, as the no-op arm's worker is). Wall,
+   documents/s, ratio.
 3. History: the largest history of any workflow of the batch (events, bytes), workflow count, and
    the parent's and the reduce child's largest run apiece.
-4. Worker peak RSS (this process: client and worker).
+4. Worker peak RSS (this process: client and worker) and the pool processes' peak RSS.
 5. ``--crash``: the batch again with worker subprocesses, one SIGKILLed mid-run, then again
    with the Temporal server SIGKILLed mid-run: completed, one record/result per document,
    documents analysed twice (fake call log) against micro-batches in flight.
@@ -38,7 +40,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from experiments.benchmarks.bench_workflows import Chain, ChainWorkflow, noop
-from orchestration.activities import WorkerDeps
+from orchestration.activities import WorkerDeps, pool_size
+from orchestration.activities.doc_pool import shared_pool
 from orchestration.activities.manifest import ManifestSummary
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.batch_client import BatchClient, BatchHandle
@@ -146,6 +149,9 @@ async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, m
     settings = WorkerSettings(reasoning_concurrency=max(8, spec.parallelism * 2), graceful_shutdown_s=2)
     job = f"bench-{uuid.uuid4().hex[:6]}"
     async with WorkerGroup(build_workers(client, deps, queues=queues, settings=settings)):
+        pool = shared_pool(pool_size(settings.batch_processes))
+        if pool is not None:  # timed from a ready worker, as the no-op arm's is
+            await pool.ready()
         batches = BatchClient(client, queues=queues, tuning=Tuning(retry_initial_s=0.2))
         t0 = time.perf_counter()
         handle, summary = await _start(batches, deps, spec, corpus, job)
@@ -156,6 +162,7 @@ async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, m
         result = await handle.result()
         wall = time.perf_counter() - t1
         analysed_at = next((s["t"] for s in samples if s["phase"] != "analysing"), wall)
+        pool_rss = _pool_peak_rss_mb()
     histories = await _histories(client, job)
     return {
         "job": job,
@@ -168,8 +175,28 @@ async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, m
         "docs_per_s": round(result.done / wall, 1),
         "status": result.status,
         "samples": samples[-50:],
+        "batch_processes": len(pool_rss),
+        "pool_peak_rss_mb": max(pool_rss, default=0.0),
         **histories,
     }
+
+
+def _pool_peak_rss_mb() -> list[float]:
+    """Peak RSS (VmHWM) of each of this process's document-pool processes (spawned children)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+            status = (entry / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"spawn_main" in command:
+            kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+            out.append(round(kib / 1024, 1))
+    return out
 
 
 async def _histories(client: Client, job: str) -> dict[str, Any]:
@@ -385,6 +412,11 @@ def readme_lines(r: dict[str, Any]) -> list[str]:
         f"{r['noop_limit']['per_s']}/s = {r['ratio']}x; largest history {b['largest_history_events']} events "
         f"({b['largest_history_bytes'] // 1024} KiB) over {b['workflows']} workflow runs; "
         f"peak RSS {r['peak_rss_mb']} MB"
+        + (
+            f" + {b['batch_processes']} pool processes of at most {b['pool_peak_rss_mb']} MB"
+            if b.get("batch_processes")
+            else ""
+        )
     ]
     if "parent_history_events" in b:  # results recorded before the reduce child lack these
         lines.append(

@@ -7,16 +7,19 @@ from typing import Any
 
 from orchestration.activities.batch_acts import BatchActivities
 from orchestration.activities.deps import CheckpointSettings, WorkerDeps
+from orchestration.activities.doc_pool import pool_size
 from orchestration.activities.io_acts import IoActivities
 from orchestration.activities.reasoning_acts import ReasoningActivities
 
 
-def reasoning_activities(deps: WorkerDeps) -> list[Any]:
+def reasoning_activities(deps: WorkerDeps, batch_processes: int = 0) -> list[Any]:
+    """The reasoning queue's activities; a batch's documents go to a pool of `batch_processes`."""
     # Commands that never open a store skip chromadb (seconds to import); a worker will open
     # one, so it pays the import here, before it polls, not inside its first activity.
     importlib.import_module("retrieval.chroma_store")
     acts = ReasoningActivities(deps)
-    return [acts.plan, acts.run_subtask, acts.validate, acts.write_report, *BatchActivities(deps).all()]
+    batch = BatchActivities(deps, processes=batch_processes)
+    return [acts.plan, acts.run_subtask, acts.validate, acts.write_report, *batch.all()]
 
 
 def io_activities(deps: WorkerDeps) -> list[Any]:
@@ -30,5 +33,6 @@ __all__ = [
     "ReasoningActivities",
     "WorkerDeps",
     "io_activities",
+    "pool_size",
     "reasoning_activities",
 ]

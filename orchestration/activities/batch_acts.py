@@ -16,20 +16,30 @@ worker dies is lost from the sum.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+import threading
 from collections import Counter
-from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from temporalio import activity
 
+from orchestration.activities.batch_documents import (
+    DocumentOutcome,
+    DocumentTask,
+    analyse_group,
+    make_runner,
+    read_entry,
+    unit,
+)
 from orchestration.activities.deps import WorkerDeps
-from orchestration.activities.errors import to_application_error
+from orchestration.activities.doc_pool import DocumentPool, PoolGroup, PoolUnavailable, shared_pool
+from orchestration.activities.errors import from_portable, to_application_error
 from orchestration.activities.manifest import ManifestEntry, read_range, write_manifest
 from orchestration.activities.reasoning_acts import usage_footer
+from orchestration.activities.reduce_step import ReduceOutput, ReduceTask, reduce_group
+from orchestration.activities.upsert_queue import UpsertQueue
 from orchestration.activities.usage_ledger import UsageLedger
-from orchestration.artifacts import batch_report_key, doc_record_key, reduction_key, result_key
+from orchestration.artifacts import batch_report_key, doc_record_key, reduction_key
 from orchestration.shared import names
 from orchestration.shared.batch import (
     DocBatchRequest,
@@ -46,32 +56,32 @@ from orchestration.shared.spec import ModelChoice
 from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, count_batch_documents, count_ingest_chunks
 from reasoning.batch_fit import check_batch_graph
-from reasoning.batch_runner import GraphOverInputs
-from reasoning.context import GraphContext
-from reasoning.errors import ConfigError, ModelError
-from reasoning.runner import arun_graph
-from reasoning.types import DocumentAnalysis, DocumentInput, Evidence, SynthesisInput
-from retrieval import Document, SkippedFile, chunk_id, ingest_documents
+from reasoning.types import DocumentAnalysis
+from retrieval import Document, ingest_documents
 from retrieval.pkgdocs import TextDocument
-from retrieval.sources import read_file
 
-# Documents are indexed and recorded in groups of this many: one upsert per group, not per document
-# (a local Chroma upsert costs ~15 ms whatever its size; 25, the default micro-batch, measured
-# 152 documents/s in one process against 133 with groups of 10). A crash before a group's records
-# costs no analysis: the retry reads its results back.
+# Documents go to the pool (or a thread), are indexed and are recorded in groups of this many:
+# one task, one upsert and one cursor move per group (a local Chroma upsert costs ~15 ms whatever
+# its size; 25, the default micro-batch, measured 152 documents/s in one process against 133 with
+# groups of 10). A crash before a group's records costs no analysis: the retry reads its results back.
 _FLUSH_EVERY = 25
 
-
-class _NoEvidence:
-    """Per-document and reduce graphs read their input, not the memory."""
-
-    def retrieve(self, query: str, k: int = 5) -> list[Evidence]:
-        return []
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class BatchActivities:
-    def __init__(self, deps: WorkerDeps) -> None:
+    """Args:
+    deps: the worker's stores, registry and settings.
+    processes: the size of the worker's document pool (`doc_pool.py`); 0 analyses in this process.
+    """
+
+    def __init__(self, deps: WorkerDeps, processes: int = 0) -> None:
         self._deps = deps
+        self._pool: DocumentPool | None = shared_pool(processes)
+        self._upserts = UpsertQueue()
+        if self._pool is not None and _on_loop_thread():
+            self._pool.warm()
 
     # --- documents -------------------------------------------------------------
 
@@ -81,11 +91,9 @@ class BatchActivities:
         store = self._deps.artifacts
         try:
             entries = await asyncio.to_thread(read_range, store, req.manifest_key, req.start, req.end)
-            runner, metrics = None, None
             if req.task == "analyse":
-                context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
+                spec, model = self._deps.registry.get(req.graph), self._deps.model_settings_for(req.model)
                 metrics = self._metrics(req.graph, req.model)
-                runner = GraphOverInputs(self._deps.registry.get(req.graph), context, observer=metrics)
         except Exception as exc:
             raise to_application_error(exc) from exc
         details = activity.info().heartbeat_details
@@ -94,49 +102,85 @@ class BatchActivities:
         if req.task == "ingest":
             return await self._ingest_entries(req, entries, out)
         with UsageLedger.for_activity(store) as ledger:
-            if runner is not None:
-                runner.observe(ledger.observer(metrics))
-            return await self._analyse_entries(req, entries, runner, cursor, out, ledger, metrics)
+            task = DocumentTask(
+                job_id=req.job_id, graph=req.graph, spec=spec, model=model, question=req.question,
+                doc_attempts=req.doc_attempts, reuse_job=req.reuse_job, retry=req.retry, artifacts_root=store.root,
+                max_file_bytes=self._deps.memory_settings.max_file_bytes,
+                ledger=None if ledger.folder is None else (ledger.folder, ledger.attempt),
+            )  # fmt: skip
+            return await self._analyse_entries(req, task, entries, cursor, out, ledger, metrics)
 
     async def _analyse_entries(
         self,
         req: DocBatchRequest,
+        task: DocumentTask,
         entries: list[ManifestEntry],
-        runner: GraphOverInputs | None,
         cursor: int,
         out: DocBatchResult,
         ledger: UsageLedger,
-        metrics: GraphMetrics | None,
+        metrics: GraphMetrics,
     ) -> DocBatchResult:
-        """Records carry each document's calls; the ledger adds those of an earlier attempt's
+        """Groups of documents go to the pool (all at once: a large micro-batch keeps several pool
+        processes busy) or to a thread, and each group's results are indexed and recorded in order.
+        Records carry each document's calls; the ledger adds those of an earlier attempt's
         document in flight (no record, no result), so the sum counts every call once."""
-        pending: list[tuple[dict[str, Any], Document | None]] = []
-        for entry in entries:
-            # Small files are read and written inline: a thread hop costs more than the I/O.
-            record = self._record(req.job_id, entry.index)
-            if record is not None and (record.get("ok") or not req.retry):
-                self._count(record, out, repeat=True, retry=req.retry)
-                continue  # finished by an earlier attempt (at or before the heartbeated cursor)
-            if entry.index < cursor:
-                activity.logger.warning("entry %s is before the cursor %s but has no record", entry.index, cursor)
-            ledger.begin(_unit(entry.index))
-            record, memory_doc = await self._one(req, entry, runner, ledger)
-            ledger.begin(None)
-            out.analysed += int(bool(record.pop("analysed", False)))
-            pending.append((record, memory_doc))
-            if len(pending) >= _FLUSH_EVERY:
-                await self._flush(req, pending, out, ledger)
-            activity.heartbeat({"cursor": cursor})  # alive; the cursor moves when a group is recorded
-        await self._flush(req, pending, out, ledger)
+        pool, local = self._pool, None
+        groups = [entries[i : i + _FLUSH_EVERY] for i in range(0, len(entries), _FLUSH_EVERY)]
+        running: list[PoolGroup] = []
+        try:
+            if pool is not None:
+                try:
+                    for group in groups:
+                        running.append(pool.submit(task, group))
+                except PoolUnavailable as exc:
+                    _drop(running, f"documents analysed in this process: {exc}")
+            for i, group in enumerate(groups):
+                outcomes: list[DocumentOutcome] | None = None
+                if running:
+                    try:
+                        outcomes = await _beating(running[i], cursor)
+                    except PoolUnavailable as exc:  # this micro-batch goes on in this process
+                        _drop(running, f"documents from {group[0].index} on analysed in this process: {exc}")
+                if outcomes is None:
+                    local = local or _InProcess(task, ledger)
+                    outcomes = await local.analyse(group, cursor)
+                # The last group's cursor needs no heartbeat: the activity's result follows at once.
+                await self._record_group(req, outcomes, out, ledger, metrics, beat=i < len(groups) - 1)
+                cursor = max(cursor, group[-1].index + 1)
+        except asyncio.CancelledError:
+            _drop(running)
+            raise
 
         def price(calls: int, tokens_in: int, tokens_out: int) -> Usage:
             return self._deps.prices.usage(req.model.provider, self._model_name(req), calls, tokens_in, tokens_out)
 
         raw = out.usage
         out.usage = ledger.with_earlier(price(raw.model_calls, raw.input_tokens, raw.output_tokens), price)
-        if metrics is not None:
-            metrics.run_finished("completed", resumed=False, usage=out.usage)
+        metrics.run_finished("completed", resumed=False, usage=out.usage)
         return out
+
+    async def _record_group(
+        self,
+        req: DocBatchRequest,
+        outcomes: list[DocumentOutcome],
+        out: DocBatchResult,
+        ledger: UsageLedger,
+        metrics: GraphMetrics,
+        *,
+        beat: bool,
+    ) -> None:
+        pending: list[tuple[dict[str, Any], Document | None]] = []
+        for outcome in outcomes:
+            if outcome.recorded:
+                self._count(outcome.record, out, repeat=True, retry=req.retry)
+                continue
+            for node, tokens_in, tokens_out in outcome.calls:
+                metrics.on_model_call(node, tokens_in, tokens_out)
+            for node, seconds, ok in outcome.nodes:
+                metrics.on_node(node, seconds, ok)
+            out.analysed += int(bool(outcome.record.pop("analysed", False)))
+            pending.append((outcome.record, outcome.memory_doc))
+        await self._flush(req, pending, out, ledger, beat=beat)
 
     def _metrics(self, graph: str, model: ModelChoice) -> GraphMetrics:
         info, label = activity.info(), self._deps.model_label(model)
@@ -153,6 +197,8 @@ class BatchActivities:
         pending: list[tuple[dict[str, Any], Document | None]],
         out: DocBatchResult,
         ledger: UsageLedger | None = None,
+        *,
+        beat: bool = True,
     ) -> None:
         """Index the group's results in one upsert, then record each document, then move the cursor.
 
@@ -163,17 +209,24 @@ class BatchActivities:
             return
         docs = [d for _, d in pending if d is not None]
         if docs:
-            memory = self._deps.memory(results_collection(req.job_id))
-            await asyncio.to_thread(memory.upsert, docs)
-        store = self._deps.artifacts
+            collection = results_collection(req.job_id)
+            await self._upserts.upsert(collection, self._deps.memory(collection), docs)
+        await asyncio.to_thread(self._write_records, req.job_id, pending, ledger)
         for record, _ in pending:
-            store.put_text(doc_record_key(req.job_id, record["index"]), json.dumps(record))
-            if ledger is not None and not record.get("ok"):
-                ledger.settle(_unit(record["index"]))  # a failure's calls live in its record alone
             self._count(record, out, repeat=False, retry=req.retry)
         _count_metrics([record for record, _ in pending])
-        activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
+        if beat:
+            activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
         pending.clear()
+
+    def _write_records(
+        self, job_id: str, pending: list[tuple[dict[str, Any], Document | None]], ledger: UsageLedger | None
+    ) -> None:
+        store = self._deps.artifacts
+        for record, _ in pending:
+            store.put_text(doc_record_key(job_id, record["index"]), json.dumps(record))
+            if ledger is not None and not record.get("ok"):
+                ledger.settle(unit(record["index"]))  # a failure's calls live in its record alone
 
     @staticmethod
     def _count(record: dict[str, Any], out: DocBatchResult, *, repeat: bool, retry: bool) -> None:
@@ -211,7 +264,7 @@ class BatchActivities:
             if record is not None and (record.get("ok") or not req.retry):
                 self._count(record, out, repeat=True, retry=req.retry)
                 continue
-            text, title, problem = self._read(entry)
+            text, title, problem = read_entry(self._deps.artifacts, entry, self._deps.memory_settings.max_file_bytes)
             base: dict[str, Any] = {"index": entry.index, "source": entry.source, "task": "ingest"}
             if problem is not None:
                 todo.append((base | {"ok": False, "error": problem}, None))
@@ -236,156 +289,52 @@ class BatchActivities:
             activity.heartbeat({"cursor": todo[-1][0]["index"] + 1})
         return out
 
-    async def _one(
-        self, req: DocBatchRequest, entry: ManifestEntry, runner: GraphOverInputs | None, ledger: UsageLedger
-    ) -> tuple[dict[str, Any], Document | None]:
-        """One document's record (not yet written) and its memory document when it succeeded."""
-        record: dict[str, Any] = {"index": entry.index, "source": entry.source, "graph": req.graph}
-        text, title, problem = self._read(entry)
-        if problem is not None:
-            return record | {"ok": False, "error": problem}, None
-        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-        record |= {"hash": digest, "result": result_key(req.job_id, digest)}
-        outcome, stored = await self._analyse(req, entry, runner, text, title, digest, ledger)
-        record |= outcome
-        if stored is None:
-            return record, None
-        graph, analysis = stored
-        record["graph"] = graph
-        return record, self._memory_doc(req.job_id, entry, title, digest, graph, analysis)
-
-    def _read(self, entry: ManifestEntry) -> tuple[str, str, str | None]:
-        if entry.kind == "text":
-            return self._deps.artifacts.get_text(entry.ref), entry.title, None
-        got = read_file(Path(entry.ref), self._deps.memory_settings.max_file_bytes)
-        if isinstance(got, SkippedFile):
-            return "", "", f"not a readable file ({got.reason})"
-        if not got.text.strip():
-            return "", "", "the document has no text"
-        return got.text, got.title, None
-
-    async def _analyse(
-        self,
-        req: DocBatchRequest,
-        entry: ManifestEntry,
-        runner: GraphOverInputs | None,
-        text: str,
-        title: str,
-        digest: str,
-        ledger: UsageLedger,
-    ) -> tuple[dict[str, Any], tuple[str, DocumentAnalysis] | None]:
-        """Run the graph, or take the stored result of equal content (this batch's, or --reuse's)."""
-        store = self._deps.artifacts
-        for job, reused in ((req.job_id, False), (req.reuse_job, True)):
-            if job and store.exists(result_key(job, digest)):
-                earlier = json.loads(store.get_text(result_key(job, digest)))
-                if not reused or earlier.get("graph") == req.graph:
-                    stored = (earlier["graph"], DocumentAnalysis.model_validate(earlier["analysis"]))
-                    if reused:
-                        self._write_result(req.job_id, entry, digest, *stored, usage={})
-                    outcome: dict[str, Any] = {"ok": True, "reused": reused}
-                    if not reused and earlier.get("index") == entry.index:
-                        # This very document, analysed by an attempt killed before it recorded it:
-                        # what that run spent is counted here, once (a duplicate's is not).
-                        outcome["usage"] = earlier.get("usage", {})
-                        ledger.settle(_unit(entry.index))
-                    return outcome, stored
-        assert runner is not None, "analyse mode builds a runner"
-        doc = DocumentInput(source=entry.source, title=title, text=text, question=req.question)
-        meter = runner.meter
-        before = (meter.model_calls, meter.input_tokens, meter.output_tokens)
-
-        def spent() -> dict[str, int]:
-            now = (meter.model_calls, meter.input_tokens, meter.output_tokens)
-            return dict(zip(("calls", "in", "out"), (b - a for a, b in zip(before, now, strict=True)), strict=True))
-
-        error = ""
-        for attempt in range(1, req.doc_attempts + 1):
-            try:
-                analysis = DocumentAnalysis.model_validate(await runner.run(doc))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # one document's failure is recorded; the batch goes on
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                if _final(exc):
-                    break
-                activity.heartbeat({"retrying": entry.index, "attempt": attempt})
-                continue
-            self._write_result(req.job_id, entry, digest, req.graph, analysis, usage=spent())
-            ledger.settle(_unit(entry.index))  # the result carries these calls now
-            return {"ok": True, "analysed": True, "usage": spent()}, (req.graph, analysis)
-        return {"ok": False, "error": error, "analysed": True, "usage": spent()}, None
-
-    def _write_result(
-        self,
-        job_id: str,
-        entry: ManifestEntry,
-        digest: str,
-        graph: str,
-        analysis: DocumentAnalysis,
-        *,
-        usage: dict[str, int],
-    ) -> None:
-        payload = {
-            "graph": graph, "source": entry.source, "index": entry.index, "hash": digest, "usage": usage,
-            "analysis": analysis.model_dump(mode="json"),
-        }  # fmt: skip
-        self._deps.artifacts.put_text(result_key(job_id, digest), json.dumps(payload))
-
-    @staticmethod
-    def _memory_doc(
-        job_id: str, entry: ManifestEntry, title: str, digest: str, graph: str, analysis: DocumentAnalysis
-    ) -> Document:
-        body = analysis.summary + "\n" + "\n".join(f"- {c.text}" for c in analysis.claims)
-        meta: dict[str, str | int | float | bool] = {
-            "source": entry.source, "title": title or entry.title or entry.source, "batch": job_id,
-            "doc_hash": digest, "graph": graph,
-        }  # fmt: skip
-        return Document(id=chunk_id(f"{job_id}:{digest}", body), text=body, metadata=meta)
-
     # --- reduce ----------------------------------------------------------------
 
     @activity.defn(name=names.BATCH_REDUCE)
     async def reduce(self, req: ReduceRequest) -> ReduceResult:
-        """Reduce at most R analyses into one; the final step also renders the report."""
+        """Reduce at most R analyses into one (in the document pool when there is one); the final
+        step also renders the report."""
         try:
-            parts = await asyncio.to_thread(self._parts, req)
-            if not parts:
-                return ReduceResult()
-            spec = self._deps.registry.get(req.graph)
-            context = GraphContext(retriever=_NoEvidence(), model=self._deps.model(req.model))
-            synthesis = SynthesisInput(question=req.question, parts=parts, notes=req.notes)
+            task = ReduceTask(
+                job_id=req.job_id, spec=self._deps.registry.get(req.graph),
+                model=self._deps.model_settings_for(req.model), artifacts_root=self._deps.artifacts.root,
+                keys=req.keys or [reduction_key(req.job_id, req.round, req.level - 1, g) for g in req.below],
+                start=req.start, end=req.end, question=req.question, notes=req.notes,
+            )  # fmt: skip
             metrics = self._metrics(req.graph, req.model)
-            run = await arun_graph(spec, synthesis, context=context, observer=metrics)
-            analysis = DocumentAnalysis.model_validate(run.output)
         except Exception as exc:
             raise to_application_error(exc) from exc
+        step: ReduceOutput | None = None
+        if self._pool is not None:
+            try:
+                step = await _beating(self._pool.submit_reduce(task), None)
+            except PoolUnavailable as exc:
+                activity.logger.warning("reduce step run in this process: %s", exc)
+        if step is None:
+            runner = make_runner(task.spec, task.model)
+            step = await _beating(
+                _ThreadGroup(asyncio.ensure_future(asyncio.to_thread(reduce_group, task, runner))), None
+            )
+        for node, tokens_in, tokens_out in step.calls:
+            metrics.on_model_call(node, tokens_in, tokens_out)
+        for node, seconds, ok in step.nodes:
+            metrics.on_node(node, seconds, ok)
+        if step.failure is not None:
+            raise from_portable(step.failure)
+        if step.analysis is None:
+            return ReduceResult()
+        analysis = step.analysis
         usage = self._deps.prices.usage(
-            req.model.provider, self._model_name(req), run.model_calls, run.input_tokens, run.output_tokens
+            req.model.provider, self._model_name(req), step.model_calls, step.input_tokens, step.output_tokens
         )
         metrics.run_finished("completed", resumed=False, usage=usage)
-        analysis.documents = sum(p.documents for p in parts)
         key = reduction_key(req.job_id, req.round, req.level, req.group)
         self._deps.artifacts.put_text(key, analysis.model_dump_json())
         report = self._report(req, analysis, usage) if req.final else None
         return ReduceResult(
             key=key, documents=analysis.documents, claims=len(analysis.claims), report=report, usage=usage
         )
-
-    def _parts(self, req: ReduceRequest) -> list[DocumentAnalysis]:
-        store = self._deps.artifacts
-        keys = req.keys or [reduction_key(req.job_id, req.round, req.level - 1, g) for g in req.below]
-        if keys:
-            return [DocumentAnalysis.model_validate_json(store.get_text(k)) for k in keys]
-        seen: set[str] = set()
-        parts = []
-        for index in range(req.start, req.end):
-            record = self._record(req.job_id, index)
-            if not record or not record.get("ok") or record["result"] in seen:
-                continue
-            seen.add(record["result"])
-            parts.append(DocumentAnalysis.model_validate(json.loads(store.get_text(record["result"]))["analysis"]))
-        return parts
 
     def _report(self, req: ReduceRequest, analysis: DocumentAnalysis, usage: Usage) -> ReportRef:
         totals = req.totals
@@ -438,6 +387,23 @@ class BatchActivities:
         return [self.analyse_documents, self.reduce, self.check_graph]
 
 
+def _drop(running: list[PoolGroup], why: str | None = None) -> None:
+    """Stop the groups still in the pool (each before its next document) and forget them."""
+    if why:
+        activity.logger.warning(why)
+    for group in running:
+        group.cancel()
+    running.clear()
+
+
+def _on_loop_thread() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _count_metrics(records: list[dict[str, Any]]) -> None:
     """Documents (and an ingest's chunks) this attempt recorded, for Prometheus; never raises."""
     outcomes = Counter("failed" if not r.get("ok") else "reused" if r.get("reused") else "done" for r in records)
@@ -448,11 +414,55 @@ def _count_metrics(records: list[dict[str, Any]]) -> None:
     count_ingest_chunks(meter, chunks, queue=queue, outcome="indexed")
 
 
-def _unit(index: int) -> str:
-    """A document's unit in the usage ledger."""
-    return f"doc-{index}"
+class _InProcess:
+    """A micro-batch's groups analysed in a thread of this worker (no pool, or the pool failed),
+    with the graph compiled once per micro-batch."""
+
+    def __init__(self, task: DocumentTask, ledger: UsageLedger) -> None:
+        self._task, self._ledger = task, ledger
+        self._runner = make_runner(task.spec, task.model)
+
+    async def analyse(self, group: list[ManifestEntry], cursor: int) -> list[DocumentOutcome]:
+        stop = threading.Event()
+        future = asyncio.ensure_future(
+            asyncio.to_thread(analyse_group, self._task, group, self._runner, self._ledger, stop.is_set)
+        )
+        return await _beating(_ThreadGroup(future, stop), cursor)
 
 
-def _final(exc: Exception) -> bool:
-    """A retry inside the activity cannot help: misuse, or a provider's non-retryable answer."""
-    return isinstance(exc, ConfigError) or (isinstance(exc, ModelError) and not exc.retryable)
+class _ThreadGroup(Generic[T]):
+    """Work in a thread of this worker; `stop` (if any) asks a group of documents to stop."""
+
+    def __init__(self, future: asyncio.Future[T], stop: threading.Event | None = None) -> None:
+        self.future, self._stop = future, stop
+
+    async def result(self) -> T:
+        return await asyncio.shield(self.future)
+
+    def cancel(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+
+class _Running(Protocol[T_co]):
+    async def result(self) -> T_co: ...
+
+    def cancel(self) -> None: ...
+
+
+async def _beating(work: _Running[T], cursor: int | None) -> T:
+    """The work's result, heartbeating while it runs (a document or a step may take a model's
+    minutes); a cancelled activity stops a group of documents before its next one."""
+    info = activity.info()
+    every = (info.heartbeat_timeout.total_seconds() / 3) if info.heartbeat_timeout else 10.0
+    waiter = asyncio.ensure_future(work.result())
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=every)
+            if done:
+                return waiter.result()
+            activity.heartbeat({"cursor": cursor} if cursor is not None else "reducing")
+    except asyncio.CancelledError:
+        work.cancel()
+        waiter.cancel()
+        raise

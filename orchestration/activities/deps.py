@@ -96,10 +96,14 @@ class WorkerDeps:
 
     def model(self, choice: ModelChoice) -> BaseChatModel:
         """A chat model for the job's choice; endpoint and key come from this worker's env."""
+        return make_chat_model(self.model_settings_for(choice))
+
+    def model_settings_for(self, choice: ModelChoice) -> ModelSettings:
+        """This worker's model settings with the job's provider and name."""
         update: dict[str, Any] = {"provider": choice.provider}
         if choice.name:
             update["name"] = choice.name
-        return make_chat_model(self.model_settings.model_copy(update=update))
+        return self.model_settings.model_copy(update=update)
 
     def model_label(self, choice: ModelChoice) -> str:
         """`provider` or `provider:name` (metrics label, price table key); the name only for openai."""

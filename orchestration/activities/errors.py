@@ -48,3 +48,21 @@ def _from_provider(exc: BaseException) -> bool:
     """Raised by a model client (openai SDK, httpx) or the network, not by our own code."""
     module = type(exc).__module__.split(".")[0]
     return module in {"openai", "httpx", "httpcore"} or isinstance(exc, (TimeoutError, ConnectionError))
+
+
+def portable_failure(exc: BaseException) -> dict[str, object]:
+    """`to_application_error(exc)` as plain data, to cross from a pool process to the activity."""
+    error = to_application_error(exc)
+    delay = error.next_retry_delay.total_seconds() if error.next_retry_delay else None
+    return {"message": error.message, "type": error.type, "non_retryable": error.non_retryable, "delay_s": delay}
+
+
+def from_portable(failure: dict[str, object]) -> ApplicationError:
+    """The `ApplicationError` that `portable_failure` described."""
+    delay = failure.get("delay_s")
+    return ApplicationError(
+        str(failure["message"]),
+        type=str(failure["type"]) if failure.get("type") else None,
+        non_retryable=bool(failure.get("non_retryable")),
+        next_retry_delay=timedelta(seconds=float(delay)) if isinstance(delay, (int, float)) else None,
+    )

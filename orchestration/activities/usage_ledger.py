@@ -78,11 +78,14 @@ class UsageLedger:
     Args:
         folder: the activity's ledger folder (None: a ledger that records and reads nothing).
         attempt: this attempt's number (Temporal's, from 1).
+        writer: tells apart several writers of one attempt's file (the processes of a worker's
+            document pool), each with its own sequence numbers; "" for the activity itself.
     """
 
-    def __init__(self, folder: Path | None, attempt: int) -> None:
+    def __init__(self, folder: Path | None, attempt: int, writer: str = "") -> None:
         self.folder = folder
         self.attempt = attempt
+        self.writer = writer
         self._fd: int | None = None
         self._seq = 0
         self._lock = threading.Lock()
@@ -119,6 +122,8 @@ class UsageLedger:
         with self._lock:
             self._seq += 1
             entry: dict[str, object] = {"seq": self._seq, "in": int(input_tokens), "out": int(output_tokens)}
+            if self.writer:
+                entry["w"] = self.writer
             if self._unit is not None:
                 entry["unit"] = self._unit
             self._append(entry)
@@ -153,6 +158,8 @@ class UsageLedger:
 
     def earlier(self) -> LedgerTotal:
         """What the attempts before this one recorded."""
+        if self.attempt <= 1:  # the first attempt has none: skip reading its own file (ms per micro-batch)
+            return LedgerTotal()
         return self._read(lambda n: n < self.attempt)
 
     def through_this(self) -> LedgerTotal:
@@ -227,12 +234,12 @@ def _settled_runs(files: dict[int, _AttemptFile]) -> set[tuple[int, str]]:
 
 @dataclass
 class _AttemptFile:
-    """One attempt's file: seq -> (unit, input, output) tokens, and the units it settled.
+    """One attempt's file: (writer, seq) -> (unit, input, output) tokens, and the units it settled.
 
-    A line written twice counts once (same seq); a torn one (a kill mid-write) not at all.
+    A line written twice counts once (same writer and seq); a torn one (a kill mid-write) not at all.
     """
 
-    calls: dict[int, tuple[str | None, int, int]]
+    calls: dict[tuple[str, int], tuple[str | None, int, int]]
     settled: set[str]
 
     @classmethod
@@ -245,7 +252,7 @@ class _AttemptFile:
                     out.settled.add(str(entry["settled"]))
                     continue
                 unit = entry.get("unit")
-                out.calls[int(entry["seq"])] = (
+                out.calls[(str(entry.get("w", "")), int(entry["seq"]))] = (
                     None if unit is None else str(unit),
                     int(entry["in"]),
                     int(entry["out"]),

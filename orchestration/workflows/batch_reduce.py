@@ -21,6 +21,10 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.workflows.options import ActivityOptions
 
 
+_WINDOW = "reduce-window"
+"""Patch: steps run in a sliding window of `parallelism` (they ran in waves of `parallelism`)."""
+
+
 @workflow.defn(name=names.REDUCE_WORKFLOW)
 class BatchReduceWorkflow:
     @workflow.init
@@ -37,9 +41,15 @@ class BatchReduceWorkflow:
                 if ran_here >= s.continue_every or workflow.info().is_continue_as_new_suggested():
                     s.continued += 1
                     workflow.continue_as_new(s)
-                wave = range(s.next_group, min(s.next_group + s.parallelism, len(groups)))
+                if workflow.patched(_WINDOW):
+                    # A window, not waves: a new step starts as soon as any of the `parallelism`
+                    # running ones ends, so one slow step no longer holds the others back; the run
+                    # drains before it may continue as new (after at most K steps).
+                    wave = range(s.next_group, min(s.next_group + s.continue_every - ran_here, len(groups)))
+                else:
+                    wave = range(s.next_group, min(s.next_group + s.parallelism, len(groups)))
                 requests = [self._request(g, groups[g], final=len(groups) == 1) for g in wave]
-                results = await asyncio.gather(*(self._step(r) for r in requests))
+                results = await self._run_steps(requests)
                 s.usage = sum((out.usage for out in results), s.usage)
                 s.empty_here += [r.group for r, out in zip(requests, results, strict=True) if not out.key]
                 s.steps, s.next_group, ran_here = s.steps + len(wave), wave.stop, ran_here + len(wave)
@@ -71,6 +81,16 @@ class BatchReduceWorkflow:
             job_id=s.job_id, graph=s.graph, model=s.model, question=s.question, round=s.round, level=s.level,
             group=group, final=final, totals=s.totals, source_graph=s.source_graph, usage_so_far=so_far, **where,
         )  # fmt: skip
+
+    async def _run_steps(self, requests: list[ReduceRequest]) -> list[ReduceResult]:
+        """The steps' results in order, at most `parallelism` running at once."""
+        slots = asyncio.Semaphore(self._in.parallelism)
+
+        async def one(req: ReduceRequest) -> ReduceResult:
+            async with slots:
+                return await self._step(req)
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
 
     async def _step(self, req: ReduceRequest) -> ReduceResult:
         s = self._in

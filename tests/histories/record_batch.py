@@ -4,12 +4,14 @@ Run `.venv/bin/python -m tests.histories.record_batch` after an intended change 
 workflows that is versioned with `workflow.patched()`; never to paper over a replay failure.
 They live in `batch/`, apart from the research job's histories (test_replay.py replays those).
 
-It records the current code path only (`batch_parent_bounded`, `batch_reduce_first_run`,
-`batch_reduce_last_run`: the parent with its reduce tree in a `BatchReduce` child that continues
-as new, a graph swap checked by an activity, a revise). `batch_parent` and `batch_shard_*` were
-recorded before the `batch-reduce-child` patch (the parent reduced by itself) and are kept as they
-are: today's code cannot record them again, and they must keep replaying for batches started
-before the patch.
+It records the current code path only: `batch_reduce_window_first_run` and
+`batch_reduce_window_last_run` (the reduce child's steps in a sliding window, patch
+`reduce-window`), from a parent with its reduce tree in a `BatchReduce` child that continues as
+new, a graph swap checked by an activity, a revise. The other files were recorded by earlier code
+and are kept as they are, since batches started before each patch must keep replaying:
+`batch_parent` and `batch_shard_*` before `batch-reduce-child` (the parent reduced by itself);
+`batch_parent_bounded` and `batch_reduce_first_run`/`_last_run` before `reduce-window` (steps in
+waves).
 """
 
 from __future__ import annotations
@@ -64,11 +66,10 @@ async def record() -> None:
             reduce = client.get_workflow_handle(f"{JOB}/reduce-0")
             first_run = (await reduce.describe()).raw_description.workflow_execution_info.first_run_id
             histories = {
-                "batch_parent_bounded": await client.get_workflow_handle(JOB).fetch_history(),
-                "batch_reduce_first_run": await client.get_workflow_handle(
+                "batch_reduce_window_first_run": await client.get_workflow_handle(
                     f"{JOB}/reduce-0", run_id=first_run
                 ).fetch_history(),
-                "batch_reduce_last_run": await reduce.fetch_history(),
+                "batch_reduce_window_last_run": await reduce.fetch_history(),
             }
             for name, history in histories.items():
                 (HERE / f"{name}.json").write_text(history.to_json())

@@ -52,11 +52,19 @@ def small_spec(**overrides: Any) -> BatchSpec:
 
 @contextlib.asynccontextmanager
 async def batch_workers(
-    client: Client, home: Path, *, deps: WorkerDeps | None = None, tuning: Tuning | None = None
+    client: Client,
+    home: Path,
+    *,
+    deps: WorkerDeps | None = None,
+    tuning: Tuning | None = None,
+    batch_processes: int = 0,
 ) -> AsyncIterator[tuple[BatchClient, WorkerDeps]]:
+    """Workers in this process. Documents are analysed in it too unless `batch_processes` says
+    otherwise: the test graphs (batch_graphs.py) keep their switch and run counts here."""
     deps = deps or make_deps(home)
     queues = unique_queues()
-    workers = build_workers(client, deps, queues=queues, settings=WorkerSettings(graceful_shutdown_s=2))
+    settings = WorkerSettings(graceful_shutdown_s=2, batch_processes=batch_processes)
+    workers = build_workers(client, deps, queues=queues, settings=settings)
     async with WorkerGroup(workers):
         yield BatchClient(client, queues=queues, tuning=tuning or Tuning(retry_initial_s=0.2)), deps
 

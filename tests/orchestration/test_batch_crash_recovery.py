@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -63,6 +64,33 @@ async def _until_recorded(home: Path, job: str, count: int) -> None:
         await asyncio.sleep(0.05)
 
 
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (a worker's document pool, and its resource tracker)."""
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+async def _until_gone(pids: set[int], timeout_s: float = 10.0) -> None:
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + timeout_s
+    while any(alive(p) for p in pids):
+        assert time.monotonic() < deadline, f"pool processes outlived their worker: {[p for p in pids if alive(p)]}"
+        await asyncio.sleep(0.05)
+
+
 def _check_usage(home: Path, result: BatchResult) -> None:
     """Usage = the calls in the fake model's log: records carry the documents' calls, the usage
     ledger those of a killed attempt's document in flight. It may miss one call per micro-batch in
@@ -92,8 +120,11 @@ async def test_sigkilled_worker_mid_batch(temporal_client: Client, tmp_path: Pat
     with worker_process(address, home, prefix) as first:
         handle = await _start(temporal_client, home, prefix, corpus, "batch-worker-kill")
         await _until_recorded(home, "batch-worker-kill", 15)
+        pool = _children(first.pid)
+        assert pool, "the worker analyses in a document pool (one process per CPU)"
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        await _until_gone(pool)  # the parent-death signal: no orphan goes on calling the model
     with worker_process(address, home, prefix):
         result = await asyncio.wait_for(handle.result(), timeout=180)
     assert (result.status, result.done, result.failed) == ("completed", DOCS, 0)

@@ -30,6 +30,8 @@ _IDS = {
     "batch_parent_bounded": "history-batch-v2",
     "batch_reduce_first_run": "history-batch-v2/reduce-0",
     "batch_reduce_last_run": "history-batch-v2/reduce-0",
+    "batch_reduce_window_first_run": "history-batch-v2/reduce-0",
+    "batch_reduce_window_last_run": "history-batch-v2/reduce-0",
 }
 _WORKFLOWS = [BatchJobWorkflow, BatchShardWorkflow, BatchReduceWorkflow]
 

@@ -111,3 +111,19 @@ def test_settled_units_are_left_to_the_artifacts_that_carry_them(tmp_path: Path)
     # Only doc-3's two calls by the killed attempt are in no artifact: the ledger adds those, once.
     assert (earlier.attempts, earlier.model_calls, earlier.input_tokens) == (1, 2, 20)
     assert UsageLedger(tmp_path, attempt=2).through_this().model_calls == 2
+
+
+def test_writers_of_one_attempt_keep_their_own_sequence_numbers(tmp_path: Path) -> None:
+    """A worker's document pool: the activity and each pool process append to the attempt's file."""
+    folder = tmp_path / "ledger"
+    writers = [
+        UsageLedger(folder, attempt=1),
+        UsageLedger(folder, 1, writer="p11"),
+        UsageLedger(folder, 1, writer="p12"),
+    ]
+    for n, ledger in enumerate(writers, start=1):
+        ledger.record(10 * n, n)  # each writer's first call: seq 1 in all three
+        ledger.close()
+    with UsageLedger(folder, attempt=2) as second:
+        usage = second.with_earlier(Usage(), price)
+    assert (usage.model_calls, usage.input_tokens, usage.output_tokens) == (3, 60, 6)

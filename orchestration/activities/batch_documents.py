@@ -1,0 +1,255 @@
+"""A group of a micro-batch's documents: for each, skip it if recorded, else read it, run the
+graph (or take a stored result of equal content) and write its result artifact.
+
+Plain synchronous code over picklable inputs, so the micro-batch activity runs a group
+either in a thread of the worker or in a process of the worker's document pool
+(`doc_pool.py`): the same steps, the same artifacts, the same ledger lines either way.
+The activity keeps what must stay in one process: the memory upsert (one writer per
+local Chroma folder), the records and the cursor. A group stops between documents once
+`cancelled()` says so (the activity was cancelled or timed out): a later attempt must not
+race an abandoned one over the same documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestration.activities.manifest import ManifestEntry
+from orchestration.activities.usage_ledger import UsageLedger
+from orchestration.artifacts import LocalArtifactStore, doc_record_key, result_key
+from reasoning.batch_runner import GraphOverInputs
+from reasoning.context import GraphContext
+from reasoning.errors import ConfigError, ModelError
+from reasoning.models import ModelSettings, make_chat_model
+from reasoning.observer import RunObserver
+from reasoning.registry import GraphSpec
+from reasoning.types import DocumentAnalysis, DocumentInput, Evidence
+from retrieval import Document, SkippedFile, chunk_id
+from retrieval.sources import read_file
+
+Cancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class DocumentTask:
+    """What every document of one micro-batch attempt shares (picklable: it crosses to the pool).
+
+    Attributes:
+        spec: the per-document graph (its factory and models are importable by reference).
+        model: the worker's model settings with the batch's provider and name applied.
+        ledger: the attempt's usage-ledger folder and attempt number (None: no ledger).
+    """
+
+    job_id: str
+    graph: str
+    spec: GraphSpec
+    model: ModelSettings
+    question: str
+    doc_attempts: int
+    reuse_job: str | None
+    retry: bool
+    artifacts_root: Path
+    max_file_bytes: int
+    ledger: tuple[Path, int] | None
+
+
+@dataclass
+class DocumentOutcome:
+    """A document's record (`recorded`: an earlier attempt's, already written; else not yet
+    written), its memory document when it succeeded, and the model calls and nodes its runs
+    made (for the worker's metrics)."""
+
+    record: dict[str, Any]
+    memory_doc: Document | None = None
+    calls: list[tuple[str, int, int]] = field(default_factory=list)
+    nodes: list[tuple[str, float, bool]] = field(default_factory=list)
+    recorded: bool = False
+
+
+def analyse_group(
+    task: DocumentTask,
+    entries: list[ManifestEntry],
+    runner: GraphOverInputs,
+    ledger: UsageLedger | None,
+    cancelled: Cancelled,
+) -> list[DocumentOutcome]:
+    """The outcomes of `entries` in order, up to the first one left when `cancelled()`."""
+    store = LocalArtifactStore(task.artifacts_root)
+    out: list[DocumentOutcome] = []
+    for entry in entries:
+        if cancelled():
+            break
+        key = doc_record_key(task.job_id, entry.index)
+        if store.exists(key):
+            record = json.loads(store.get_text(key))
+            if record.get("ok") or not task.retry:  # finished by an earlier attempt
+                out.append(DocumentOutcome(record, recorded=True))
+                continue
+        out.append(analyse_document(task, entry, runner, ledger))
+    return out
+
+
+class NoEvidence:
+    """Per-document and reduce graphs read their input, not the memory."""
+
+    def retrieve(self, query: str, k: int = 5) -> list[Evidence]:
+        return []
+
+
+def make_runner(spec: GraphSpec, model: ModelSettings) -> GraphOverInputs:
+    """The compiled graph and its model, built once per micro-batch (or per pool process)."""
+    return GraphOverInputs(spec, GraphContext(retriever=NoEvidence(), model=make_chat_model(model)))
+
+
+class CallRecorder:
+    """Keeps the calls and nodes of a run, to be replayed into the worker's metrics (after telling
+    `ledger` of each call as it returns)."""
+
+    def __init__(self, ledger: RunObserver | None = None) -> None:
+        self.ledger = ledger
+        self.calls: list[tuple[str, int, int]] = []
+        self.nodes: list[tuple[str, float, bool]] = []
+
+    def on_model_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
+        if self.ledger is not None:
+            self.ledger.on_model_call(node, input_tokens, output_tokens)
+        self.calls.append((node, input_tokens, output_tokens))
+
+    def on_node(self, node: str, seconds: float, ok: bool) -> None:
+        self.nodes.append((node, seconds, ok))
+
+
+def analyse_document(
+    task: DocumentTask, entry: ManifestEntry, runner: GraphOverInputs, ledger: UsageLedger | None
+) -> DocumentOutcome:
+    """Read `entry`, then take a stored result of equal content or run the graph, and write
+    the result artifact; the ledger's unit for the document is begun here and settled once
+    an artifact carries the calls."""
+    store = LocalArtifactStore(task.artifacts_root)
+    recorder = CallRecorder(ledger.observer() if ledger is not None else None)
+    runner.observe(recorder)
+    record: dict[str, Any] = {"index": entry.index, "source": entry.source, "graph": task.graph}
+    text, title, problem = read_entry(store, entry, task.max_file_bytes)
+    if problem is not None:
+        return DocumentOutcome(record | {"ok": False, "error": problem})
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    record |= {"hash": digest, "result": result_key(task.job_id, digest)}
+    if ledger is not None:
+        ledger.begin(unit(entry.index))
+    try:
+        outcome, stored = _analyse(task, store, entry, runner, text, title, digest, ledger)
+    finally:
+        if ledger is not None:
+            ledger.begin(None)
+    record |= outcome
+    memory_doc = None
+    if stored is not None:
+        graph, analysis = stored
+        record["graph"] = graph
+        memory_doc = _memory_doc(task.job_id, entry, title, digest, graph, analysis)
+    return DocumentOutcome(record, memory_doc, recorder.calls, recorder.nodes)
+
+
+def read_entry(store: LocalArtifactStore, entry: ManifestEntry, max_file_bytes: int) -> tuple[str, str, str | None]:
+    """(text, title, None), or a reason the entry cannot be analysed."""
+    if entry.kind == "text":
+        return store.get_text(entry.ref), entry.title, None
+    got = read_file(Path(entry.ref), max_file_bytes)
+    if isinstance(got, SkippedFile):
+        return "", "", f"not a readable file ({got.reason})"
+    if not got.text.strip():
+        return "", "", "the document has no text"
+    return got.text, got.title, None
+
+
+def _analyse(
+    task: DocumentTask,
+    store: LocalArtifactStore,
+    entry: ManifestEntry,
+    runner: GraphOverInputs,
+    text: str,
+    title: str,
+    digest: str,
+    ledger: UsageLedger | None,
+) -> tuple[dict[str, Any], tuple[str, DocumentAnalysis] | None]:
+    """Run the graph, or take the stored result of equal content (this batch's, or --reuse's)."""
+    for job, reused in ((task.job_id, False), (task.reuse_job, True)):
+        if job and store.exists(result_key(job, digest)):
+            earlier = json.loads(store.get_text(result_key(job, digest)))
+            if not reused or earlier.get("graph") == task.graph:
+                stored = (earlier["graph"], DocumentAnalysis.model_validate(earlier["analysis"]))
+                if reused:
+                    _write_result(store, task.job_id, entry, digest, *stored, usage={})
+                outcome: dict[str, Any] = {"ok": True, "reused": reused}
+                if not reused and earlier.get("index") == entry.index:
+                    # This very document, analysed by an attempt killed before it recorded it:
+                    # what that run spent is counted here, once (a duplicate's is not).
+                    outcome["usage"] = earlier.get("usage", {})
+                    if ledger is not None:
+                        ledger.settle(unit(entry.index))
+                return outcome, stored
+    doc = DocumentInput(source=entry.source, title=title, text=text, question=task.question)
+    meter = runner.meter
+    before = (meter.model_calls, meter.input_tokens, meter.output_tokens)
+
+    def spent() -> dict[str, int]:
+        now = (meter.model_calls, meter.input_tokens, meter.output_tokens)
+        return dict(zip(("calls", "in", "out"), (b - a for a, b in zip(before, now, strict=True)), strict=True))
+
+    error = ""
+    for _ in range(task.doc_attempts):
+        try:
+            analysis = DocumentAnalysis.model_validate(runner.invoke(doc))
+        except Exception as exc:  # one document's failure is recorded; the batch goes on
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if _final(exc):
+                break
+            continue
+        _write_result(store, task.job_id, entry, digest, task.graph, analysis, usage=spent())
+        if ledger is not None:
+            ledger.settle(unit(entry.index))  # the result carries these calls now
+        return {"ok": True, "analysed": True, "usage": spent()}, (task.graph, analysis)
+    return {"ok": False, "error": error, "analysed": True, "usage": spent()}, None
+
+
+def _write_result(
+    store: LocalArtifactStore,
+    job_id: str,
+    entry: ManifestEntry,
+    digest: str,
+    graph: str,
+    analysis: DocumentAnalysis,
+    *,
+    usage: dict[str, int],
+) -> None:
+    payload = {
+        "graph": graph, "source": entry.source, "index": entry.index, "hash": digest, "usage": usage,
+        "analysis": analysis.model_dump(mode="json"),
+    }  # fmt: skip
+    store.put_text(result_key(job_id, digest), json.dumps(payload))
+
+
+def _memory_doc(
+    job_id: str, entry: ManifestEntry, title: str, digest: str, graph: str, analysis: DocumentAnalysis
+) -> Document:
+    body = analysis.summary + "\n" + "\n".join(f"- {c.text}" for c in analysis.claims)
+    meta: dict[str, str | int | float | bool] = {
+        "source": entry.source, "title": title or entry.title or entry.source, "batch": job_id,
+        "doc_hash": digest, "graph": graph,
+    }  # fmt: skip
+    return Document(id=chunk_id(f"{job_id}:{digest}", body), text=body, metadata=meta)
+
+
+def unit(index: int) -> str:
+    """A document's unit in the usage ledger."""
+    return f"doc-{index}"
+
+
+def _final(exc: Exception) -> bool:
+    """A retry inside the activity cannot help: misuse, or a provider's non-retryable answer."""
+    return isinstance(exc, ConfigError) or (isinstance(exc, ModelError) and not exc.retryable)
