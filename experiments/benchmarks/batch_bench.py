@@ -407,16 +407,16 @@ async def run(
 def readme_lines(r: dict[str, Any]) -> list[str]:
     """The lines the README quotes from a result (tests/experiments/test_batch_bench.py checks them)."""
     b = r["batch"]
+    pool = (
+        f" + {b['batch_processes']} pool processes of at most {b['pool_peak_rss_mb']} MB"
+        if b.get("batch_processes")
+        else ""
+    )
     lines = [
         f"batch {r['docs']} docs: {b['wall_s']} s, {b['docs_per_s']} docs/s vs one no-op activity per document "
         f"{r['noop_limit']['per_s']}/s = {r['ratio']}x; largest history {b['largest_history_events']} events "
         f"({b['largest_history_bytes'] // 1024} KiB) over {b['workflows']} workflow runs; "
-        f"peak RSS {r['peak_rss_mb']} MB"
-        + (
-            f" + {b['batch_processes']} pool processes of at most {b['pool_peak_rss_mb']} MB"
-            if b.get("batch_processes")
-            else ""
-        )
+        f"peak RSS {r['peak_rss_mb']} MB{pool}"
     ]
     if "parent_history_events" in b:  # results recorded before the reduce child lack these
         lines.append(
