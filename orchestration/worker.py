@@ -71,8 +71,10 @@ def build_workers(
     settings: WorkerSettings,
     run: Iterable[Queue | str] = ALL_QUEUES,
     executor: concurrent.futures.Executor | None = None,
+    warm_pool: bool = False,
 ) -> list[Worker]:
-    """One `Worker` per task queue this process serves."""
+    """One `Worker` per task queue this process serves (`warm_pool`: start the batch document
+    pool's processes now, as a dedicated worker should, instead of with the first micro-batch)."""
     run = set(run)
     sticky = timedelta(seconds=settings.sticky_timeout_s)
     graceful = timedelta(seconds=settings.graceful_shutdown_s)
@@ -88,7 +90,7 @@ def build_workers(
         workers.append(
             Worker(
                 client, task_queue=queues.reasoning,
-                activities=reasoning_activities(deps, pool_size(settings.batch_processes)),
+                activities=reasoning_activities(deps, pool_size(settings.batch_processes), warm_pool=warm_pool),
                 max_concurrent_activities=settings.reasoning_concurrency,
                 graceful_shutdown_timeout=graceful,
             )

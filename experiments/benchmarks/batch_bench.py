@@ -148,7 +148,7 @@ async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, m
     )
     settings = WorkerSettings(reasoning_concurrency=max(8, spec.parallelism * 2), graceful_shutdown_s=2)
     job = f"bench-{uuid.uuid4().hex[:6]}"
-    async with WorkerGroup(build_workers(client, deps, queues=queues, settings=settings)):
+    async with WorkerGroup(build_workers(client, deps, queues=queues, settings=settings, warm_pool=True)):
         pool = shared_pool(pool_size(settings.batch_processes))
         if pool is not None:  # timed from a ready worker, as the no-op arm's is
             await pool.ready()

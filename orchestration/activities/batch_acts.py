@@ -74,13 +74,15 @@ class BatchActivities:
     """Args:
     deps: the worker's stores, registry and settings.
     processes: the size of the worker's document pool (`doc_pool.py`); 0 analyses in this process.
+    warm: start the pool's processes now (a dedicated worker), not with the first micro-batch
+        (a `run` whose job may never use the batch engine).
     """
 
-    def __init__(self, deps: WorkerDeps, processes: int = 0) -> None:
+    def __init__(self, deps: WorkerDeps, processes: int = 0, *, warm: bool = False) -> None:
         self._deps = deps
         self._pool: DocumentPool | None = shared_pool(processes)
         self._upserts = UpsertQueue()
-        if self._pool is not None and _on_loop_thread():
+        if warm and self._pool is not None and _on_loop_thread():
             self._pool.warm()
 
     # --- documents -------------------------------------------------------------

@@ -109,7 +109,8 @@ async def _batch(
         emit_json({"job_id": handle.job_id, "documents": summary.total}) if as_json else console.print(handle.job_id)
         return
     _sdk_logs_to_file(home / "worker.log")
-    async with WorkerGroup(build_workers(client, deps, queues=batches.queues, settings=environment.worker)):
+    workers = build_workers(client, deps, queues=batches.queues, settings=environment.worker, warm_pool=True)
+    async with WorkerGroup(workers):
         handle, summary = await _start(batches, spec, sources, deps, registry, job_id)
         if not as_json:
             err_console.print(f"batch {handle.job_id}: {summary.total} documents ({summary.readable} readable)")

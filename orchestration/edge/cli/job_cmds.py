@@ -434,7 +434,9 @@ async def _worker(
     # A server that is down (restarting after a crash) is waited for, not a traceback.
     await serve_reconnecting(
         lambda: connect(settings, runtime=runtime, plugins=tracing.plugins()),
-        lambda client: build_workers(client, deps, queues=settings.task_queues(), settings=tuning, run=queues),
+        lambda client: build_workers(
+            client, deps, queues=settings.task_queues(), settings=tuning, run=queues, warm_pool=True
+        ),
         target=settings.temporal_address or f"the embedded server of {settings.home}",
         settings=tuning,
         on_ready=lambda client: console.print(
