@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections import Counter
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
 from temporalio import activity
 
 from orchestration.activities.batch_documents import (
     DocumentOutcome,
     DocumentTask,
-    analyse_group,
     make_runner,
     read_entry,
     unit,
@@ -37,6 +35,7 @@ from orchestration.activities.errors import from_portable, to_application_error
 from orchestration.activities.manifest import ManifestEntry, read_range, write_manifest
 from orchestration.activities.reasoning_acts import usage_footer
 from orchestration.activities.reduce_step import ReduceOutput, ReduceTask, reduce_group
+from orchestration.activities.running_work import InProcess, ThreadWork, beating
 from orchestration.activities.upsert_queue import UpsertQueue
 from orchestration.activities.usage_ledger import UsageLedger
 from orchestration.artifacts import batch_report_key, doc_record_key, reduction_key
@@ -65,9 +64,6 @@ from retrieval.pkgdocs import TextDocument
 # its size; 25, the default micro-batch, measured 152 documents/s in one process against 133 with
 # groups of 10). A crash before a group's records costs no analysis: the retry reads its results back.
 _FLUSH_EVERY = 25
-
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 
 class BatchActivities:
@@ -140,11 +136,11 @@ class BatchActivities:
                 outcomes: list[DocumentOutcome] | None = None
                 if running:
                     try:
-                        outcomes = await _beating(running[i], cursor)
+                        outcomes = await beating(running[i], cursor)
                     except PoolUnavailable as exc:  # this micro-batch goes on in this process
                         _drop(running, f"documents from {group[0].index} on analysed in this process: {exc}")
                 if outcomes is None:
-                    local = local or _InProcess(task, ledger)
+                    local = local or InProcess(task, ledger)
                     outcomes = await local.analyse(group, cursor)
                 # The last group's cursor needs no heartbeat: the activity's result follows at once.
                 await self._record_group(req, outcomes, out, ledger, metrics, beat=i < len(groups) - 1)
@@ -310,14 +306,12 @@ class BatchActivities:
         step: ReduceOutput | None = None
         if self._pool is not None:
             try:
-                step = await _beating(self._pool.submit_reduce(task), None)
+                step = await beating(self._pool.submit_reduce(task), None)
             except PoolUnavailable as exc:
                 activity.logger.warning("reduce step run in this process: %s", exc)
         if step is None:
             runner = make_runner(task.spec, task.model)
-            step = await _beating(
-                _ThreadGroup(asyncio.ensure_future(asyncio.to_thread(reduce_group, task, runner))), None
-            )
+            step = await beating(ThreadWork(reduce_group, task, runner), None)
         for node, tokens_in, tokens_out in step.calls:
             metrics.on_model_call(node, tokens_in, tokens_out)
         for node, seconds, ok in step.nodes:
@@ -414,57 +408,3 @@ def _count_metrics(records: list[dict[str, Any]]) -> None:
         count_batch_documents(meter, documents, queue=queue, outcome=outcome)
     chunks = sum(int(r.get("chunks", 0)) for r in records if r.get("task") == "ingest")
     count_ingest_chunks(meter, chunks, queue=queue, outcome="indexed")
-
-
-class _InProcess:
-    """A micro-batch's groups analysed in a thread of this worker (no pool, or the pool failed),
-    with the graph compiled once per micro-batch."""
-
-    def __init__(self, task: DocumentTask, ledger: UsageLedger) -> None:
-        self._task, self._ledger = task, ledger
-        self._runner = make_runner(task.spec, task.model)
-
-    async def analyse(self, group: list[ManifestEntry], cursor: int) -> list[DocumentOutcome]:
-        stop = threading.Event()
-        future = asyncio.ensure_future(
-            asyncio.to_thread(analyse_group, self._task, group, self._runner, self._ledger, stop.is_set)
-        )
-        return await _beating(_ThreadGroup(future, stop), cursor)
-
-
-class _ThreadGroup(Generic[T]):
-    """Work in a thread of this worker; `stop` (if any) asks a group of documents to stop."""
-
-    def __init__(self, future: asyncio.Future[T], stop: threading.Event | None = None) -> None:
-        self.future, self._stop = future, stop
-
-    async def result(self) -> T:
-        return await asyncio.shield(self.future)
-
-    def cancel(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-
-
-class _Running(Protocol[T_co]):
-    async def result(self) -> T_co: ...
-
-    def cancel(self) -> None: ...
-
-
-async def _beating(work: _Running[T], cursor: int | None) -> T:
-    """The work's result, heartbeating while it runs (a document or a step may take a model's
-    minutes); a cancelled activity stops a group of documents before its next one."""
-    info = activity.info()
-    every = (info.heartbeat_timeout.total_seconds() / 3) if info.heartbeat_timeout else 10.0
-    waiter = asyncio.ensure_future(work.result())
-    try:
-        while True:
-            done, _ = await asyncio.wait({waiter}, timeout=every)
-            if done:
-                return waiter.result()
-            activity.heartbeat({"cursor": cursor} if cursor is not None else "reducing")
-    except asyncio.CancelledError:
-        work.cancel()
-        waiter.cancel()
-        raise
