@@ -3,11 +3,11 @@
 A per-document graph is pure Python (LangGraph's loop, validation, the model client), so
 one worker process analyses ~150 small documents/s on one core whatever the micro-batch
 concurrency. The micro-batch activity hands each group of documents to this pool instead
-(and the reduce activity its step: `reduce_step.py`)
-(`batch_documents.analyse_group`: record check, read, graph, result artifact, ledger lines)
-and keeps the memory upsert and the records in the worker, so a local Chroma folder still
-has one writer and the crash semantics are the micro-batch's own. A process analyses one
-document at a time, so at most `processes` documents are in flight at a kill.
+(`batch_documents.analyse_group`: record check, read, graph, result artifact, ledger lines),
+and the reduce activity its step (`reduce_step.py`). The worker keeps the memory upsert and
+the records, so a local Chroma folder still has one writer and the crash semantics are the
+micro-batch's own. A process analyses one document at a time, so at most `processes`
+documents are in flight at a kill.
 
 A cancelled activity (paused, cancelled, timed out) raises its group's flag in a small
 shared-memory array; the group stops before its next document.
@@ -70,7 +70,7 @@ def pool_size(setting: int | None) -> int:
 
 
 class DocumentPool:
-    """Spawned processes that analyse one document per task; shared by a worker's micro-batches."""
+    """Spawned processes that run groups of documents and reduce steps; shared by a worker's activities."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
