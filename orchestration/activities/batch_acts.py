@@ -16,7 +16,6 @@ worker dies is lost from the sum.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from typing import Any
 
@@ -27,7 +26,9 @@ from orchestration.activities.batch_documents import (
     DocumentTask,
     make_runner,
     read_entry,
+    read_record,
     unit,
+    write_record,
 )
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.doc_pool import DocumentPool, PoolGroup, PoolUnavailable, shared_pool
@@ -38,7 +39,7 @@ from orchestration.activities.reduce_step import ReduceOutput, ReduceTask, reduc
 from orchestration.activities.running_work import InProcess, ThreadWork, beating
 from orchestration.activities.upsert_queue import UpsertQueue
 from orchestration.activities.usage_ledger import UsageLedger
-from orchestration.artifacts import batch_report_key, doc_record_key, reduction_key
+from orchestration.artifacts import batch_report_key, reduction_key
 from orchestration.shared import names
 from orchestration.shared.batch import (
     DocBatchRequest,
@@ -178,33 +179,11 @@ class BatchActivities:
                 metrics.on_node(node, seconds, ok)
             out.analysed += int(bool(outcome.record.pop("analysed", False)))
             pending.append((outcome.record, outcome.memory_doc))
-        await self._flush(req, pending, out, ledger, beat=beat)
-
-    def _metrics(self, graph: str, model: ModelChoice) -> GraphMetrics:
-        info, label = activity.info(), self._deps.model_label(model)
-        return GraphMetrics(
-            activity.metric_meter(), graph=graph, model=label, queue=info.task_queue, attempt=info.attempt
-        )
-
-    def _model_name(self, req: DocBatchRequest | ReduceRequest) -> str | None:
-        return self._deps.model_label(req.model).partition(":")[2] or None
-
-    async def _flush(
-        self,
-        req: DocBatchRequest,
-        pending: list[tuple[dict[str, Any], Document | None]],
-        out: DocBatchResult,
-        ledger: UsageLedger | None = None,
-        *,
-        beat: bool = True,
-    ) -> None:
-        """Index the group's results in one upsert, then record each document, then move the cursor.
-
-        Records come last: a crash before them leaves result artifacts that the retry reads
-        back (not re-analysed) and indexes again (content-hash ids: nothing doubles).
-        """
         if not pending:
             return
+        # Index the group's results in one upsert, then record each document, then move the cursor.
+        # Records come last: a crash before them leaves result artifacts that the retry reads
+        # back (not re-analysed) and indexes again (content-hash ids: nothing doubles).
         docs = [d for _, d in pending if d is not None]
         if docs:
             collection = results_collection(req.job_id)
@@ -215,15 +194,22 @@ class BatchActivities:
         _count_metrics([record for record, _ in pending])
         if beat:
             activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
-        pending.clear()
+
+    def _metrics(self, graph: str, model: ModelChoice) -> GraphMetrics:
+        info, label = activity.info(), self._deps.model_label(model)
+        return GraphMetrics(
+            activity.metric_meter(), graph=graph, model=label, queue=info.task_queue, attempt=info.attempt
+        )
+
+    def _model_name(self, req: DocBatchRequest | ReduceRequest) -> str | None:
+        return self._deps.model_label(req.model).partition(":")[2] or None
 
     def _write_records(
-        self, job_id: str, pending: list[tuple[dict[str, Any], Document | None]], ledger: UsageLedger | None
+        self, job_id: str, pending: list[tuple[dict[str, Any], Document | None]], ledger: UsageLedger
     ) -> None:
-        store = self._deps.artifacts
         for record, _ in pending:
-            store.put_text(doc_record_key(job_id, record["index"]), json.dumps(record))
-            if ledger is not None and not record.get("ok"):
+            write_record(self._deps.artifacts, job_id, record)
+            if not record.get("ok"):
                 ledger.settle(unit(record["index"]))  # a failure's calls live in its record alone
 
     @staticmethod
@@ -245,11 +231,6 @@ class BatchActivities:
             output_tokens=int(spent.get("out", 0)),
         )
 
-    def _record(self, job_id: str, index: int) -> dict[str, Any] | None:
-        key = doc_record_key(job_id, index)
-        store = self._deps.artifacts
-        return json.loads(store.get_text(key)) if store.exists(key) else None
-
     async def _ingest_entries(
         self, req: DocBatchRequest, entries: list[ManifestEntry], out: DocBatchResult
     ) -> DocBatchResult:
@@ -258,7 +239,7 @@ class BatchActivities:
         re-ingests them (content-hash ids, stale chunks replaced: nothing doubles)."""
         todo: list[tuple[dict[str, Any], TextDocument | None]] = []
         for entry in entries:
-            record = self._record(req.job_id, entry.index)
+            record = read_record(self._deps.artifacts, req.job_id, entry.index)
             if record is not None and (record.get("ok") or not req.retry):
                 self._count(record, out, repeat=True, retry=req.retry)
                 continue
@@ -280,7 +261,7 @@ class BatchActivities:
                 if doc is not None:
                     record |= {"ok": True, "chunks": next(chunks)}
         for record, _ in todo:
-            self._deps.artifacts.put_text(doc_record_key(req.job_id, record["index"]), json.dumps(record))
+            write_record(self._deps.artifacts, req.job_id, record)
             self._count(record, out, repeat=False, retry=req.retry)
         _count_metrics([record for record, _ in todo])
         if todo:

@@ -84,14 +84,22 @@ def analyse_group(
     for entry in entries:
         if cancelled():
             break
-        key = doc_record_key(task.job_id, entry.index)
-        if store.exists(key):
-            record = json.loads(store.get_text(key))
-            if record.get("ok") or not task.retry:  # finished by an earlier attempt
-                out.append(DocumentOutcome(record, recorded=True))
-                continue
+        record = read_record(store, task.job_id, entry.index)
+        if record is not None and (record.get("ok") or not task.retry):  # finished by an earlier attempt
+            out.append(DocumentOutcome(record, recorded=True))
+            continue
         out.append(analyse_document(task, entry, runner, ledger))
     return out
+
+
+def read_record(store: LocalArtifactStore, job_id: str, index: int) -> dict[str, Any] | None:
+    """A document's record (`jobs/<job>/docs/<index>.json`), None before it is recorded."""
+    key = doc_record_key(job_id, index)
+    return json.loads(store.get_text(key)) if store.exists(key) else None
+
+
+def write_record(store: LocalArtifactStore, job_id: str, record: dict[str, Any]) -> None:
+    store.put_text(doc_record_key(job_id, record["index"]), json.dumps(record))
 
 
 class NoEvidence:

@@ -215,7 +215,7 @@ def shared_pool(processes: int) -> DocumentPool | None:
 _SLOTS = 256
 _parent = 0
 _flags: Any = None
-_runners: dict[bytes, GraphOverInputs] = {}
+_runners: dict[tuple[str, str], GraphOverInputs] = {}
 _ledgers: dict[tuple[Path, int], UsageLedger] = {}
 
 
@@ -237,7 +237,7 @@ def _child_ready() -> int:
 
 def _runner(spec: GraphSpec, model: ModelSettings) -> GraphOverInputs:
     """One compiled graph per graph and model settings in this process."""
-    key = pickle.dumps((spec.key, model.model_dump_json()))
+    key = (spec.key, model.model_dump_json())
     if key not in _runners:
         _runners[key] = make_runner(spec, model)
     return _runners[key]

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.activities.batch_documents import CallRecorder
+from orchestration.activities.batch_documents import CallRecorder, read_record
 from orchestration.activities.errors import portable_failure
-from orchestration.artifacts import LocalArtifactStore, doc_record_key
+from orchestration.artifacts import LocalArtifactStore
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.models import ModelSettings
 from reasoning.registry import GraphSpec
@@ -79,11 +79,8 @@ def read_parts(store: LocalArtifactStore, task: ReduceTask) -> list[DocumentAnal
     seen: set[str] = set()
     parts = []
     for index in range(task.start, task.end):
-        key = doc_record_key(task.job_id, index)
-        if not store.exists(key):
-            continue
-        record = json.loads(store.get_text(key))
-        if not record.get("ok") or record["result"] in seen:
+        record = read_record(store, task.job_id, index)
+        if not record or not record.get("ok") or record["result"] in seen:
             continue
         seen.add(record["result"])
         parts.append(DocumentAnalysis.model_validate(json.loads(store.get_text(record["result"]))["analysis"]))
