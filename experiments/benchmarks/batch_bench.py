@@ -401,7 +401,7 @@ async def run(
         client = await Client.connect(record.address, data_converter=data_converter(settings))
         shards = -(-docs // spec.shard_size)
         # Pairs of arms, one after the other: on a shared 2-core machine either arm alone moved
-        # by a fifth from run to run (the no-op limit 132-211/s), so each arm's best of `repeat`
+        # by a fifth from run to run (the no-op limit 118-211/s), so each arm's best of `repeat`
         # is compared, and every pair is kept.
         pairs = []
         for i in range(repeat):
