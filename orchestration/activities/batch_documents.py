@@ -94,8 +94,11 @@ def analyse_group(
 
 def read_record(store: LocalArtifactStore, job_id: str, index: int) -> dict[str, Any] | None:
     """A document's record (`jobs/<job>/docs/<index>.json`), None before it is recorded."""
-    key = doc_record_key(job_id, index)
-    return json.loads(store.get_text(key)) if store.exists(key) else None
+    try:  # one open, not a stat then an open: every document and reduce input reads its record
+        text = store.path(doc_record_key(job_id, index)).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return json.loads(text)
 
 
 def write_record(store: LocalArtifactStore, job_id: str, record: dict[str, Any]) -> None:

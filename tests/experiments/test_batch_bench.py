@@ -15,8 +15,18 @@ README = Path(__file__).parents[2] / "README.md"
 
 @pytest.mark.timeout(180)
 def test_quick_profile_measures_the_batch_the_noop_limit_history_and_ingest(tmp_path: Path) -> None:
-    small = {"docs": 120, "parallelism": 2, "micro_batch": 10, "crash": False, "memory": "local", "ingest_docs": 8}
-    result = asyncio.run(run(folder=tmp_path, repeat=2, **small))
+    result = asyncio.run(
+        run(
+            docs=120,
+            parallelism=2,
+            micro_batch=10,
+            folder=tmp_path,
+            crash=False,
+            memory="local",
+            ingest_docs=8,
+            repeat=2,
+        )
+    )
     batch = result["batch"]
     assert (batch["status"], batch["done"], batch["failed"]) == ("completed", 120, 0)
     assert result["noop_limit"]["activities"] >= 120 and result["noop_limit"]["per_s"] > 0
