@@ -255,6 +255,31 @@ class ReduceInput(BaseModel):
     empty_here: list[int] = Field(default_factory=list)
     steps: int = 0
     continued: int = 0
+    overlapped: bool = Field(
+        default=False,
+        description="Started with the analysis: a level-0 step waits until its documents are analysed "
+        "(`analysed`), the final step until the analysis ended (`analysis_done`, for the footer).",
+    )
+    analysed: list[tuple[int, int]] = Field(
+        default_factory=list, description="Analysed manifest ranges, merged: at most one per shard."
+    )
+    analysis_done: bool = False
+    paused: bool = False
+
+
+class AnalysedRange(BaseModel):
+    """Parent -> overlapped reduce child: manifest entries [start, end) are analysed (a shard finished)."""
+
+    start: int
+    end: int
+
+
+class AnalysisDone(BaseModel):
+    """Parent -> overlapped reduce child: the analysis ended; what the final step's footer needs."""
+
+    totals: dict[str, int]
+    source_graph: str
+    usage_so_far: Usage | None = None
 
 
 class ReduceOutcome(BaseModel):

@@ -9,6 +9,12 @@ Behind the `batch-reduce-child` patch the tree runs in a `BatchReduce` child tha
 as new, and the parent continues as new (when the server suggests it) between retry rounds,
 so its own history is bounded by the number of shards (at most MAX_SHARDS), not the corpus.
 Before the patch the parent ran the tree itself: 4-5 events per step, documents / R steps.
+
+Behind `batch-reduce-overlap` a first round without a budget starts that child with the
+analysis: each finished shard's range is signalled to it, so the tree's first level (all but
+~1/R of its steps) runs while later shards analyse instead of after the last one. A retry
+requested during the analysis drops that child (the retry changes what it would reduce) and
+reduces after the retry, as before.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.batch import (
         BATCH_FINAL,
         MAX_SHARDS,
+        AnalysedRange,
+        AnalysisDone,
         BatchInput,
         BatchPhase,
         BatchProgress,
@@ -56,6 +64,8 @@ _T = TypeVar("_T")
 BOUNDED_HISTORY_PATCH = "batch-reduce-child"
 # A swapped-in graph is checked by an activity before it applies (swaps recorded before were not).
 SWAP_CHECK_PATCH = "batch-swap-check"
+# The reduce child starts with the analysis and reduces each range as its shard finishes.
+OVERLAP_PATCH = "batch-reduce-overlap"
 
 
 @workflow.defn(name=names.BATCH_WORKFLOW)
@@ -70,6 +80,7 @@ class BatchJobWorkflow:
         self._running: list[str] = []  # ids of shard children running now
         self._granted: dict[int, Budget] = {}  # budget shares of the shards running now
         self._budgeted = False  # set in run(): workflow.patched() may not be called from a query
+        self._reducer: workflow.ChildWorkflowHandle[Any, ReduceOutcome] | None = None  # overlapped with the analysis
         question = inp.spec.question or "Batch analysis"
         # The publish saga is the research job's, unchanged: it reads a JobState.
         self._publish = JobState(
@@ -113,6 +124,8 @@ class BatchJobWorkflow:
     async def _lifecycle(self) -> None:
         s = self._s
         if self._in.resume is None:  # a continued run starts after the analysis
+            if self._overlaps():
+                self._reducer = await self._start_reducer(overlapped=True)
             await self._analyse(s.shards, retry=False)
             s.analysed_at = workflow.now()
             if self._spec.task == "ingest":  # a corpus for a research job: indexed, nothing to reduce or publish
@@ -124,7 +137,9 @@ class BatchJobWorkflow:
         waiting = self._in.resume is not None and s.phase == "awaiting_approval" and not s.retry_requested
         while True:
             if not waiting:
-                if self._should_continue():
+                if self._reducer is not None and s.retry_requested:
+                    await self._drop_reducer()
+                if self._reducer is None and self._should_continue():
                     await self._continue_as_new()
                 if s.retry_requested:
                     await self._retry_failed()
@@ -132,7 +147,10 @@ class BatchJobWorkflow:
                     raise _BatchFailed(f"every document failed ({self._totals()['failed']}); see `status {self._job}`")
                 await self._within_budget("reducing")
                 s.phase = "reducing"
-                await (self._reduce_in_child() if self._history_bounded else self._reduce())
+                if self._reducer is not None:
+                    await self._finish_reducer()
+                else:
+                    await (self._reduce_in_child() if self._history_bounded else self._reduce())
                 s.phase = "awaiting_approval"
             waiting = False
             await self._await_approval()
@@ -154,24 +172,29 @@ class BatchJobWorkflow:
         async def one(shard: ShardState) -> None:
             async with gate:
                 await workflow.wait_condition(lambda: not s.paused)
-                if not self._budgeted:
+                if self._budgeted:
+                    await self._run_budgeted(shard, retry)
+                else:
                     await self._run_shard(shard, retry)
-                    return
-                # A run stopped by its share of the budget leaves a cursor; the next run, with a
-                # new share once there is one, goes on from it. Retry passes only wait for budget.
-                while shard.status != "done":
-                    await self._within_budget("analysing")
-                    share = None if retry else await self._share()
-                    if share is None and not retry:
-                        continue  # spent meanwhile: wait for a raise
-                    if share is not None:
-                        self._granted[shard.index] = share
-                    try:
-                        await self._run_shard(shard, retry, share)
-                    finally:
-                        self._granted.pop(shard.index, None)
+            if self._reducer is not None and not retry:  # outside the gate: the next shard starts meanwhile
+                await self._signal_reducer("analysed", AnalysedRange(start=shard.start, end=shard.end))
 
         await asyncio.gather(*(one(shard) for shard in shards))
+
+    async def _run_budgeted(self, shard: ShardState, retry: bool) -> None:
+        # A run stopped by its share of the budget leaves a cursor; the next run, with a
+        # new share once there is one, goes on from it. Retry passes only wait for budget.
+        while shard.status != "done":
+            await self._within_budget("analysing")
+            share = None if retry else await self._share()
+            if share is None and not retry:
+                continue  # spent meanwhile: wait for a raise
+            if share is not None:
+                self._granted[shard.index] = share
+            try:
+                await self._run_shard(shard, retry, share)
+            finally:
+                self._granted.pop(shard.index, None)
 
     async def _share(self) -> Budget | None:
         """This shard's share of what is neither spent nor granted; waits while all is granted."""
@@ -256,24 +279,76 @@ class BatchJobWorkflow:
                 raise asyncio.CancelledError() from err
             raise _BatchFailed(f"{what} failed: {err.cause or err}") from None
 
+    def _overlaps(self) -> bool:
+        """Whether this first round's tree starts with the analysis (asked once, in run()).
+
+        Not for a budget (a shard may stop part way and its share decides what runs next), nor
+        for ingest (nothing to reduce), nor before the reduce child existed."""
+        spec = self._spec
+        return (
+            self._history_bounded and not self._budgeted and spec.task != "ingest" and workflow.patched(OVERLAP_PATCH)
+        )
+
     async def _reduce_in_child(self) -> None:
         """The reduce tree as a `BatchReduce` child: its runs hold the steps, this history one child."""
+        reducer = await self._start_reducer(overlapped=False)
+        self._reduced(await self._child("the reduction", lambda: reducer))
+
+    async def _start_reducer(self, *, overlapped: bool) -> workflow.ChildWorkflowHandle[Any, ReduceOutcome]:
+        """Start the round's `BatchReduce` child; an overlapped one learns the totals at the end (`_finish_reducer`)."""
         s, spec = self._s, self._spec
-        out = await self._child("the reduction", lambda: workflow.execute_child_workflow(
+        known: dict[str, Any] = {}
+        if not overlapped:
+            known = {"source_graph": s.graph, "usage_so_far": self._usage(), "totals": self._totals_line()}
+        return await workflow.start_child_workflow(
             names.REDUCE_WORKFLOW,
             ReduceInput(
                 job_id=self._job, graph=spec.reduce_graph, model=spec.model, question=spec.question,
                 round=s.retry_round, total=self._in.total, fanin=spec.reduce_fanin, parallelism=spec.parallelism,
-                continue_every=spec.continue_every, source_graph=s.graph, queues=self._in.queues,
-                usage_so_far=self._usage(),
-                tuning=self._in.tuning, totals=self._totals() | {"total": self._in.total, "fanin": spec.reduce_fanin},
+                continue_every=spec.continue_every, queues=self._in.queues, tuning=self._in.tuning,
+                overlapped=overlapped, paused=s.paused, **known,
             ),
             id=f"{self._job}/reduce-{s.retry_round}",
             task_queue=self._in.queues.workflows,
             result_type=ReduceOutcome,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"reduce round {s.retry_round}: at most {spec.reduce_fanin} inputs per step",
-        ))  # fmt: skip
+        )  # fmt: skip
+
+    async def _finish_reducer(self) -> None:
+        """The analysis ended: tell the overlapped child what its final step states, then wait for the report."""
+        s, reducer = self._s, self._reducer
+        assert reducer is not None
+        done = AnalysisDone(totals=self._totals_line(), source_graph=s.graph, usage_so_far=self._usage())
+        await self._signal_reducer("analysis_done", done)
+        try:
+            self._reduced(await self._child("the reduction", lambda: reducer))
+        finally:
+            self._reducer = None
+
+    async def _drop_reducer(self) -> None:
+        """A retry was asked for during the analysis: the overlapped tree reduced results the retry
+        changes, so it is cancelled (its reductions are round 0's artifacts) and a new one reduces after."""
+        reducer, self._reducer = self._reducer, None
+        assert reducer is not None
+        reducer.cancel()
+        try:
+            await reducer
+        except ChildWorkflowError as err:
+            workflow.logger.info("reduce child dropped for the retry: %s", err.cause or err)
+
+    async def _signal_reducer(self, name: str, arg: Any) -> None:
+        assert self._reducer is not None
+        try:
+            await self._reducer.signal(name, arg)
+        except Exception as err:  # it failed already: awaiting it says why
+            workflow.logger.info("reduce child not signalled: %s", err)
+
+    def _totals_line(self) -> dict[str, int]:
+        return self._totals() | {"total": self._in.total, "fanin": self._spec.reduce_fanin}
+
+    def _reduced(self, out: ReduceOutcome) -> None:
+        s = self._s
         s.reductions += out.reductions
         s.reduce_usage += out.usage
         s.final_reduce = out.final
@@ -557,6 +632,8 @@ class BatchJobWorkflow:
                 await workflow.get_external_workflow_handle(child).signal("control", change)
             except Exception as err:  # the shard finished meanwhile: nothing to tell it
                 workflow.logger.info("shard %s not signalled: %s", child, err)
+        if self._reducer is not None and change.paused is not None:  # its steps wait while the batch is paused
+            await self._signal_reducer("control", ShardControl(paused=change.paused))
 
     def _totals(self) -> dict[str, int]:
         shards = self._s.shards

@@ -17,7 +17,15 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
-    from orchestration.shared.batch import ReduceInput, ReduceOutcome, ReduceRequest, ReduceResult
+    from orchestration.shared.batch import (
+        AnalysedRange,
+        AnalysisDone,
+        ReduceInput,
+        ReduceOutcome,
+        ReduceRequest,
+        ReduceResult,
+        ShardControl,
+    )
     from orchestration.workflows.options import ActivityOptions
 
 
@@ -48,8 +56,12 @@ class BatchReduceWorkflow:
                     wave = range(s.next_group, min(s.next_group + s.continue_every - ran_here, len(groups)))
                 else:
                     wave = range(s.next_group, min(s.next_group + s.parallelism, len(groups)))
-                requests = [self._request(g, groups[g], final=len(groups) == 1) for g in wave]
-                results = await self._run_steps(requests)
+                final = len(groups) == 1
+                if s.overlapped:
+                    requests, results = await self._run_when_ready([(g, groups[g]) for g in wave], final)
+                else:
+                    requests = [self._request(g, groups[g], final=final) for g in wave]
+                    results = await self._run_steps(requests)
                 s.usage = sum((out.usage for out in results), s.usage)
                 s.empty_here += [r.group for r, out in zip(requests, results, strict=True) if not out.key]
                 s.steps, s.next_group, ran_here = s.steps + len(wave), wave.stop, ran_here + len(wave)
@@ -59,6 +71,22 @@ class BatchReduceWorkflow:
                 raise _failed("no document was analysed; nothing to reduce")
             s.below_width, s.empty_below, s.empty_here = len(groups), s.empty_here, []
             s.level, s.next_group = s.level + 1, 0
+
+    @workflow.signal(name="analysed")
+    def analysed(self, done: AnalysedRange) -> None:
+        self._in.analysed = _merged(self._in.analysed, (done.start, done.end))
+
+    @workflow.signal(name="analysis_done")
+    def analysis_done(self, done: AnalysisDone) -> None:
+        s = self._in
+        s.totals, s.source_graph, s.usage_so_far = done.totals, done.source_graph, done.usage_so_far
+        s.analysis_done = True
+
+    @workflow.signal(name="control")
+    def control(self, change: ShardControl) -> None:
+        """The batch's pause and resume: steps not started yet wait (a paused batch spends nothing new)."""
+        if change.paused is not None:
+            self._in.paused = change.paused
 
     def _groups(self) -> list[tuple[int, int] | list[int]]:
         """This level's groups: manifest ranges at level 0, else groups of the level below's non-empty results.
@@ -92,6 +120,33 @@ class BatchReduceWorkflow:
 
         return list(await asyncio.gather(*(one(r) for r in requests)))
 
+    async def _run_when_ready(
+        self, wave: list[tuple[int, tuple[int, int] | list[int]]], final: bool
+    ) -> tuple[list[ReduceRequest], list[ReduceResult]]:
+        """Overlapped: the steps in order, each started once its inputs are ready and the batch is not paused.
+
+        A request is made when its step starts: the final one carries the analysis's totals, known
+        only then. At most `parallelism` run at once; a step waiting for its documents holds no slot.
+        """
+        slots = asyncio.Semaphore(self._in.parallelism)
+        made: dict[int, ReduceRequest] = {}
+
+        async def one(group: int, inputs: tuple[int, int] | list[int]) -> ReduceResult:
+            await workflow.wait_condition(lambda: self._ready(inputs, final))
+            async with slots:
+                req = made[group] = self._request(group, inputs, final=final)
+                return await self._step(req)
+
+        results = list(await asyncio.gather(*(one(g, inputs) for g, inputs in wave)))
+        return [made[g] for g, _ in wave], results
+
+    def _ready(self, inputs: tuple[int, int] | list[int], final: bool) -> bool:
+        s = self._in
+        if s.paused or (final and not s.analysis_done):
+            return False
+        # Later levels' inputs are reductions of level 0, which ran only once every range was analysed.
+        return isinstance(inputs, list) or any(a <= inputs[0] and inputs[1] <= b for a, b in s.analysed)
+
     async def _step(self, req: ReduceRequest) -> ReduceResult:
         s = self._in
         return await workflow.execute_activity(
@@ -115,3 +170,14 @@ class BatchReduceWorkflow:
 def _failed(message: str) -> ApplicationError:
     """Nothing to reduce is a fact about the batch, not a passing fault: fail the child, do not retry it."""
     return ApplicationError(message, type="BatchFailed", non_retryable=True)
+
+
+def _merged(ranges: list[tuple[int, int]], new: tuple[int, int]) -> list[tuple[int, int]]:
+    """`ranges` with `new` added, touching or overlapping ranges joined (so a group across two shards is covered)."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted([*ranges, new]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

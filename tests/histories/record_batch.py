@@ -4,14 +4,14 @@ Run `.venv/bin/python -m tests.histories.record_batch` after an intended change 
 workflows that is versioned with `workflow.patched()`; never to paper over a replay failure.
 They live in `batch/`, apart from the research job's histories (test_replay.py replays those).
 
-It records the current code path only: `batch_reduce_window_first_run` and
-`batch_reduce_window_last_run` (the reduce child's steps in a sliding window, patch
-`reduce-window`), from a parent with its reduce tree in a `BatchReduce` child that continues as
-new, a graph swap checked by an activity, a revise. The other files were recorded by earlier code
-and are kept as they are, since batches started before each patch must keep replaying:
-`batch_parent` and `batch_shard_*` before `batch-reduce-child` (the parent reduced by itself);
-`batch_parent_bounded` and `batch_reduce_first_run`/`_last_run` before `reduce-window` (steps in
-waves).
+It records the current code path only: `batch_parent_overlap` (patch `batch-reduce-overlap`: the
+reduce child started with the analysis and told each finished shard's range) and that child's
+`batch_reduce_overlap_first_run` and `batch_reduce_overlap_last_run`, from a parent whose tree
+continues as new, with a graph swap checked by an activity and a revise. The other files were
+recorded by earlier code and are kept as they are, since batches started before each patch must
+keep replaying: `batch_parent` and `batch_shard_*` before `batch-reduce-child` (the parent reduced
+by itself); `batch_parent_bounded` and `batch_reduce_first_run`/`_last_run` before `reduce-window`
+(steps in waves); `batch_reduce_window_*` before `batch-reduce-overlap` (the tree after the analysis).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.orchestration.batches import batch_workers, small_spec, start, write_
 from tests.orchestration.jobs import make_deps
 
 HERE = Path(__file__).parent / "batch"
-JOB = "history-batch-v2"
+JOB = "history-batch-v3"
 
 
 async def record() -> None:
@@ -44,8 +44,9 @@ async def record() -> None:
             # A slow fake model leaves time to swap the graph while shard 1 has not started.
             async with batch_workers(client, home, deps=make_deps(home, latency_s=0.05)) as (batches, deps):
                 # Two shards one at a time, each continuing as new after 2 activities; a swap checked by
-                # the workflow; a reduce tree of 6 + 2 + 1 steps whose child continues as new after every
-                # 2; approval waited for, a revise (the final step again), then approval.
+                # the workflow; a pause and a resume; a reduce tree of 6 + 2 + 1 steps, started with the
+                # analysis, whose child continues as new after every 2; approval waited for, a revise (the
+                # final step again), then approval.
                 spec = small_spec(
                     shard_size=12, micro_batch=3, continue_every=2, parallelism=1, approval={"required": True}
                 )
@@ -53,6 +54,9 @@ async def record() -> None:
                 while (await handle.progress()).done < 3:
                     await asyncio.sleep(0.05)
                 await handle.swap_graph("extract-claims@1")
+                await handle.pause()  # told to the shards and to the reduce child, which started with them
+                await asyncio.sleep(0.3)
+                await handle.resume()
                 while (await handle.progress()).phase != "awaiting_approval":
                     await asyncio.sleep(0.2)
                 await handle.revise(by="recorder", notes="Lead with what retries guarantee.")
@@ -66,10 +70,11 @@ async def record() -> None:
             reduce = client.get_workflow_handle(f"{JOB}/reduce-0")
             first_run = (await reduce.describe()).raw_description.workflow_execution_info.first_run_id
             histories = {
-                "batch_reduce_window_first_run": await client.get_workflow_handle(
+                "batch_parent_overlap": await client.get_workflow_handle(JOB).fetch_history(),
+                "batch_reduce_overlap_first_run": await client.get_workflow_handle(
                     f"{JOB}/reduce-0", run_id=first_run
                 ).fetch_history(),
-                "batch_reduce_window_last_run": await reduce.fetch_history(),
+                "batch_reduce_overlap_last_run": await reduce.fetch_history(),
             }
             for name, history in histories.items():
                 (HERE / f"{name}.json").write_text(history.to_json())

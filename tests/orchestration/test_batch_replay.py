@@ -2,7 +2,8 @@
 
 Before the `batch-reduce-child` patch: the parent (reducing by itself), a shard's first run that
 continued as new, its last run. After it: the parent with a `BatchReduce` child, that child's first
-run (continued as new) and its last run.
+run (continued as new) and its last run; the same child with its steps in a sliding window; and the
+parent whose child starts with the analysis (`batch-reduce-overlap`), with that child's runs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ _IDS = {
     "batch_reduce_last_run": "history-batch-v2/reduce-0",
     "batch_reduce_window_first_run": "history-batch-v2/reduce-0",
     "batch_reduce_window_last_run": "history-batch-v2/reduce-0",
+    "batch_parent_overlap": "history-batch-v3",
+    "batch_reduce_overlap_first_run": "history-batch-v3/reduce-0",
+    "batch_reduce_overlap_last_run": "history-batch-v3/reduce-0",
 }
 _WORKFLOWS = [BatchJobWorkflow, BatchShardWorkflow, BatchReduceWorkflow]
 
@@ -92,3 +96,25 @@ async def test_bounded_parent_refuses_the_parent_reducing_itself(tmp_path: Path)
     bounded = next(p for p in HISTORIES if p.stem == "batch_parent_bounded")
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(_load(bounded))
+
+
+@workflow.defn(name=names.BATCH_WORKFLOW)
+class _ReducesAfterTheAnalysis(BatchJobWorkflow):
+    """Starts the tree after the analysis again, ignoring `batch-reduce-overlap`: that history must refuse it."""
+
+    @workflow.run
+    async def run(self, inp: BatchInput) -> BatchResult:
+        return await super().run(inp)
+
+    def _overlaps(self) -> bool:
+        return False
+
+
+async def test_overlapped_parent_refuses_the_tree_after_the_analysis(tmp_path: Path) -> None:
+    replayer = Replayer(
+        workflows=[_ReducesAfterTheAnalysis, BatchShardWorkflow, BatchReduceWorkflow],
+        data_converter=data_converter(make_settings(tmp_path)),
+    )
+    overlapped = next(p for p in HISTORIES if p.stem == "batch_parent_overlap")
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(_load(overlapped))
