@@ -280,7 +280,7 @@ class BatchJobWorkflow:
             raise _BatchFailed(f"{what} failed: {err.cause or err}") from None
 
     def _overlaps(self) -> bool:
-        """Whether this first round's tree starts with the analysis (asked once, in run()).
+        """Whether this first round's tree starts with the analysis (asked once, before the first shard).
 
         Not for a budget (a shard may stop part way and its share decides what runs next), nor
         for ingest (nothing to reduce), nor before the reduce child existed."""
