@@ -25,7 +25,6 @@ On private dev servers (WAL), in one run:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import resource
@@ -36,7 +35,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from experiments.benchmarks.bench_workflows import Chain, ChainWorkflow, noop
+from experiments.benchmarks.private_server import private_server
 from orchestration.activities import WorkerDeps, pool_size
 from orchestration.activities.doc_pool import shared_pool
 from orchestration.activities.manifest import ManifestSummary
@@ -410,9 +409,9 @@ async def run(
         # this one serves the ingest and crash parts.
         pairs = []
         for i in range(repeat):
-            async with _fresh_server(folder / f"noop-{i}") as fresh:
+            async with private_server(folder / f"noop-{i}") as (fresh, _):
                 limit = await noop_limit(fresh, docs, min(shards, parallelism), parallelism * micro_batch)
-            async with _fresh_server(folder / f"batch-{i}") as fresh:
+            async with private_server(folder / f"batch-{i}") as (fresh, _):
                 batch = await batch_run(fresh, folder / f"home-{i}", corpus, spec, memory)
             pairs.append((limit, batch))
         out["noop_limit"] = max((limit for limit, _ in pairs), key=lambda r: r["per_s"])
@@ -435,18 +434,6 @@ async def run(
         server.stop()
     out["load_after"] = os.getloadavg()[0]
     return out
-
-
-@contextlib.asynccontextmanager
-async def _fresh_server(home: Path) -> AsyncIterator[Client]:
-    """A client of a new dev server with an empty database, stopped on exit."""
-    settings = OrchestrationSettings(home=home, temporal_port=_free_port(), ui_port=_free_port(), temporal_address=None)
-    server = EmbeddedServer(settings)
-    record = server.ensure_started()
-    try:
-        yield await Client.connect(record.address, data_converter=data_converter(settings))
-    finally:
-        server.stop()
 
 
 def readme_lines(r: dict[str, Any]) -> list[str]:

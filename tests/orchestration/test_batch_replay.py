@@ -67,13 +67,17 @@ class _ReduceFirst(BatchJobWorkflow):
         await self._analyse(self._s.shards, retry=False)
 
 
-async def test_reordered_batch_is_nondeterministic(tmp_path: Path) -> None:
+async def _refused(parent: type, stem: str, home: Path) -> None:
+    """Replaying the committed history `stem` with `parent` as the batch workflow must fail as nondeterministic."""
     replayer = Replayer(
-        workflows=[_ReduceFirst, BatchShardWorkflow], data_converter=data_converter(make_settings(tmp_path))
+        workflows=[parent, BatchShardWorkflow, BatchReduceWorkflow], data_converter=data_converter(make_settings(home))
     )
-    parent = next(p for p in HISTORIES if p.stem == "batch_parent")
     with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(_load(parent))
+        await replayer.replay_workflow(_load(next(p for p in HISTORIES if p.stem == stem)))
+
+
+async def test_reordered_batch_is_nondeterministic(tmp_path: Path) -> None:
+    await _refused(_ReduceFirst, "batch_parent", tmp_path)
 
 
 @workflow.defn(name=names.BATCH_WORKFLOW)
@@ -89,13 +93,7 @@ class _ReducesItself(BatchJobWorkflow):
 
 
 async def test_bounded_parent_refuses_the_parent_reducing_itself(tmp_path: Path) -> None:
-    replayer = Replayer(
-        workflows=[_ReducesItself, BatchShardWorkflow, BatchReduceWorkflow],
-        data_converter=data_converter(make_settings(tmp_path)),
-    )
-    bounded = next(p for p in HISTORIES if p.stem == "batch_parent_bounded")
-    with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(_load(bounded))
+    await _refused(_ReducesItself, "batch_parent_bounded", tmp_path)
 
 
 @workflow.defn(name=names.BATCH_WORKFLOW)
@@ -111,10 +109,4 @@ class _ReducesAfterTheAnalysis(BatchJobWorkflow):
 
 
 async def test_overlapped_parent_refuses_the_tree_after_the_analysis(tmp_path: Path) -> None:
-    replayer = Replayer(
-        workflows=[_ReducesAfterTheAnalysis, BatchShardWorkflow, BatchReduceWorkflow],
-        data_converter=data_converter(make_settings(tmp_path)),
-    )
-    overlapped = next(p for p in HISTORIES if p.stem == "batch_parent_overlap")
-    with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(_load(overlapped))
+    await _refused(_ReducesAfterTheAnalysis, "batch_parent_overlap", tmp_path)
