@@ -26,15 +26,17 @@ async def test_cancel_stops_children_and_keeps_partial_results(temporal_client: 
         await handle.cancel()
         with pytest.raises(JobEndedError, match="cancelled"):
             await handle.result()
-        shards = [temporal_client.get_workflow_handle(f"batch-cancel/shard-{i}") for i in (0, 1)]
-        # A shard still running when the batch closed gets its cancel request then: wait for it.
+        # The shards, and the reduce tree started with them; a child still running when the batch
+        # closed gets its cancel request then: wait for it.
+        children = [f"batch-cancel/shard-{i}" for i in (0, 1)] + ["batch-cancel/reduce-0"]
+        handles = [temporal_client.get_workflow_handle(c) for c in children]
         for _ in range(100):
-            statuses = [(await s.describe()).status for s in shards]
+            statuses = [(await s.describe()).status for s in handles]
             if WorkflowExecutionStatus.RUNNING not in statuses:
                 break
             await asyncio.sleep(0.1)
 
-    assert statuses == [WorkflowExecutionStatus.CANCELED] * 2
+    assert statuses == [WorkflowExecutionStatus.CANCELED] * 3
     kept = records(deps, "batch-cancel")
     assert 6 <= len(kept) < 40 and all(r["ok"] for r in kept)
     # Every recorded document's result stays; results of documents analysed but not yet recorded
@@ -46,7 +48,10 @@ async def test_cancel_while_reducing_cancels_the_reduce_child(temporal_client: C
     corpus = write_corpus(tmp_path / "corpus", 16)
     deps = make_deps(tmp_path / "home", latency_s=0.1)  # every reduce step waits on the (slow) fake model
     async with batch_workers(temporal_client, tmp_path / "home", deps=deps) as (batches, _):
-        spec = small_spec(micro_batch=8, shard_size=8, parallelism=2, reduce_fanin=2)  # 8 + 4 + 2 + 1 steps
+        # 8 + 4 + 2 + 1 steps. A budget keeps the whole tree after the analysis: started with the
+        # analysis, most of it would be done before the batch is `reducing`, too short a window to
+        # cancel in on a loaded machine (the overlapped child's cancel is the test above).
+        spec = small_spec(micro_batch=8, shard_size=8, parallelism=2, reduce_fanin=2, budget={"max_model_calls": 10**6})
         handle = await start(batches, deps, spec, [str(corpus)], "batch-cancel-reduce")
         while (await handle.progress()).phase != "reducing":
             await asyncio.sleep(0.05)
