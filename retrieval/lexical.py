@@ -17,6 +17,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,11 +259,36 @@ def _connection(path: Path | None) -> _Db:
         if db is None:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(key, check_same_thread=False, timeout=30.0)
+            conn = sqlite3.connect(key, check_same_thread=False, timeout=_BUSY_TIMEOUT_S)
             if path is not None:
                 # WAL lets readers in other processes run while one writes; NORMAL is
                 # durable across process crashes (only a power loss can drop the last commit).
-                conn.execute("PRAGMA journal_mode=WAL")
+                _to_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")
             db = _DBS[key] = _Db(conn, threading.Lock())
         return db
+
+
+_BUSY_TIMEOUT_S = 30.0
+
+
+def _to_wal(conn: sqlite3.Connection, busy_timeout_s: float = _BUSY_TIMEOUT_S) -> None:
+    """Switch to WAL, retried while another process switches the same new file.
+
+    SQLite answers "database is locked" at once, busy timeout or not, to a connection asking
+    for WAL while another one is turning the same new file to WAL (the race that failed
+    resume-mode checkpoint setup in CI; see `reasoning.checkpoints`). Workers sharing a state
+    folder open a new collection's index together the same way. The retry keeps the busy
+    timeout's promise; past it, the error is raised as it is.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.25)
