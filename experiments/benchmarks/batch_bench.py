@@ -5,8 +5,10 @@ Run: ``.venv/bin/python -m experiments.benchmarks.batch_bench [--docs 10000] [--
 On private dev servers (WAL), in one run:
 
 1. Limit of the one-activity-per-document design: the same number of bare no-op activities
-   (``bench.noop``), fanned out by as many workflows as the batch has shards, each at most
-   `parallelism x micro_batch` in flight (what the batch may run at once), on one in-process worker.
+   (``bench.noop``), shared by as many workflows as the batch has shards, `parallelism` of them at
+   a time, each keeping `micro_batch` activities in flight (a new one starts as one ends): the
+   batch's own bound of `parallelism x micro_batch` documents in flight, on one in-process worker.
+   (Waves of activities, each wave a workflow of its own, measured ~40% below this window.)
 2. The batch: ``summarize@1`` (fake model) over N small generated documents, then the reduce
    tree, auto-approved and published, on the same worker settings (its document pool: one
    process per CPU, started before the clock starts, as the no-op arm's worker is). Wall (to
@@ -108,8 +110,9 @@ async def _start(
     )  # fmt: skip
 
 
-async def noop_limit(client: Client, docs: int, workflows: int, in_flight: int) -> dict[str, Any]:
-    """One bare activity per document: `workflows` workflows share the documents, fanned out in waves."""
+async def noop_limit(client: Client, docs: int, workflows: int, at_once: int, window: int) -> dict[str, Any]:
+    """One bare activity per document: `workflows` workflows share the documents, `at_once` of them
+    running at a time, each keeping `window` activities in flight."""
     queue = f"noop-{uuid.uuid4().hex[:6]}"
     request = SubtaskRequest(
         job_id="bench",
@@ -118,27 +121,25 @@ async def noop_limit(client: Client, docs: int, workflows: int, in_flight: int) 
         subtask=SubtaskRef(id="s", kind="research", question="q"),
     )
     per = -(-docs // workflows)
-    wave = max(1, in_flight // workflows)
+    chain = Chain(activity="bench.noop", task_queue=queue, count=per, parallel=True, window=window, request=request)
+    gate = asyncio.Semaphore(at_once)
     async with Worker(
         client,
         task_queue=queue,
         workflows=[ChainWorkflow],
         activities=[noop],
-        max_concurrent_activities=max(8, in_flight),
+        max_concurrent_activities=max(8, at_once * window),
     ):
         started = time.perf_counter()
 
         async def one_workflow() -> None:
-            left = per
-            while left > 0:  # waves of `wave` parallel activities: the batch's own in-flight bound
-                n = min(wave, left)
+            async with gate:  # like the batch's shards: `parallelism` run at once
                 await client.execute_workflow(
                     ChainWorkflow.run,
-                    Chain(activity="bench.noop", task_queue=queue, count=n, parallel=True, request=request),
+                    chain,
                     id=f"noop-{uuid.uuid4().hex[:8]}",
                     task_queue=queue,
                 )
-                left -= n
 
         await asyncio.gather(*(one_workflow() for _ in range(workflows)))
         wall = time.perf_counter() - started
@@ -410,7 +411,7 @@ async def run(
         pairs = []
         for i in range(repeat):
             async with private_server(folder / f"noop-{i}") as (fresh, _):
-                limit = await noop_limit(fresh, docs, min(shards, parallelism), parallelism * micro_batch)
+                limit = await noop_limit(fresh, docs, shards, parallelism, micro_batch)
             async with private_server(folder / f"batch-{i}") as (fresh, _):
                 batch = await batch_run(fresh, folder / f"home-{i}", corpus, spec, memory)
             pairs.append((limit, batch))

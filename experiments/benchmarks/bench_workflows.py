@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,12 +14,14 @@ with workflow.unsafe.imports_passed_through():
 
 
 class Chain(BaseModel):
-    """Run `count` activities of one kind back to back (sequential) or all at once."""
+    """Run `count` activities of one kind back to back (sequential), all at once (parallel), or
+    `window` at a time (parallel with a window: a new one starts as soon as one ends)."""
 
     activity: str
     task_queue: str
     count: int
     parallel: bool = False
+    window: int | None = None
     request: SubtaskRequest | None = None
 
 
@@ -45,9 +48,15 @@ class ChainWorkflow:
                 result_type=SubtaskResult,
             )
 
-        if chain.parallel:
-            import asyncio
-
+        if chain.parallel and chain.window:
+            running: set[Any] = set()
+            for i in range(chain.count):
+                if len(running) >= chain.window:
+                    _, left = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    running = set(left)
+                running.add(asyncio.ensure_future(one(i)))
+            await asyncio.gather(*running)
+        elif chain.parallel:
             await asyncio.gather(*(one(i) for i in range(chain.count)))
         else:
             for i in range(chain.count):
