@@ -52,7 +52,9 @@ class ChainWorkflow:
             running: set[Any] = set()
             for i in range(chain.count):
                 if len(running) >= chain.window:
-                    _, left = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    done, left = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for finished in done:
+                        finished.result()  # a failed activity fails the run, as in the other modes
                     running = set(left)
                 running.add(asyncio.ensure_future(one(i)))
             await asyncio.gather(*running)
