@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import re
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from reasoning.errors import CheckpointBusyError, ConfigError
+from retrieval.sqlite_wal import is_locked, wal_backoff
 
 _NO_STORE = "Resume mode needs CheckpointConfig(sqlite_dir=... or sqlite_path=...) on one host, or postgres_url."
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -109,25 +109,23 @@ async def _sqlite(path: Path, busy_timeout_s: float, attempt: int | None) -> Asy
 async def _set_up(saver: Any, path: Path, busy_timeout_s: float) -> None:
     """LangGraph's setup, retried while another connection turns a new database to WAL.
 
-    Setup's ``PRAGMA journal_mode=WAL`` fails with "database is locked" at once, without
-    waiting out the busy timeout, when another connection is switching the same new file
-    to WAL (measured: 13 of 300 trials of 4 threads opening one new file). A job's
-    subtasks open their job's new database together, so the first attempts of a resume-
-    mode job failed that way now and then. The retry keeps the busy timeout's promise.
+    Setup's ``PRAGMA journal_mode=WAL`` fails with "database is locked" at once when another
+    connection is switching the same new file (`retrieval.sqlite_wal`): a job's subtasks open
+    their job's new database together, so the first attempts of a resume-mode job failed that
+    way now and then.
     """
-    deadline = time.monotonic() + busy_timeout_s
-    delay = 0.005
+    waits = wal_backoff(busy_timeout_s)
     while True:
         try:
             await saver.setup()
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
+            if not is_locked(exc):
                 raise
-            if time.monotonic() + delay > deadline:
+            delay = next(waits, None)
+            if delay is None:
                 raise CheckpointBusyError(f"setting up {path.name}: {exc}") from exc
         await asyncio.sleep(delay)
-        delay = min(2 * delay, 0.25)
 
 
 @contextlib.asynccontextmanager

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from retrieval.filters import matches
 from retrieval.models import Document, Metadata
+from retrieval.sqlite_wal import is_locked, wal_backoff
 
 # Recorded in each collection's metadata: a change here means a `reindex`.
 LEXICAL_ID = "sqlite-fts5/porter-unicode61/v1"
@@ -273,22 +274,15 @@ _BUSY_TIMEOUT_S = 30.0
 
 
 def _to_wal(conn: sqlite3.Connection, busy_timeout_s: float = _BUSY_TIMEOUT_S) -> None:
-    """Switch to WAL, retried while another process switches the same new file.
-
-    SQLite answers "database is locked" at once, busy timeout or not, to a connection asking
-    for WAL while another one is turning the same new file to WAL (the race that failed
-    resume-mode checkpoint setup in CI; see `reasoning.checkpoints`). Workers sharing a state
-    folder open a new collection's index together the same way. The retry keeps the busy
-    timeout's promise; past it, the error is raised as it is.
-    """
-    deadline = time.monotonic() + busy_timeout_s
-    delay = 0.005
+    """Switch to WAL, retried while another process switches the same new file (`retrieval.sqlite_wal`);
+    past the busy timeout, or on any other error, the error is raised as it is."""
+    waits = wal_backoff(busy_timeout_s)
     while True:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+            delay = next(waits, None) if is_locked(exc) else None
+            if delay is None:
                 raise
         time.sleep(delay)
-        delay = min(2 * delay, 0.25)
