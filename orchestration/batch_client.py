@@ -27,10 +27,13 @@ from orchestration.shared.batch import (
     BatchSpec,
     BatchState,
     BatchSwap,
+    ReduceProgress,
     ShardProgress,
 )
 from orchestration.shared.messages import Decision, TaskQueues, Tuning
 from orchestration.shared.usage import BudgetChange
+
+_ENDED_BADLY = (WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.TIMED_OUT, WorkflowExecutionStatus.TERMINATED)
 
 
 class BatchClient:
@@ -70,9 +73,15 @@ class BatchHandle:
         self.job_id = handle.id
 
     async def progress(self) -> BatchProgress:
-        """The parent's counts plus each running shard's live counters, rate and ETA."""
+        """The parent's counts plus each running shard's live counters, the reduce child's view, rate and ETA."""
         p = await self.handle.query("progress", result_type=BatchProgress)
+        reducer = asyncio.ensure_future(self._reducer(p.reducer_id)) if p.reducer_id else None
         lives = await asyncio.gather(*(self._shard(sid) for sid in p.running_ids), return_exceptions=True)
+        if reducer is not None:
+            try:
+                p.reduce = await reducer
+            except Exception:  # it ended between the two queries: the parent's next answer says how
+                p.reduce = None
         for sid, live in zip(p.running_ids, lives, strict=True):
             if not isinstance(live, ShardProgress):
                 continue  # the shard finished between the two queries
@@ -95,6 +104,20 @@ class BatchHandle:
 
     async def _shard(self, shard_id: str) -> ShardProgress:
         return await self.client.get_workflow_handle(shard_id).query("progress", result_type=ShardProgress)
+
+    async def _reducer(self, workflow_id: str) -> ReduceProgress | None:
+        """The reduce tree's live view; a child that failed (the overlapped tree, while the analysis
+        goes on) says why at once, not only when the batch ends."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        status = (await handle.describe()).status
+        if status in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW):
+            return await handle.query("progress", result_type=ReduceProgress)
+        if status in _ENDED_BADLY:
+            try:
+                await handle.result()
+            except WorkflowFailureError as err:
+                return ReduceProgress(workflow_id=workflow_id, error=failure_reason(err))
+        return None  # completed (the parent is about to say so) or cancelled (a retry dropped it)
 
     async def watch(self, interval_s: float = 0.5) -> AsyncIterator[BatchProgress]:
         """Yield progress until the batch ends."""

@@ -71,7 +71,15 @@ async def watch_batch(
             samples.append(RateSample(t=at, done=p.done, failed=p.failed, phase=p.phase, paused=p.paused))
             bar.n = progress.done + progress.failed
             paused = " (paused)" if progress.paused else ""
-            bar.set_postfix_str(f"{progress.phase}{paused}, {progress.usage.model_calls:,} model calls")
+            tree = progress.reduce
+            reduce = (
+                ""
+                if tree is None
+                else f", reduce failed: {tree.error}"
+                if tree.error
+                else f", {tree.steps} reduce steps"
+            )
+            bar.set_postfix_str(f"{progress.phase}{paused}, {progress.usage.model_calls:,} model calls{reduce}")
             bar.refresh()
             if until(progress) or progress.phase in BATCH_FINAL:
                 return progress

@@ -293,6 +293,21 @@ class ReduceOutcome(BaseModel):
     final: ReduceRequest | None = None
 
 
+class ReduceProgress(BaseModel):
+    """The reduce child's live view (its `progress` query); `status` shows it beside the shards."""
+
+    workflow_id: str = ""
+    level: int = Field(default=0, description="The tree's level being reduced (0: ranges of documents).")
+    groups: int = Field(default=0, description="Steps this level has.")
+    steps: int = Field(default=0, description="Steps finished, every level and run.")
+    running: int = 0
+    waiting: int = Field(default=0, description="Steps of this level waiting for their documents (overlapped).")
+    overlapped: bool = False
+    analysis_done: bool = False
+    paused: bool = False
+    error: str | None = Field(default=None, description="Why the child failed (filled by the client).")
+
+
 class BatchSwap(BaseModel):
     graph: str
 
@@ -385,6 +400,8 @@ class BatchProgress(BaseModel):
     usage: Usage = Field(
         default_factory=Usage, description="Finished shards and reduce steps; the client adds running shards'."
     )
+    reducer_id: str | None = Field(default=None, description="The reduce child's workflow id while it runs.")
+    reduce: ReduceProgress | None = Field(default=None, description="The reduce child's view (filled by the client).")
 
 
 class BatchResult(BaseModel):

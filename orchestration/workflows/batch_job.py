@@ -81,6 +81,7 @@ class BatchJobWorkflow:
         self._granted: dict[int, Budget] = {}  # budget shares of the shards running now
         self._budgeted = False  # set in run(): workflow.patched() may not be called from a query
         self._reducer: workflow.ChildWorkflowHandle[Any, ReduceOutcome] | None = None  # overlapped with the analysis
+        self._reducer_id: str | None = None  # the running reduce child, for the progress query
         question = inp.spec.question or "Batch analysis"
         # The publish saga is the research job's, unchanged: it reads a JobState.
         self._publish = JobState(
@@ -292,7 +293,10 @@ class BatchJobWorkflow:
     async def _reduce_in_child(self) -> None:
         """The reduce tree as a `BatchReduce` child: its runs hold the steps, this history one child."""
         reducer = await self._start_reducer(overlapped=False)
-        self._reduced(await self._child("the reduction", lambda: reducer))
+        try:
+            self._reduced(await self._child("the reduction", lambda: reducer))
+        finally:
+            self._reducer_id = None
 
     async def _start_reducer(self, *, overlapped: bool) -> workflow.ChildWorkflowHandle[Any, ReduceOutcome]:
         """Start the round's `BatchReduce` child; an overlapped one learns the totals at the end (`_finish_reducer`)."""
@@ -300,7 +304,7 @@ class BatchJobWorkflow:
         known: dict[str, Any] = {}
         if not overlapped:
             known = {"source_graph": s.graph, "usage_so_far": self._usage(), "totals": self._totals_line()}
-        return await workflow.start_child_workflow(
+        handle = await workflow.start_child_workflow(
             names.REDUCE_WORKFLOW,
             ReduceInput(
                 job_id=self._job, graph=spec.reduce_graph, model=spec.model, question=spec.question,
@@ -314,6 +318,8 @@ class BatchJobWorkflow:
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"reduce round {s.retry_round}: at most {spec.reduce_fanin} inputs per step",
         )  # fmt: skip
+        self._reducer_id = handle.id
+        return handle
 
     async def _finish_reducer(self) -> None:
         """The analysis ended: tell the overlapped child what its final step states, then wait for the report."""
@@ -324,12 +330,12 @@ class BatchJobWorkflow:
         try:
             self._reduced(await self._child("the reduction", lambda: reducer))
         finally:
-            self._reducer = None
+            self._reducer, self._reducer_id = None, None
 
     async def _drop_reducer(self) -> None:
         """A retry was asked for during the analysis: the overlapped tree reduced results the retry
         changes, so it is cancelled (its reductions are round 0's artifacts) and a new one reduces after."""
-        reducer, self._reducer = self._reducer, None
+        reducer, self._reducer, self._reducer_id = self._reducer, None, None
         assert reducer is not None
         reducer.cancel()
         try:
@@ -607,13 +613,14 @@ class BatchJobWorkflow:
 
     @workflow.query(name="progress")
     def progress(self) -> BatchProgress:
-        s = self._s
+        s, totals = self._s, self._totals()
         return BatchProgress(
             job_id=self._job, phase=s.phase, paused=s.paused, graph=s.graph, total=self._in.total,
+            done=totals["done"], failed=totals["failed"], reused=totals["reused"],
             running_shards=len(self._running), running_ids=list(self._running), shards=s.shards,
             started_at=s.started_at, analysed_at=s.analysed_at,
             report=s.report, approval=s.approval, retry_round=s.retry_round, error=s.error, usage=self._usage(),
-            budget=self._spec.budget, budget_note=s.budget_note, **self._totals(),
+            budget=self._spec.budget, budget_note=s.budget_note, reducer_id=self._reducer_id,
         )  # fmt: skip
 
     @workflow.query(name="state")

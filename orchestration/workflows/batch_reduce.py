@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         AnalysisDone,
         ReduceInput,
         ReduceOutcome,
+        ReduceProgress,
         ReduceRequest,
         ReduceResult,
         ShardControl,
@@ -38,6 +39,10 @@ class BatchReduceWorkflow:
     @workflow.init
     def __init__(self, inp: ReduceInput) -> None:
         self._in = inp
+        # For the progress query only (no command depends on them): steps of the wave in hand.
+        self._finished = 0  # finished, not yet counted in `steps` (counted when the wave ends)
+        self._running = 0
+        self._waiting = 0
 
     @workflow.run
     async def run(self, inp: ReduceInput) -> ReduceOutcome:
@@ -65,6 +70,7 @@ class BatchReduceWorkflow:
                 s.usage = sum((out.usage for out in results), s.usage)
                 s.empty_here += [r.group for r, out in zip(requests, results, strict=True) if not out.key]
                 s.steps, s.next_group, ran_here = s.steps + len(wave), wave.stop, ran_here + len(wave)
+                self._finished = 0
                 if requests[0].final:
                     return self._finish(requests[0], results[0])
             if len(s.empty_here) == len(groups):
@@ -132,7 +138,11 @@ class BatchReduceWorkflow:
         made: dict[int, ReduceRequest] = {}
 
         async def one(group: int, inputs: tuple[int, int] | list[int]) -> ReduceResult:
-            await workflow.wait_condition(lambda: self._ready(inputs, final))
+            self._waiting += 1
+            try:
+                await workflow.wait_condition(lambda: self._ready(inputs, final))
+            finally:
+                self._waiting -= 1
             async with slots:
                 req = made[group] = self._request(group, inputs, final=final)
                 return await self._step(req)
@@ -149,13 +159,29 @@ class BatchReduceWorkflow:
 
     async def _step(self, req: ReduceRequest) -> ReduceResult:
         s = self._in
-        return await workflow.execute_activity(
-            names.BATCH_REDUCE,
-            req,
-            result_type=ReduceResult,
-            summary=f"reduce level {req.level} group {req.group}",
-            **ActivityOptions(s.queues, s.tuning).reasoning().kwargs(),
-        )
+        self._running += 1
+        try:
+            out = await workflow.execute_activity(
+                names.BATCH_REDUCE,
+                req,
+                result_type=ReduceResult,
+                summary=f"reduce level {req.level} group {req.group}",
+                **ActivityOptions(s.queues, s.tuning).reasoning().kwargs(),
+            )
+        finally:
+            self._running -= 1
+        self._finished += 1
+        return out
+
+    @workflow.query(name="progress")
+    def progress(self) -> ReduceProgress:
+        """Where the tree is: a query, so watching it adds nothing to the history."""
+        s = self._in
+        return ReduceProgress(
+            workflow_id=workflow.info().workflow_id, level=s.level, groups=len(self._groups()),
+            steps=s.steps + self._finished, running=self._running, waiting=self._waiting,
+            overlapped=s.overlapped, analysis_done=s.analysis_done, paused=s.paused,
+        )  # fmt: skip
 
     def _finish(self, final: ReduceRequest, result: ReduceResult) -> ReduceOutcome:
         if result.report is None:

@@ -1,4 +1,5 @@
-"""Test-only batch graphs: one that fails on marked documents while a switch is on, one that misfits."""
+"""Test-only batch graphs: one that fails on marked documents while a switch is on, one that misfits, a
+reduce graph that always fails."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
 from reasoning import DocumentAnalysis, DocumentInput, default_registry
+from reasoning.errors import ConfigError
+from reasoning.types import SynthesisInput
 
 BROKEN = {"on": True}
 """While on, flaky-summary@1 raises on documents containing FAIL-ME (the fix: turn it off)."""
@@ -52,3 +55,22 @@ class _Other(BaseModel):
 def make_misfit() -> StateGraph[Any, Any, Any, Any]:
     """Takes a document but returns no analysis: refused as a batch graph."""
     return make_flaky_summary()
+
+
+class _Parts(TypedDict, total=False):
+    question: str
+    parts: list[dict[str, Any]]
+
+
+def _broken_reduce(state: _Parts) -> dict[str, Any]:
+    raise ConfigError("injected: this reduce graph cannot reduce anything")
+
+
+@default_registry.register("broken-reduce", "1", input_model=SynthesisInput, output_model=DocumentAnalysis)
+def make_broken_reduce() -> StateGraph[Any, Any, Any, Any]:
+    """Fits a reduce step, fails every one (non-retryable): the tree fails at its first step."""
+    graph = StateGraph(_Parts)
+    graph.add_node("reduce", _broken_reduce)
+    graph.add_edge(START, "reduce")
+    graph.add_edge("reduce", END)
+    return graph

@@ -13,12 +13,22 @@ from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.client import Client, WorkflowHandle
 
 from orchestration.artifacts import reduction_key
+from orchestration.client import JobEndedError
+from orchestration.edge.cli.batch_view import reduce_line
 from orchestration.shared import names
-from orchestration.shared.batch import AnalysedRange, AnalysisDone, ReduceInput, ReduceOutcome, ShardControl
+from orchestration.shared.batch import (
+    AnalysedRange,
+    AnalysisDone,
+    BatchProgress,
+    ReduceInput,
+    ReduceOutcome,
+    ReduceProgress,
+    ShardControl,
+)
 from orchestration.shared.spec import ModelChoice
 from orchestration.workflows.batch_reduce import _merged
 from tests.orchestration import batch_graphs
-from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
+from tests.orchestration.batches import batch_workers, records, small_spec, start, write_corpus
 from tests.orchestration.jobs import make_deps
 
 pytestmark = pytest.mark.timeout(180)
@@ -111,11 +121,13 @@ async def test_steps_wait_for_their_ranges_the_final_one_for_the_end_and_all_for
         await handle.signal("analysed", AnalysedRange(start=0, end=6))
         await asyncio.sleep(1.5)
         assert await _count(handle, SCHEDULED) == 0  # paused: nothing starts
+        assert await _progress(handle) == (0, 6, 0, 0, 6, True, False)  # (level, groups, steps, running, waiting..)
 
         await handle.signal("control", ShardControl(paused=False))
         await _until(handle, STEP_DONE, 1)
         await asyncio.sleep(1.0)
         assert await _count(handle, SCHEDULED) == 1  # only [0, 4) is analysed; [4, 8) waits for shard 1
+        assert await _progress(handle) == (0, 6, 1, 0, 5, False, False)
 
         await handle.signal("analysed", AnalysedRange(start=12, end=24))
         await handle.signal("analysed", AnalysedRange(start=6, end=12))
@@ -123,6 +135,12 @@ async def test_steps_wait_for_their_ranges_the_final_one_for_the_end_and_all_for
         await asyncio.sleep(1.0)
         assert await _count(handle, SCHEDULED) == 8  # the final step waits for the totals
         assert (await handle.describe()).status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+        assert await _progress(handle) == (2, 1, 8, 0, 1, False, False)  # the final step waits for the analysis
+        live = await handle.query("progress", result_type=ReduceProgress)
+        assert (
+            reduce_line("tree-source", live)
+            == "reduce: level 2 (1 step); 8 done in all, 0 running, 1 waiting for the analysis"
+        )
 
         totals = {"done": 24, "failed": 0, "reused": 0, "total": 24, "fanin": 4}
         await handle.signal("analysis_done", AnalysisDone(totals=totals, source_graph="summarize@1"))
@@ -133,6 +151,39 @@ async def test_steps_wait_for_their_ranges_the_final_one_for_the_end_and_all_for
     assert "24 of 24 documents analysed with `summarize@1`" in deps.artifacts.get_text(outcome.report.key)
     final = (reduction_key("tree-source", r, 2, 0) for r in (0, 7))
     assert len({deps.artifacts.get_text(k) for k in final}) == 1  # the same analysis as the batch's own tree
+
+
+async def _progress(handle: WorkflowHandle[Any, Any]) -> tuple[Any, ...]:
+    r = await handle.query("progress", result_type=ReduceProgress)
+    assert r.overlapped and r.workflow_id == handle.id
+    return (r.level, r.groups, r.steps, r.running, r.waiting, r.paused, r.analysis_done)
+
+
+async def test_a_tree_that_fails_during_the_analysis_is_reported_at_once(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "corpus", 24)
+    home = tmp_path / "home"
+    # A slow model keeps shards 1-3 analysing long after shard 0's first step failed (non-retryable).
+    async with batch_workers(temporal_client, home, deps=make_deps(home, latency_s=0.1)) as (batches, deps):
+        spec = small_spec(**_SPEC, reduce_graph="broken-reduce@1")
+        handle = await start(batches, deps, spec, [str(corpus)], "overlap-broken")
+        seen: list[BatchProgress] = []
+        while not (p := await handle.progress()).reduce or p.reduce.error is None:
+            seen.append(p)
+            assert p.phase == "analysing", p
+            await asyncio.sleep(0.05)
+        assert p.phase == "analysing" and p.done < 24, p  # known while the analysis goes on
+        assert p.reducer_id == "overlap-broken/reduce-0"
+        assert "injected: this reduce graph cannot reduce anything" in p.reduce.error
+        assert any(s.reduce is not None and s.reduce.waiting > 0 for s in seen)  # the live view before it
+        line = reduce_line("overlap-broken", p.reduce)
+        assert line.startswith("reduce failed: ") and "--reuse overlap-broken" in line
+        with pytest.raises(JobEndedError, match="the reduction failed"):
+            await handle.result()
+
+    assert len(records(deps, "overlap-broken")) == 24  # the analysis finished and kept every result
+    assert all(r["ok"] for r in records(deps, "overlap-broken"))
 
 
 async def test_a_retry_asked_for_during_the_analysis_drops_the_early_tree(

@@ -21,6 +21,7 @@ from orchestration.activities.manifest import ManifestSummary
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.client import JobEndedError, connect
 from orchestration.edge.batch import check_batch, new_batch_id, start_batch
+from orchestration.edge.cli.batch_view import reduce_line
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_cmds import _clean_errors, _deps, _sdk_logs_to_file
@@ -138,7 +139,7 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)  # fmt: skip
     task = bar.add_task("analysing", total=None, rate="")
-    told, told_budget = False, False
+    told, told_budget, told_reduce = False, False, False
     with Live(bar, console=console, refresh_per_second=4):
         async for p in handle.watch(interval_s=0.5):
             label = f"{p.phase}{' (paused)' if p.paused else ''}"
@@ -152,6 +153,9 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
             if p.phase == "awaiting_budget" and not told_budget:
                 console.print(f"Budget reached ({p.budget_note}): {RAISE_HINT.format(job=p.job_id)}", highlight=False)
             told_budget = p.phase == "awaiting_budget"
+            if p.reduce is not None and p.reduce.error is not None and not told_reduce:
+                told_reduce = True
+                console.print(reduce_line(p.job_id, p.reduce), highlight=False)
 
 
 def _print_result(result: BatchResult, root: Path, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.edge.cli.job_support import RAISE_HINT
 from orchestration.edge.cli.output import console, emit_json, fail
+from orchestration.shared.batch import ReduceProgress
 from orchestration.shared.usage import Usage
 
 
@@ -40,6 +41,8 @@ async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: 
         highlight=False,
     )
     console.print(f"spent so far: {p.usage.line()}", highlight=False)
+    if p.reduce is not None:
+        console.print(reduce_line(job, p.reduce), highlight=False)
     if p.phase == "awaiting_budget":
         console.print(f"budget reached ({p.budget_note}): {RAISE_HINT.format(job=job)}", highlight=False)
     table = Table("shard", "documents", "status", "done", "failed", "reused", box=None, header_style="dim")
@@ -48,6 +51,21 @@ async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: 
             str(sh.index), f"{sh.start}-{sh.end - 1}", sh.status, str(sh.done), str(sh.failed), str(sh.reused)
         )
     console.print(table)
+
+
+def reduce_line(job: str, r: ReduceProgress) -> str:
+    """The reduce tree in one line; a tree that failed during the analysis, with what to do about it."""
+    if r.error is not None:
+        return (
+            f"reduce failed: {r.error}. The analysis goes on and keeps its results; the batch fails when it "
+            f"ends. Stop it now with `durable-research cancel {job}`; a new batch with --reuse {job} skips "
+            "the documents already analysed."
+        )
+    steps = f"{r.groups} step" + ("s" if r.groups != 1 else "")
+    line = f"reduce: level {r.level} ({steps}); {r.steps} done in all, {r.running} running"
+    if r.waiting:
+        line += f", {r.waiting} waiting" + (" for the analysis" if r.overlapped and not r.analysis_done else "")
+    return line + (" (paused)" if r.paused else "")
 
 
 async def _closed(handle: BatchHandle, root: Path) -> dict[str, Any]:
