@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 from orchestration.errors import ConfigError
@@ -116,7 +117,8 @@ class LocalArtifactStore:
 
     def put_text(self, key: str, text: str) -> Path:
         target = self.path(key)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # Per process and thread: a pool process's threads may write one key at once (equal documents).
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:  # the folder usually exists (a batch writes thousands of files into one): no mkdir call
             tmp.write_text(text, encoding="utf-8")
         except FileNotFoundError:

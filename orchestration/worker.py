@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from orchestration.activities import WorkerDeps, io_activities, pool_size, reasoning_activities
+from orchestration.activities.batch_documents import DOC_THREADS, MAX_DOC_THREADS
 from orchestration.errors import ServerError, ServerUnreachableError
 from orchestration.shared.messages import TaskQueues
 from orchestration.workflows import WORKFLOWS
@@ -61,6 +62,10 @@ class WorkerSettings(BaseSettings):
     # Processes that run a batch's per-document graphs (pure Python: one process holds one
     # core). None: one per usable CPU when there are several; 0: in the worker's process.
     batch_processes: int | None = Field(default=None, ge=0)
+    # Documents of one group a pool process (or the worker's thread) analyses at once, in threads:
+    # a model call waits on the network with the GIL released, so a real model's batch would
+    # otherwise analyse only `batch_processes` documents at a time whatever the batch's parallelism.
+    batch_doc_threads: int = Field(default=DOC_THREADS, ge=1, le=MAX_DOC_THREADS)
 
 
 def build_workers(
@@ -90,7 +95,10 @@ def build_workers(
         workers.append(
             Worker(
                 client, task_queue=queues.reasoning,
-                activities=reasoning_activities(deps, pool_size(settings.batch_processes), warm_pool=warm_pool),
+                activities=reasoning_activities(
+                    deps, pool_size(settings.batch_processes), warm_pool=warm_pool,
+                    doc_threads=settings.batch_doc_threads,
+                ),
                 max_concurrent_activities=settings.reasoning_concurrency,
                 graceful_shutdown_timeout=graceful,
             )

@@ -84,7 +84,7 @@ def _spec(docs: int, parallelism: int, micro_batch: int) -> BatchSpec:
     )
 
 
-def _deps(home: Path, memory: str) -> WorkerDeps:
+def _deps(home: Path, memory: str, latency_s: float = 0.0) -> WorkerDeps:
     from reasoning import default_registry
     from reasoning.models import ModelSettings
     from reasoning.runner import CheckpointConfig
@@ -94,7 +94,7 @@ def _deps(home: Path, memory: str) -> WorkerDeps:
     return WorkerDeps(
         home=home,
         memory_settings=MemorySettings(mode=memory),  # type: ignore[arg-type]
-        model_settings=ModelSettings(provider="fake", fake_call_log=home / "calls.jsonl"),
+        model_settings=ModelSettings(provider="fake", fake_call_log=home / "calls.jsonl", fake_latency_s=latency_s),
         registry=default_registry,
         checkpoint=CheckpointConfig(sqlite_dir=home / "checkpoints"),
     )
@@ -146,12 +146,25 @@ async def noop_limit(client: Client, docs: int, workflows: int, at_once: int, wi
     return {"activities": per * workflows, "wall_s": round(wall, 2), "per_s": round(per * workflows / wall, 1)}
 
 
-async def batch_run(client: Client, home: Path, corpus: Path, spec: BatchSpec, memory: str) -> dict[str, Any]:
-    deps = _deps(home, memory)
+async def batch_run(
+    client: Client,
+    home: Path,
+    corpus: Path,
+    spec: BatchSpec,
+    memory: str,
+    *,
+    latency_s: float = 0.0,
+    doc_threads: int | None = None,
+) -> dict[str, Any]:
+    """One batch on a worker of this process (`latency_s`: the fake model's per call; `doc_threads`:
+    the worker's `batch_doc_threads`, None for its default)."""
+    deps = _deps(home, memory, latency_s)
     queues = TaskQueues(
         workflows=f"wf-{uuid.uuid4().hex[:6]}", reasoning=f"rs-{uuid.uuid4().hex[:6]}", io=f"io-{uuid.uuid4().hex[:6]}"
     )
     settings = WorkerSettings(reasoning_concurrency=max(8, spec.parallelism * 2), graceful_shutdown_s=2)
+    if doc_threads is not None:
+        settings.batch_doc_threads = doc_threads
     job = f"bench-{uuid.uuid4().hex[:6]}"
     async with WorkerGroup(build_workers(client, deps, queues=queues, settings=settings, warm_pool=True)):
         pool = shared_pool(pool_size(settings.batch_processes))

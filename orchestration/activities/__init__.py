@@ -12,14 +12,16 @@ from orchestration.activities.io_acts import IoActivities
 from orchestration.activities.reasoning_acts import ReasoningActivities
 
 
-def reasoning_activities(deps: WorkerDeps, batch_processes: int = 0, *, warm_pool: bool = False) -> list[Any]:
+def reasoning_activities(
+    deps: WorkerDeps, batch_processes: int = 0, *, warm_pool: bool = False, doc_threads: int = 1
+) -> list[Any]:
     """The reasoning queue's activities; a batch's documents go to a pool of `batch_processes`
-    (`warm_pool`: started now, not with the first micro-batch)."""
+    (`warm_pool`: started now, not with the first micro-batch), `doc_threads` at a time in each."""
     # Commands that never open a store skip chromadb (seconds to import); a worker will open
     # one, so it pays the import here, before it polls, not inside its first activity.
     importlib.import_module("retrieval.chroma_store")
     acts = ReasoningActivities(deps)
-    batch = BatchActivities(deps, processes=batch_processes, warm=warm_pool)
+    batch = BatchActivities(deps, processes=batch_processes, warm=warm_pool, doc_threads=doc_threads)
     return [acts.plan, acts.run_subtask, acts.validate, acts.write_report, *batch.all()]
 
 

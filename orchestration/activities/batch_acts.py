@@ -73,10 +73,12 @@ class BatchActivities:
     processes: the size of the worker's document pool (`doc_pool.py`); 0 analyses in this process.
     warm: start the pool's processes now (a dedicated worker), not with the first micro-batch
         (a `run` whose job may never use the batch engine).
+    doc_threads: documents of a group analysed at once (threads of a pool process, or of this one).
     """
 
-    def __init__(self, deps: WorkerDeps, processes: int = 0, *, warm: bool = False) -> None:
+    def __init__(self, deps: WorkerDeps, processes: int = 0, *, warm: bool = False, doc_threads: int = 1) -> None:
         self._deps = deps
+        self._doc_threads = doc_threads
         self._pool: DocumentPool | None = shared_pool(processes)
         self._upserts = UpsertQueue()
         if warm and self._pool is not None and _on_loop_thread():
@@ -106,6 +108,7 @@ class BatchActivities:
                 doc_attempts=req.doc_attempts, reuse_job=req.reuse_job, retry=req.retry, artifacts_root=store.root,
                 max_file_bytes=self._deps.memory_settings.max_file_bytes,
                 ledger=None if ledger.folder is None else (ledger.folder, ledger.attempt),
+                threads=self._doc_threads,
             )  # fmt: skip
             return await self._analyse_entries(req, task, entries, cursor, out, ledger, metrics)
 

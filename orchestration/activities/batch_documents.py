@@ -12,9 +12,14 @@ race an abandoned one over the same documents.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import hashlib
+import itertools
 import json
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,13 @@ from retrieval import Document, SkippedFile, chunk_id
 from retrieval.sources import read_file
 
 Cancelled = Callable[[], bool]
+# Graph runs timed one at a time before a process decides; the graph is taken to wait (threads
+# help) when off the CPU for more than this share of their time and this long per run.
+_PROBE, _WAITS, _MIN_WAIT_S = 2, 0.75, 0.02
+
+DOC_THREADS = 25
+"""Documents of a group analysed at once by default (the worker's `batch_doc_threads`)."""
+MAX_DOC_THREADS = 64
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class DocumentTask:
         spec: the per-document graph (its factory and models are importable by reference).
         model: the worker's model settings with the batch's provider and name applied.
         ledger: the attempt's usage-ledger folder and attempt number (None: no ledger).
+        threads: documents of a group analysed at once (each thread with its own compiled graph).
     """
 
     job_id: str
@@ -56,6 +69,7 @@ class DocumentTask:
     artifacts_root: Path
     max_file_bytes: int
     ledger: tuple[Path, int] | None
+    threads: int = 1
 
 
 @dataclass
@@ -74,22 +88,62 @@ class DocumentOutcome:
 def analyse_group(
     task: DocumentTask,
     entries: list[ManifestEntry],
-    runner: GraphOverInputs,
+    runners: RunnerPool,
     ledger: UsageLedger | None,
     cancelled: Cancelled,
 ) -> list[DocumentOutcome]:
-    """The outcomes of `entries` in order, up to the first one left when `cancelled()`."""
+    """The outcomes of `entries` in order, up to the first one left when `cancelled()`.
+
+    Up to `task.threads` documents at once once `runners` saw the graph wait (`RunnerPool.observe`,
+    fed by a probe of two graph runs one at a time): a model call waits on the network with the
+    GIL released, so threads let a real model's batch keep many calls in flight, while a graph
+    that computes is only slowed by them. Each document runs on a runner of its own while it runs
+    (a runner meters one run at a time).
+    """
     store = LocalArtifactStore(task.artifacts_root)
-    out: list[DocumentOutcome] = []
-    for entry in entries:
+
+    def one(entry: ManifestEntry) -> DocumentOutcome | None:
         if cancelled():
-            break
+            return None
         record = read_record(store, task.job_id, entry.index)
         if record is not None and (record.get("ok") or not task.retry):  # finished by an earlier attempt
-            out.append(DocumentOutcome(record, recorded=True))
-            continue
-        out.append(analyse_document(task, entry, runner, ledger))
+            return DocumentOutcome(record, recorded=True)
+        with runners.lease() as runner:
+            return analyse_document(task, entry, runner, ledger)
+
+    out: list[DocumentOutcome] = []
+    todo = iter(entries)
+    began, busy, ran = time.perf_counter(), _busy_s(), 0
+    threaded = task.threads > 1 and runners.threaded
+    while not threaded:
+        entry = next(todo, None)
+        outcome = None if entry is None else one(entry)
+        if outcome is None:  # the end, or cancelled: stop before the next document
+            return out
+        out.append(outcome)
+        ran += not outcome.recorded and "analysed" in outcome.record
+        if task.threads > 1 and ran == _PROBE:
+            runners.observe(ran, time.perf_counter() - began, _busy_s() - busy)
+            threaded = runners.threaded
+    rest = list(todo)
+    if rest:
+        with concurrent.futures.ThreadPoolExecutor(min(task.threads, len(rest)), thread_name_prefix="doc") as pool:
+            done = list(pool.map(one, rest))
+        # In order up to the first document a cancel left: results past it are artifacts a retry reads back.
+        out += itertools.takewhile(lambda o: o is not None, done)  # type: ignore[arg-type]
     return out
+
+
+def _busy_s() -> float:
+    """Seconds this thread ran or was ready to run: on Linux its CPU time plus its wait for a
+    CPU (`schedstat`), so a thread that shares busy cores does not look like one waiting on the
+    network; elsewhere its CPU time."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            on_cpu, runnable, _ = f.read().split()
+        return (int(on_cpu) + int(runnable)) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time()
 
 
 def read_record(store: LocalArtifactStore, job_id: str, index: int) -> dict[str, Any] | None:
@@ -105,6 +159,19 @@ def write_record(store: LocalArtifactStore, job_id: str, record: dict[str, Any])
     store.put_text(doc_record_key(job_id, record["index"]), json.dumps(record))
 
 
+_pools: dict[tuple[str, str], RunnerPool] = {}
+_pools_lock = threading.Lock()
+
+
+def runner_pool(spec: GraphSpec, model: ModelSettings) -> RunnerPool:
+    """This process's runners of `spec` with `model` (and what its groups taught about threads)."""
+    key = (spec.key, model.model_dump_json())
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = RunnerPool(spec, model)
+        return _pools[key]
+
+
 class NoEvidence:
     """Per-document and reduce graphs read their input, not the memory."""
 
@@ -115,6 +182,48 @@ class NoEvidence:
 def make_runner(spec: GraphSpec, model: ModelSettings) -> GraphOverInputs:
     """The compiled graph and its model, built once per micro-batch (or per pool process)."""
     return GraphOverInputs(spec, GraphContext(retriever=NoEvidence(), model=make_chat_model(model)))
+
+
+class RunnerPool:
+    """Runners (compiled graph, model, meter) of one graph and model: each leased to one thread
+    at a time and kept for the next lease, so a process compiles at most one per thread.
+
+    Attributes:
+        threaded: whether groups run their documents in threads: the last groups' graphs waited
+            (`observe`). Starts False: the first group runs one document at a time and measures.
+    """
+
+    def __init__(self, spec: GraphSpec, model: ModelSettings) -> None:
+        self.spec, self.model = spec, model
+        self.threaded = False
+        self._free: list[GraphOverInputs] = []
+        self._lock = threading.Lock()
+
+    def observe(self, documents: int, wall_s: float, busy_s: float) -> None:
+        """`documents` graphs ran one at a time in `wall_s`, their thread busy (or ready) `busy_s`.
+
+        A graph that mostly waits (a model over the network: off the CPU over three quarters of
+        the time, and over 20 ms a run) gets threads from now on in this process; one that
+        computes (the fake model, a local one) keeps one document at a time, where threads only
+        add GIL contention (measured: 697 docs/s alone against 432-454 with 8-25 threads, fake
+        model without latency).
+        """
+        waited = wall_s - busy_s
+        # Both: a share (the graph waits more than it computes) and a floor per run (a network
+        # call, not a disk stall: one probe measured 3.8 ms off the CPU in a graph that computes).
+        if documents >= _PROBE and waited > _WAITS * wall_s and waited / documents > _MIN_WAIT_S:
+            self.threaded = True
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[GraphOverInputs]:
+        with self._lock:
+            runner = self._free.pop() if self._free else None
+        runner = runner or make_runner(self.spec, self.model)
+        try:
+            yield runner
+        finally:
+            with self._lock:
+                self._free.append(runner)
 
 
 class CallRecorder:

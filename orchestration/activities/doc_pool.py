@@ -39,13 +39,10 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from orchestration.activities.batch_documents import DocumentOutcome, DocumentTask, analyse_group, make_runner
+from orchestration.activities.batch_documents import DocumentOutcome, DocumentTask, analyse_group, runner_pool
 from orchestration.activities.manifest import ManifestEntry
 from orchestration.activities.reduce_step import ReduceOutput, ReduceTask, reduce_group
 from orchestration.activities.usage_ledger import UsageLedger
-from reasoning.batch_runner import GraphOverInputs
-from reasoning.models import ModelSettings
-from reasoning.registry import GraphSpec
 
 _log = logging.getLogger(__name__)
 
@@ -215,7 +212,6 @@ def shared_pool(processes: int) -> DocumentPool | None:
 _SLOTS = 256
 _parent = 0
 _flags: Any = None
-_runners: dict[tuple[str, str], GraphOverInputs] = {}
 _ledgers: dict[tuple[Path, int], UsageLedger] = {}
 
 
@@ -235,29 +231,22 @@ def _child_ready() -> int:
     return os.getpid()
 
 
-def _runner(spec: GraphSpec, model: ModelSettings) -> GraphOverInputs:
-    """One compiled graph per graph and model settings in this process."""
-    key = (spec.key, model.model_dump_json())
-    if key not in _runners:
-        _runners[key] = make_runner(spec, model)
-    return _runners[key]
-
-
 def _child_reduce(blob: bytes) -> ReduceOutput:
     task: ReduceTask = pickle.loads(blob)
-    return reduce_group(task, _runner(task.spec, task.model))
+    with runner_pool(task.spec, task.model).lease() as runner:
+        return reduce_group(task, runner)
 
 
 def _child_group(blob: bytes, entries: list[ManifestEntry], slot: int) -> list[DocumentOutcome]:
     task: DocumentTask = pickle.loads(blob)
-    runner = _runner(task.spec, task.model)
+    runners = runner_pool(task.spec, task.model)
 
     def cancelled() -> bool:
         if os.getppid() != _parent:  # orphaned where no parent-death signal exists: do no more work
             os._exit(1)
         return slot >= 0 and bool(_flags[slot])
 
-    return analyse_group(task, entries, runner, _ledger(task.ledger), cancelled)
+    return analyse_group(task, entries, runners, _ledger(task.ledger), cancelled)
 
 
 def _ledger(where: tuple[Path, int] | None) -> UsageLedger | None:

@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar
 
 from temporalio import activity
 
-from orchestration.activities.batch_documents import DocumentOutcome, DocumentTask, analyse_group, make_runner
+from orchestration.activities.batch_documents import DocumentOutcome, DocumentTask, analyse_group, runner_pool
 from orchestration.activities.manifest import ManifestEntry
 from orchestration.activities.usage_ledger import UsageLedger
 
@@ -66,13 +66,13 @@ async def beating(work: Running[T], cursor: int | None) -> T:
 
 class InProcess:
     """A micro-batch's groups analysed in a thread of this worker (no pool, or the pool failed),
-    with the graph compiled once per micro-batch."""
+    with the graph compiled once per thread of this process (`runner_pool`)."""
 
     def __init__(self, task: DocumentTask, ledger: UsageLedger) -> None:
         self._task, self._ledger = task, ledger
-        self._runner = make_runner(task.spec, task.model)
+        self._runners = runner_pool(task.spec, task.model)
 
     async def analyse(self, group: list[ManifestEntry], cursor: int) -> list[DocumentOutcome]:
         stop = threading.Event()
-        work = ThreadWork(analyse_group, self._task, group, self._runner, self._ledger, stop.is_set, stop=stop)
+        work = ThreadWork(analyse_group, self._task, group, self._runners, self._ledger, stop.is_set, stop=stop)
         return await beating(work, cursor)

@@ -35,6 +35,7 @@ produced the artifact; an attempt killed in the middle of that unit keeps its ca
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -90,7 +91,9 @@ class UsageLedger:
         self._seq = 0
         self._lock = threading.Lock()
         self._broken = folder is None
-        self._unit: str | None = None
+        # Per context, not per ledger: a pool process analyses several documents at once in
+        # threads, each its own unit (LangGraph copies the context into the threads it runs nodes on).
+        self._unit: contextvars.ContextVar[str | None] = contextvars.ContextVar(f"ledger-unit-{id(self)}", default=None)
 
     @classmethod
     def for_activity(cls, store: LocalArtifactStore) -> UsageLedger:
@@ -124,14 +127,14 @@ class UsageLedger:
             entry: dict[str, object] = {"seq": self._seq, "in": int(input_tokens), "out": int(output_tokens)}
             if self.writer:
                 entry["w"] = self.writer
-            if self._unit is not None:
-                entry["unit"] = self._unit
+            unit = self._unit.get()
+            if unit is not None:
+                entry["unit"] = unit
             self._append(entry)
 
     def begin(self, unit: str | None) -> None:
-        """Calls recorded from now on belong to `unit` (e.g. "doc-00000042"); None: to no unit."""
-        with self._lock:
-            self._unit = unit
+        """Calls recorded from now on in this context (thread) belong to `unit` (e.g. "doc-00000042"); None: none."""
+        self._unit.set(unit)
 
     def settle(self, unit: str) -> None:
         """`unit`'s calls are carried by an artifact a later attempt reads back: no reader counts them here."""

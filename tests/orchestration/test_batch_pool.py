@@ -63,8 +63,9 @@ async def test_a_pool_process_killed_mid_batch_costs_no_result(temporal_client: 
     assert len(records(deps, "pool-kill")) == len(result_files(deps, "pool-kill")) == 60
     runs = Counter(c["hash"] for c in _summaries(home))
     assert len(runs) == 60
-    # The broken pool loses the documents its processes were in (one each), nothing recorded.
-    assert sum(n - 1 for n in runs.values()) <= PROCESSES
+    # The broken pool loses the documents its processes were in, nothing recorded: a graph that
+    # waits on its model runs a group's documents at once (micro-batches of 5 here), else one each.
+    assert sum(n - 1 for n in runs.values()) <= PROCESSES * 5
     assert victim not in {c["pid"] for c in _summaries(home)[-5:]}
 
 
