@@ -18,8 +18,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestration.activities import WorkerDeps, io_activities, pool_size, reasoning_activities
-from orchestration.activities.batch_documents import DOC_THREADS, MAX_DOC_THREADS
+from orchestration.activities import (
+    DOC_THREADS,
+    MAX_DOC_THREADS,
+    WorkerDeps,
+    io_activities,
+    pool_size,
+    reasoning_activities,
+)
 from orchestration.errors import ServerError, ServerUnreachableError
 from orchestration.shared.messages import TaskQueues
 from orchestration.workflows import WORKFLOWS

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from orchestration.activities.batch_acts import BatchActivities
+from orchestration.activities.batch_documents import DOC_THREADS, MAX_DOC_THREADS
 from orchestration.activities.deps import CheckpointSettings, WorkerDeps
 from orchestration.activities.doc_pool import pool_size
 from orchestration.activities.io_acts import IoActivities
@@ -30,6 +31,8 @@ def io_activities(deps: WorkerDeps) -> list[Any]:
 
 
 __all__ = [
+    "DOC_THREADS",
+    "MAX_DOC_THREADS",
     "BatchActivities",
     "CheckpointSettings",
     "IoActivities",

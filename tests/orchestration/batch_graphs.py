@@ -40,10 +40,14 @@ def _node(state: _State) -> dict[str, Any]:
 @default_registry.register("flaky-summary", "1", input_model=DocumentInput, output_model=DocumentAnalysis)
 def make_flaky_summary() -> StateGraph[Any, Any, Any, Any]:
     """Summarize, failing on marked documents while BROKEN is on."""
-    graph = StateGraph(_State)
-    graph.add_node("summarize", _node)
-    graph.add_edge(START, "summarize")
-    graph.add_edge("summarize", END)
+    return _one_node(_State, "summarize", _node)
+
+
+def _one_node(state: type[Any], name: str, node: Any) -> StateGraph[Any, Any, Any, Any]:
+    graph = StateGraph(state)
+    graph.add_node(name, node)
+    graph.add_edge(START, name)
+    graph.add_edge(name, END)
     return graph
 
 
@@ -69,8 +73,4 @@ def _broken_reduce(state: _Parts) -> dict[str, Any]:
 @default_registry.register("broken-reduce", "1", input_model=SynthesisInput, output_model=DocumentAnalysis)
 def make_broken_reduce() -> StateGraph[Any, Any, Any, Any]:
     """Fits a reduce step, fails every one (non-retryable): the tree fails at its first step."""
-    graph = StateGraph(_Parts)
-    graph.add_node("reduce", _broken_reduce)
-    graph.add_edge(START, "reduce")
-    graph.add_edge("reduce", END)
-    return graph
+    return _one_node(_Parts, "reduce", _broken_reduce)

@@ -47,6 +47,11 @@ def test_ranges_merge_when_they_touch() -> None:
     assert _merged([(0, 6)], (12, 18)) == [(0, 6), (12, 18)]
 
 
+def _corpus_and_home(tmp_path: Path) -> tuple[Path, Path]:
+    """24 documents: four shards of 6 (`_SPEC`)."""
+    return write_corpus(tmp_path / "corpus", 24), tmp_path / "home"
+
+
 async def _events(client: Client, workflow_id: str) -> list[Any]:
     """Every event of every run of `workflow_id`, oldest run first."""
     events: list[Any] = []
@@ -59,8 +64,7 @@ async def _events(client: Client, workflow_id: str) -> list[Any]:
 async def test_level_zero_reduces_finished_shards_while_later_ones_analyse(
     temporal_client: Client, tmp_path: Path
 ) -> None:
-    corpus = write_corpus(tmp_path / "corpus", 24)
-    home = tmp_path / "home"
+    corpus, home = _corpus_and_home(tmp_path)
     # A slow model: each shard takes a while, so a reduce step either overlaps the next shards or not.
     async with batch_workers(temporal_client, home, deps=make_deps(home, latency_s=0.02)) as (batches, deps):
         overlapped = await (await start(batches, deps, small_spec(**_SPEC), [str(corpus)], "overlap")).result()
@@ -162,8 +166,7 @@ async def _progress(handle: WorkflowHandle[Any, Any]) -> tuple[Any, ...]:
 async def test_a_tree_that_fails_during_the_analysis_is_reported_at_once(
     temporal_client: Client, tmp_path: Path
 ) -> None:
-    corpus = write_corpus(tmp_path / "corpus", 24)
-    home = tmp_path / "home"
+    corpus, home = _corpus_and_home(tmp_path)
     # A slow model keeps shards 1-3 analysing long after shard 0's first step failed (non-retryable).
     async with batch_workers(temporal_client, home, deps=make_deps(home, latency_s=0.1)) as (batches, deps):
         spec = small_spec(**_SPEC, reduce_graph="broken-reduce@1")
