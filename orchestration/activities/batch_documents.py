@@ -138,12 +138,14 @@ def _busy_s() -> float:
     """Seconds this thread ran or was ready to run: on Linux its CPU time plus its wait for a
     CPU (`schedstat`), so a thread that shares busy cores does not look like one waiting on the
     network; elsewhere its CPU time."""
+    cpu = time.thread_time()
     try:
         with open("/proc/thread-self/schedstat", "rb") as f:
             on_cpu, runnable, _ = f.read().split()
-        return (int(on_cpu) + int(runnable)) / 1e9
     except (OSError, ValueError):
-        return time.thread_time()
+        return cpu
+    # A kernel that keeps no scheduler statistics reports zeros: trust the CPU clock then.
+    return (int(on_cpu) + int(runnable)) / 1e9 if int(on_cpu) else cpu
 
 
 def read_record(store: LocalArtifactStore, job_id: str, index: int) -> dict[str, Any] | None:

@@ -6,14 +6,15 @@ concurrency. The micro-batch activity hands each group of documents to this pool
 (`batch_documents.analyse_group`: record check, read, graph, result artifact, ledger lines),
 and the reduce activity its step (`reduce_step.py`). The worker keeps the memory upsert and
 the records, so a local Chroma folder still has one writer and the crash semantics are the
-micro-batch's own. A process analyses one document at a time, so at most `processes`
-documents are in flight at a kill.
+micro-batch's own. A process analyses one document at a time, or a group's documents at once
+in threads once it has seen the graph wait on its model (`analyse_group`), so at most
+`processes` (`processes x batch_doc_threads` with such a graph) documents are in flight at a kill.
 
 A cancelled activity (paused, cancelled, timed out) raises its group's flag in a small
 shared-memory array; the group stops before its next document.
 
 Processes are spawned (not forked: the worker runs the SDK's threads), once per worker
-and pool size, and reused; each builds a graph's runner once per graph and model.
+and pool size, and reused; each builds a graph's runner once per graph, model and thread.
 They die with the worker: Linux's parent-death signal covers a SIGKILLed worker, and
 each task checks that its parent is still the worker's process elsewhere.
 A pool that cannot start or that breaks (a process killed on its own) raises
