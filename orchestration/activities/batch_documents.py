@@ -113,8 +113,9 @@ def analyse_group(
 
     out: list[DocumentOutcome] = []
     todo = iter(entries)
-    began, busy, ran = time.perf_counter(), _busy_s(), 0
     threaded = task.threads > 1 and runners.threaded
+    probing = task.threads > 1 and not threaded  # clocks read only while a process decides
+    began, busy, ran = (time.perf_counter(), _busy_s(), 0) if probing else (0.0, 0.0, 0)
     while not threaded:
         entry = next(todo, None)
         outcome = None if entry is None else one(entry)
@@ -122,7 +123,7 @@ def analyse_group(
             return out
         out.append(outcome)
         ran += not outcome.recorded and "analysed" in outcome.record
-        if task.threads > 1 and ran == _PROBE:
+        if probing and ran == _PROBE:
             runners.observe(ran, time.perf_counter() - began, _busy_s() - busy)
             threaded = runners.threaded
     rest = list(todo)

@@ -71,14 +71,9 @@ async def watch_batch(
             samples.append(RateSample(t=at, done=p.done, failed=p.failed, phase=p.phase, paused=p.paused))
             bar.n = progress.done + progress.failed
             paused = " (paused)" if progress.paused else ""
-            tree = progress.reduce
-            reduce = (
-                ""
-                if tree is None
-                else f", reduce failed: {tree.error}"
-                if tree.error
-                else f", {tree.steps} reduce steps"
-            )
+            tree, reduce = progress.reduce, ""
+            if tree is not None:
+                reduce = f", reduce failed: {tree.error}" if tree.error else f", {tree.steps} reduce steps"
             bar.set_postfix_str(f"{progress.phase}{paused}, {progress.usage.model_calls:,} model calls{reduce}")
             bar.refresh()
             if until(progress) or progress.phase in BATCH_FINAL:
