@@ -92,7 +92,8 @@ class BatchHandle:
             if "/retry-" not in sid:  # a retry pass's failures are counted when it ends
                 shard.failed += c.failed
             p.usage += c.usage  # a running shard's spending is not yet in the parent's sum
-            p.running += min(live.end - live.cursor, live.micro_batch)  # one micro-batch in flight per shard
+            # A worker from before windows does not say: one micro-batch in flight per shard.
+            p.running += live.running if live.running is not None else min(live.end - live.cursor, live.micro_batch)
         p.done, p.failed, p.reused = (sum(getattr(sh, k) for sh in p.shards) for k in ("done", "failed", "reused"))
         if p.started_at is not None:
             end = p.analysed_at or datetime.now(UTC)

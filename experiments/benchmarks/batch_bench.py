@@ -6,8 +6,9 @@ On private dev servers (WAL), in one run:
 
 1. Limit of the one-activity-per-document design: the same number of bare no-op activities
    (``bench.noop``), shared by as many workflows as the batch has shards, `parallelism` of them at
-   a time, each keeping `micro_batch` activities in flight (a new one starts as one ends): the
-   batch's own bound of `parallelism x micro_batch` documents in flight, on one in-process worker.
+   a time, each keeping `window x micro_batch` activities in flight (a new one starts as one ends):
+   the batch's own bound of `parallelism x window x micro_batch` documents in flight, on one
+   in-process worker.
    (Waves of activities, each wave a workflow of its own, measured ~40% below this window.)
 2. The batch: ``summarize@1`` (fake model) over N small generated documents, then the reduce
    tree, auto-approved and published, on the same worker settings (its document pool: one
@@ -162,7 +163,7 @@ async def batch_run(
     queues = TaskQueues(
         workflows=f"wf-{uuid.uuid4().hex[:6]}", reasoning=f"rs-{uuid.uuid4().hex[:6]}", io=f"io-{uuid.uuid4().hex[:6]}"
     )
-    settings = WorkerSettings(reasoning_concurrency=max(8, spec.parallelism * 2), graceful_shutdown_s=2)
+    settings = WorkerSettings(reasoning_concurrency=max(8, spec.parallelism * (spec.window + 1)), graceful_shutdown_s=2)
     if doc_threads is not None:
         settings.batch_doc_threads = doc_threads
     job = f"bench-{uuid.uuid4().hex[:6]}"
@@ -384,7 +385,7 @@ async def crash_run(server: EmbeddedServer, home: Path, corpus: Path, spec: Batc
         "records": len(store.keys(f"jobs/{job}/docs")),
         "results": len(store.keys(f"jobs/{job}/results")),
         "analysed_twice": sum(n - 1 for n in calls.values()),
-        "in_flight_bound": spec.parallelism,
+        "in_flight_bound": spec.parallelism * spec.window,
         "wall_s": round(wall, 1),
     }
 
@@ -424,7 +425,7 @@ async def run(
         pairs = []
         for i in range(repeat):
             async with private_server(folder / f"noop-{i}") as (fresh, _):
-                limit = await noop_limit(fresh, docs, shards, parallelism, micro_batch)
+                limit = await noop_limit(fresh, docs, shards, parallelism, micro_batch * spec.window)
             async with private_server(folder / f"batch-{i}") as (fresh, _):
                 batch = await batch_run(fresh, folder / f"home-{i}", corpus, spec, memory)
             pairs.append((limit, batch))

@@ -33,6 +33,8 @@ class BatchSpec(BaseModel):
         question: asked of every document and of the reduction ("" : a general summary).
         parallelism: shard children running at once.
         micro_batch: documents per activity (M).
+        window: micro-batches a shard runs at once (W; 1 while a budget is set): the documents
+            in flight are parallelism x window x micro_batch.
         shard_size: documents per shard child, at least (the engine keeps at most
             MAX_SHARDS shards by growing it).
         continue_every: activities a shard runs before it continues as new (K).
@@ -56,6 +58,7 @@ class BatchSpec(BaseModel):
     model: ModelChoice = Field(default_factory=ModelChoice)
     parallelism: int = Field(default=4, ge=1, le=64)
     micro_batch: int = Field(default=25, ge=1, le=1000)
+    window: int = Field(default=2, ge=1, le=16)
     shard_size: int = Field(default=500, ge=1)
     continue_every: int = Field(default=100, ge=1)
     reduce_fanin: int = Field(default=50, ge=2, le=1000)
@@ -124,6 +127,7 @@ class ShardInput(BaseModel):
     model: ModelChoice
     question: str = ""
     micro_batch: int = 25
+    window: int = Field(default=1, description="Micro-batches at once (shards started before windows: 1).")
     continue_every: int = 100
     doc_attempts: int = 2
     reuse_job: str | None = None
@@ -155,6 +159,7 @@ class ShardProgress(BaseModel):
     graph: str
     counters: ShardCounters
     micro_batch: int = 1
+    running: int | None = Field(default=None, description="Documents in flight (None: a shard from before windows).")
 
 
 class DocBatchRequest(BaseModel):

@@ -238,7 +238,8 @@ class BatchJobWorkflow:
                 ShardInput(
                     job_id=self._job, index=shard.index, manifest_key=self._in.manifest_key, start=shard.start,
                     end=shard.end, cursor=cursor, graph=s.graph, model=spec.model, question=spec.question,
-                    micro_batch=spec.micro_batch, continue_every=spec.continue_every, doc_attempts=spec.doc_attempts,
+                    micro_batch=spec.micro_batch, window=spec.window, continue_every=spec.continue_every,
+                    doc_attempts=spec.doc_attempts,
                     reuse_job=spec.reuse_job, retry=retry, paused=s.paused, task=spec.task, collection=spec.collection,
                     queues=self._in.queues, allowance=share,
                     tuning=self._in.tuning,

@@ -7,7 +7,9 @@ They live in `batch/`, apart from the research job's histories (test_replay.py r
 It records the current code path only: `batch_parent_overlap` (patch `batch-reduce-overlap`: the
 reduce child started with the analysis and told each finished shard's range) and that child's
 `batch_reduce_overlap_first_run` and `batch_reduce_overlap_last_run`, from a parent whose tree
-continues as new, with a graph swap checked by an activity and a revise. The other files were
+continues as new, with a graph swap checked by an activity and a revise; and its first shard's
+`batch_shard_window_first_run` and `batch_shard_window_last_run` (patch `shard-window`: two
+micro-batches at once, drained before each continue-as-new, a pause between). The other files were
 recorded by earlier code and are kept as they are, since batches started before each patch must
 keep replaying: `batch_parent` and `batch_shard_*` before `batch-reduce-child` (the parent reduced
 by itself); `batch_parent_bounded` and `batch_reduce_first_run`/`_last_run` before `reduce-window`
@@ -43,7 +45,8 @@ async def record() -> None:
             home = Path(tmp) / "home"
             # A slow fake model leaves time to swap the graph while shard 1 has not started.
             async with batch_workers(client, home, deps=make_deps(home, latency_s=0.05)) as (batches, deps):
-                # Two shards one at a time, each continuing as new after 2 activities; a swap checked by
+                # Two shards one at a time, each with two micro-batches in flight and continuing as new
+                # after 2 activities; a swap checked by
                 # the workflow; a pause and a resume; a reduce tree of 6 + 2 + 1 steps, started with the
                 # analysis, whose child continues as new after every 2; approval waited for, a revise (the
                 # final step again), then approval.
@@ -76,6 +79,12 @@ async def record() -> None:
                 ).fetch_history(),
                 "batch_reduce_overlap_last_run": await reduce.fetch_history(),
             }
+            shard = client.get_workflow_handle(f"{JOB}/shard-0")
+            first_run = (await shard.describe()).raw_description.workflow_execution_info.first_run_id
+            histories["batch_shard_window_first_run"] = await client.get_workflow_handle(
+                f"{JOB}/shard-0", run_id=first_run
+            ).fetch_history()
+            histories["batch_shard_window_last_run"] = await shard.fetch_history()
             for name, history in histories.items():
                 (HERE / f"{name}.json").write_text(history.to_json())
                 print(f"recorded {name}: {len(history.events)} events")

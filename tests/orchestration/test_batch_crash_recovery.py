@@ -38,8 +38,9 @@ from tests.orchestration.processes import worker_env
 from tests.orchestration.processes import worker_process as _worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-DOCS, PARALLELISM, MICRO_BATCH = 60, 2, 5
-IN_FLIGHT = PARALLELISM * MICRO_BATCH  # every document of every running micro-batch (a waiting graph)
+DOCS, PARALLELISM, WINDOW, MICRO_BATCH = 60, 2, 2, 5
+# Every document of every running micro-batch (a waiting graph): a shard's window of them.
+IN_FLIGHT = PARALLELISM * WINDOW * MICRO_BATCH
 
 
 def worker_process(address: str, home: Path, prefix: str) -> contextlib.AbstractContextManager[Any]:
@@ -53,7 +54,7 @@ def worker_process(address: str, home: Path, prefix: str) -> contextlib.Abstract
 async def _start(client: Client, home: Path, prefix: str, corpus: Path, job: str) -> BatchHandle:
     queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
     batches = BatchClient(client, queues=queues, tuning=Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2))
-    spec = small_spec(micro_batch=MICRO_BATCH, shard_size=30, parallelism=PARALLELISM)
+    spec = small_spec(micro_batch=MICRO_BATCH, shard_size=30, parallelism=PARALLELISM, window=WINDOW)
     handle, _ = await start_batch(
         batches, spec, [str(corpus)], store=LocalArtifactStore(home / "artifacts"),
         memory=MemorySettings(mode="memory"), registry=default_registry, job_id=job,

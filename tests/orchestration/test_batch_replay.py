@@ -3,7 +3,8 @@
 Before the `batch-reduce-child` patch: the parent (reducing by itself), a shard's first run that
 continued as new, its last run. After it: the parent with a `BatchReduce` child, that child's first
 run (continued as new) and its last run; the same child with its steps in a sliding window; and the
-parent whose child starts with the analysis (`batch-reduce-overlap`), with that child's runs.
+parent whose child starts with the analysis (`batch-reduce-overlap`), with that child's runs, and
+its shard with two micro-batches in flight (`shard-window`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from temporalio.workflow import NondeterminismError
 
 from orchestration.converter import data_converter
 from orchestration.shared import names
-from orchestration.shared.batch import BatchInput, BatchResult
+from orchestration.shared.batch import BatchInput, BatchResult, ShardInput, ShardProgress
 from orchestration.workflows import BatchJobWorkflow, BatchReduceWorkflow, BatchShardWorkflow
+from orchestration.workflows.options import CallOptions
 from tests.conftest import make_settings
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories" / "batch").glob("*.json"))
@@ -36,6 +38,8 @@ _IDS = {
     "batch_parent_overlap": "history-batch-v3",
     "batch_reduce_overlap_first_run": "history-batch-v3/reduce-0",
     "batch_reduce_overlap_last_run": "history-batch-v3/reduce-0",
+    "batch_shard_window_first_run": "history-batch-v3/shard-0",
+    "batch_shard_window_last_run": "history-batch-v3/shard-0",
 }
 _WORKFLOWS = [BatchJobWorkflow, BatchShardWorkflow, BatchReduceWorkflow]
 
@@ -110,3 +114,24 @@ class _ReducesAfterTheAnalysis(BatchJobWorkflow):
 
 async def test_overlapped_parent_refuses_the_tree_after_the_analysis(tmp_path: Path) -> None:
     await _refused(_ReducesAfterTheAnalysis, "batch_parent_overlap", tmp_path)
+
+
+@workflow.defn(name=names.SHARD_WORKFLOW)
+class _OneAtATime(BatchShardWorkflow):
+    """Runs its micro-batches one at a time again, ignoring `shard-window`: that history must refuse it."""
+
+    @workflow.run
+    async def run(self, inp: ShardInput) -> ShardProgress:
+        return await super().run(inp)
+
+    async def _windowed(self, opts: CallOptions, window: int) -> None:
+        await super()._windowed(opts, 1)
+
+
+async def test_windowed_shard_refuses_one_micro_batch_at_a_time(tmp_path: Path) -> None:
+    replayer = Replayer(
+        workflows=[BatchJobWorkflow, _OneAtATime, BatchReduceWorkflow],
+        data_converter=data_converter(make_settings(tmp_path)),
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(_load(next(p for p in HISTORIES if p.stem == "batch_shard_window_first_run")))
