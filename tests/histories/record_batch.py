@@ -46,10 +46,9 @@ async def record() -> None:
             # A slow fake model leaves time to swap the graph while shard 1 has not started.
             async with batch_workers(client, home, deps=make_deps(home, latency_s=0.05)) as (batches, deps):
                 # Two shards one at a time, each with two micro-batches in flight and continuing as new
-                # after 2 activities; a swap checked by
-                # the workflow; a pause and a resume; a reduce tree of 6 + 2 + 1 steps, started with the
-                # analysis, whose child continues as new after every 2; approval waited for, a revise (the
-                # final step again), then approval.
+                # after 2 activities; a swap checked by the workflow; a pause and a resume; a reduce tree
+                # of 6 + 2 + 1 steps, started with the analysis, whose child continues as new after every
+                # 2; approval waited for, a revise (the final step again), then approval.
                 spec = small_spec(
                     shard_size=12, micro_batch=3, continue_every=2, parallelism=1, approval={"required": True}
                 )

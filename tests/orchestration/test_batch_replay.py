@@ -71,10 +71,11 @@ class _ReduceFirst(BatchJobWorkflow):
         await self._analyse(self._s.shards, retry=False)
 
 
-async def _refused(parent: type, stem: str, home: Path) -> None:
-    """Replaying the committed history `stem` with `parent` as the batch workflow must fail as nondeterministic."""
+async def _refused(parent: type, stem: str, home: Path, shard: type = BatchShardWorkflow) -> None:
+    """Replaying the committed history `stem` with `parent` as the batch workflow (and `shard` as the
+    shard's) must fail as nondeterministic."""
     replayer = Replayer(
-        workflows=[parent, BatchShardWorkflow, BatchReduceWorkflow], data_converter=data_converter(make_settings(home))
+        workflows=[parent, shard, BatchReduceWorkflow], data_converter=data_converter(make_settings(home))
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(_load(next(p for p in HISTORIES if p.stem == stem)))
@@ -129,9 +130,4 @@ class _OneAtATime(BatchShardWorkflow):
 
 
 async def test_windowed_shard_refuses_one_micro_batch_at_a_time(tmp_path: Path) -> None:
-    replayer = Replayer(
-        workflows=[BatchJobWorkflow, _OneAtATime, BatchReduceWorkflow],
-        data_converter=data_converter(make_settings(tmp_path)),
-    )
-    with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(_load(next(p for p in HISTORIES if p.stem == "batch_shard_window_first_run")))
+    await _refused(BatchJobWorkflow, "batch_shard_window_first_run", tmp_path, shard=_OneAtATime)
