@@ -11,6 +11,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 from pydantic import BaseModel
 
+from reasoning.call_log.model_calls import is_replayed
 from reasoning.errors import BudgetExceededError
 from reasoning.observer import RunObserver
 
@@ -33,6 +34,10 @@ class Meter(BaseCallbackHandler):
     so the call that would go over the budget never reaches the provider. Token counts
     come from the provider's usage data (`usage_metadata`, or `llm_output["token_usage"]`
     for older providers); a provider that reports none counts as zero tokens.
+
+    A call answered from the call log (`reasoning.call_log`) is counted as replayed, with the
+    tokens it would have cost, and not as spent: `model_calls` and the tokens are what the
+    provider was paid for. The call budget counts both (it bounds what the graph asks for).
     """
 
     raise_error = True
@@ -41,11 +46,19 @@ class Meter(BaseCallbackHandler):
         self.budgets = budgets
         self.observer = observer
         self.started = time.monotonic()
-        self.model_calls = 0
+        self.calls_started = 0
         self.input_tokens = 0
         self.output_tokens = 0
+        self.replayed_calls = 0
+        self.replayed_input_tokens = 0
+        self.replayed_output_tokens = 0
         self._call_node: dict[UUID, str] = {}
         self._node_started: dict[UUID, tuple[str, float]] = {}
+
+    @property
+    def model_calls(self) -> int:
+        """Calls the provider was asked (started, not answered from the call log)."""
+        return self.calls_started - self.replayed_calls
 
     @property
     def tokens(self) -> int:
@@ -59,17 +72,23 @@ class Meter(BaseCallbackHandler):
         self, serialized: Any, messages: Any, *, run_id: UUID, metadata: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
         limit = self.budgets.max_model_calls
-        if limit is not None and self.model_calls + 1 > limit:
-            raise BudgetExceededError("model_calls", limit, self.model_calls + 1)
+        if limit is not None and self.calls_started + 1 > limit:
+            raise BudgetExceededError("model_calls", limit, self.calls_started + 1)
         self.check_wall()
-        self.model_calls += 1
+        self.calls_started += 1
         self._call_node[run_id] = str((metadata or {}).get("langgraph_node", ""))
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         tokens_in, tokens_out = usage_of(response)
+        node = self._call_node.pop(run_id, "")
+        if replayed(response):
+            self.replayed_calls += 1
+            self.replayed_input_tokens += tokens_in
+            self.replayed_output_tokens += tokens_out
+            self._observe("on_replayed_call", node, tokens_in, tokens_out)
+            return
         self.input_tokens += tokens_in
         self.output_tokens += tokens_out
-        node = self._call_node.pop(run_id, "")
         self._observe("on_model_call", node, tokens_in, tokens_out)
         self.check_tokens()
 
@@ -104,10 +123,12 @@ class Meter(BaseCallbackHandler):
             self._observe("on_node", node, time.monotonic() - at, ok)
 
     def _observe(self, method: str, *args: Any) -> None:
-        if self.observer is None:
+        # `on_replayed_call` is optional: observers written before the call log lack it.
+        hook = getattr(self.observer, method, None) if self.observer is not None else None
+        if hook is None:
             return
         try:
-            getattr(self.observer, method)(*args)
+            hook(*args)
         except Exception:  # telemetry never takes a run down
             _log.warning("run observer %s failed", method, exc_info=True)
 
@@ -120,6 +141,11 @@ class Meter(BaseCallbackHandler):
         limit = self.budgets.max_wall_s
         if limit is not None and self.seconds > limit:
             raise BudgetExceededError("wall_s", limit, round(self.seconds, 3))
+
+
+def replayed(response: LLMResult) -> bool:
+    """Whether a model response came from the call log rather than the provider."""
+    return any(is_replayed(gen) for generations in response.generations for gen in generations)
 
 
 def usage_of(response: LLMResult) -> tuple[int, int]:

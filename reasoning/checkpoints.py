@@ -34,7 +34,9 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class CheckpointConfig(BaseModel):
-    """Where resume mode keeps checkpoints: SQLite on one host, Postgres on several.
+    """Where a run keeps its durable state: resume mode's checkpoints, and every run's call log
+    (`reasoning.call_log`, in the same database, under the same owner record). SQLite on one
+    host, Postgres on several.
 
     Attributes:
         sqlite_dir: one SQLite database per job, ``<sqlite_dir>/<job>.sqlite``, where the
@@ -44,12 +46,15 @@ class CheckpointConfig(BaseModel):
         postgres_url: a Postgres database shared by workers on several hosts.
         busy_timeout_s: how long a write waits for another writer's lock (SQLite's busy
             timeout, Postgres's lock_timeout) before failing with CheckpointBusyError.
+        call_log: log every model call of runs that have a thread id here, in both recovery
+            modes, so a retry replays the calls that had finished.
     """
 
     sqlite_path: Path | None = None
     sqlite_dir: Path | None = None
     postgres_url: str | None = None
     busy_timeout_s: float = Field(default=30.0, gt=0)
+    call_log: bool = True
 
     def sqlite_file(self, thread_id: str) -> Path:
         """The SQLite database that holds `thread_id`."""
@@ -102,8 +107,26 @@ async def _sqlite(path: Path, busy_timeout_s: float, attempt: int | None) -> Asy
     # sqlite3's `timeout` is SQLite's busy timeout: how long a statement waits for the lock.
     async with aiosqlite.connect(str(path), timeout=busy_timeout_s) as conn:
         saver = AsyncSqliteSaver(conn) if attempt is None else FencedSqliteSaver(conn, attempt=attempt)
-        await _set_up(saver, path, busy_timeout_s)
-        yield saver
+        try:
+            await _set_up(saver, path, busy_timeout_s)
+            yield saver
+        finally:
+            await _end_writes(conn)
+
+
+async def _end_writes(conn: Any) -> None:
+    """Roll back a write a failed run left open before the connection closes.
+
+    When a node raises, LangGraph abandons the writes of the tasks still running; one abandoned
+    inside its INSERT leaves a statement unfinished, and SQLite then keeps a closed connection
+    (and its write lock) alive until that statement is garbage-collected: the next attempt in the
+    same worker waited out its whole busy timeout to claim the thread. Rolling back first ends
+    the transaction and frees the lock at once (a finished run has none open: nothing is lost).
+    """
+    with contextlib.suppress(Exception):  # a broken connection has no lock worth freeing
+        # Unconditionally, through aiosqlite's queue: an abandoned write may still be queued
+        # behind us, so `in_transaction` read now could say False and miss it.
+        await conn.rollback()
 
 
 async def _set_up(saver: Any, path: Path, busy_timeout_s: float) -> None:

@@ -12,7 +12,7 @@ Hierarchy::
     │   └── NonRetryableModelError  400, 401, 403, 404, other client errors
     ├── ModelOutputError            a model reply did not follow the task's format
     ├── BudgetExceededError         a run used more steps, calls, tokens or seconds than allowed
-    ├── SupersededAttemptError      resume mode: a newer attempt owns the thread; this one must stop
+    ├── SupersededAttemptError      a newer attempt owns the thread; this one must stop (checkpoints, call log)
     └── CheckpointBusyError         resume mode: the checkpoint store stayed locked past its busy timeout
 """
 
@@ -137,7 +137,8 @@ class SupersededAttemptError(ReasoningError):
         self.owner = owner
         super().__init__(
             f"Superseded attempt {attempt} < owner {owner} of checkpoint thread {thread_id!r}: "
-            "a newer attempt runs this graph, so this one stops writing. Nothing to fix; a retry cannot help."
+            "a newer attempt runs this graph, so this one stops (no more writes or model calls). "
+            "Nothing to fix; a retry cannot help."
         )
 
 

@@ -18,7 +18,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 from pydantic import BaseModel
 
-from reasoning._meter import usage_of
+from reasoning._meter import replayed, usage_of
 
 RunEventKind = Literal["node_started", "node_finished", "model_call", "tokens", "resumed"]
 
@@ -35,6 +35,8 @@ class RunEvent(BaseModel):
         tokens_in: prompt tokens of a model call (from the provider's usage data).
         tokens_out: completion tokens of a model call.
         text: streamed token text ("tokens" events only).
+        replayed: a model call answered from the call log (no request made; the tokens are
+            what it would have cost).
     """
 
     kind: RunEventKind
@@ -45,6 +47,7 @@ class RunEvent(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     text: str = ""
+    replayed: bool = False
 
 
 EventSink = Callable[[RunEvent], None]
@@ -90,6 +93,7 @@ class ModelCallEvents(BaseCallbackHandler):
                 model=_model_name(response),
                 tokens_in=tokens_in,
                 tokens_out=tokens_out,
+                replayed=replayed(response),
             )
         )
 

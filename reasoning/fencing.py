@@ -42,7 +42,7 @@ from reasoning.errors import CheckpointBusyError, SupersededAttemptError
 # The marker the triggers put in their error; how the savers recognise a refused write.
 FENCE_MARK = "durable-research fence: superseded attempt"
 
-_SQLITE_OWNER_TABLE = """
+SQLITE_OWNER_TABLE = """
 CREATE TABLE IF NOT EXISTS thread_owner (
     thread_id TEXT PRIMARY KEY,
     attempt INTEGER NOT NULL,
@@ -82,7 +82,7 @@ class FencedSqliteSaver(AsyncSqliteSaver):
         async with self.lock:
             if self._fenced:
                 return
-            await self.conn.execute(_SQLITE_OWNER_TABLE)
+            await self.conn.execute(SQLITE_OWNER_TABLE)
             for table in ("checkpoints", "writes"):
                 await self.conn.execute(_SQLITE_TRIGGER.format(table=table, attempt=self.attempt, mark=FENCE_MARK))
             await self.conn.commit()

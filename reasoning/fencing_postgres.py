@@ -19,7 +19,7 @@ from psycopg import errors as pg_errors
 from reasoning.errors import CheckpointBusyError, SupersededAttemptError
 from reasoning.fencing import FENCE_MARK
 
-_OWNER_TABLE = """
+OWNER_TABLE = """
 CREATE TABLE IF NOT EXISTS thread_owner (
     thread_id TEXT PRIMARY KEY,
     attempt INTEGER NOT NULL,
@@ -75,7 +75,7 @@ class FencedPostgresSaver(AsyncPostgresSaver):
         # Workers start together: one at a time, or CREATE OR REPLACE races ("tuple concurrently updated").
         async with self.lock, self.conn.transaction(), self.conn.cursor() as cur:  # type: ignore[union-attr]
             await cur.execute("SELECT pg_advisory_xact_lock(hashtext('durable_research_fence'))")
-            await cur.execute(_OWNER_TABLE)
+            await cur.execute(OWNER_TABLE)
             await cur.execute(_FUNCTION)
             for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
                 await cur.execute(_TRIGGER.format(table=table))

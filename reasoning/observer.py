@@ -11,7 +11,7 @@ from typing import Protocol
 
 
 class RunObserver(Protocol):
-    """Receives one call per finished model call and per finished graph node.
+    """Receives one call per finished model call (paid or replayed) and per finished graph node.
 
     Methods are called from LangChain callbacks, possibly on a helper thread: keep them
     quick and thread-safe, and never raise (an observer must not take a run down).
@@ -22,3 +22,7 @@ class RunObserver(Protocol):
 
     def on_node(self, node: str, seconds: float, ok: bool) -> None:
         """Node `node` finished (``ok``) or raised, after `seconds` of wall time."""
+
+    def on_replayed_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
+        """A call inside `node` was answered from the call log: no request, no cost; the tokens
+        are what it would have cost. Optional: the runner skips an observer without it."""

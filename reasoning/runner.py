@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel
 
 from reasoning._meter import Budgets, Meter
+from reasoning.call_log import CallScope, call_scope, claim, open_call_log, with_call_log
 from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
@@ -31,10 +33,15 @@ class NodeEvent(BaseModel):
     node: str
     step: int
     details: dict[str, Any] = {}
+    replayed_calls: int = 0  # calls of this run answered from the call log so far
 
 
 class RunResult(BaseModel):
-    """What a run produced and what it cost (counts cover this process's run only)."""
+    """What a run produced and what it cost (counts cover this process's run only).
+
+    `model_calls` and the tokens are what the provider was asked for; the `replayed_*` fields
+    count calls the call log answered (no request made; the tokens are what they would have cost).
+    """
 
     output: dict[str, Any]
     steps: int
@@ -45,6 +52,9 @@ class RunResult(BaseModel):
     seconds: float
     input_tokens: int = 0
     output_tokens: int = 0
+    replayed_calls: int = 0
+    replayed_input_tokens: int = 0
+    replayed_output_tokens: int = 0
 
 
 async def arun_graph(
@@ -72,17 +82,22 @@ async def arun_graph(
             returns a finished thread's stored output without running it (`resume_point`).
         thread_id: required for resume (e.g. "workflow_id/run_id/activity_id"); with
             `CheckpointConfig.sqlite_dir`, the part before the first "/" names the database.
-        checkpoint: where resume keeps checkpoints.
+            With a `checkpoint` store it also names the run's call log, in either mode.
+        checkpoint: where resume keeps checkpoints, and where every run with a `thread_id`
+            logs its model calls (`CheckpointConfig.call_log`): a later run of the same thread
+            (a retry) gets each call it makes again from the log, as long as the request is
+            the same, without asking the provider.
         on_node: called once per finished node (the activity passes its heartbeat); in
             resume mode only after that node's step is checkpointed, so a node reported
             finished is never re-run by a later resume.
         budgets: step, model call, token and wall-time limits. The wall-time limit cancels
             the run between nodes; a sync node already running finishes its current call.
-        attempt: resume mode's fencing token (the activity passes Temporal's attempt
-            number). The attempt claims the thread before reading it, and once a higher
-            attempt has claimed the thread every checkpoint write of this one is refused,
-            so a zombie (a paused process past its heartbeat timeout) cannot fork the
-            chain. None: no fencing (one writer per thread, e.g. a notebook).
+        attempt: the fencing token (the activity passes Temporal's attempt number). The
+            attempt claims the thread before reading it, and once a higher attempt has claimed
+            the thread every checkpoint write of this one is refused, so a zombie (a paused
+            process past its heartbeat timeout) cannot fork the chain, and it makes no further
+            model call (the call log checks the owner before each one). None: no fencing (one
+            writer per thread, e.g. a notebook).
         observer: told of every model call (node, tokens in/out) and every node's wall
             time; the activity adapts it to Temporal's metric meter.
         on_event: receives live `RunEvent`s (node start/finish with timings, model calls
@@ -99,15 +114,48 @@ async def arun_graph(
     """
     if mode not in ("restart", "resume"):
         raise ConfigError(f"Unknown mode {mode!r}: use 'restart' or 'resume'.")
+    if mode == "resume" and not thread_id:
+        raise ConfigError("Resume mode needs a thread_id, e.g. 'workflow_id/activity_id'.")
     payload = _input_dict(spec, graph_input)
     builder = spec.build()
+    scope = await _call_scope(spec, checkpoint, thread_id, attempt)
+    if scope is not None:
+        context = dataclasses.replace(context, model=with_call_log(context.model))
     run = _Run(spec, context, budgets or Budgets(), on_node, observer, on_event)
-    if mode == "restart":
-        return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
-    if not thread_id:
-        raise ConfigError("Resume mode needs a thread_id, e.g. 'workflow_id/activity_id'.")
-    async with open_saver(checkpoint, thread_id, attempt) as saver:
-        return await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
+    with call_scope(scope):
+        if mode == "restart":
+            result = await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
+        else:
+            assert thread_id is not None
+            async with open_saver(checkpoint, thread_id, attempt) as saver:
+                result = await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
+    # Closed only after a run that finished: when a node raises, LangGraph returns while sibling
+    # branches still run on its threads, and the calls they finish must still be logged (the
+    # store closes when the last of them lets go of it).
+    if scope is not None and scope.store is not None:
+        scope.store.close()
+    return result
+
+
+async def _call_scope(
+    spec: GraphSpec, checkpoint: CheckpointConfig | None, thread_id: str | None, attempt: int | None
+) -> CallScope | None:
+    """The run's call log, claimed for `attempt` (None: no log wanted, or it cannot open).
+
+    Opened on a thread: a claim may wait for a paused writer's lock, and the event loop must
+    keep the activity's heartbeats going meanwhile.
+
+    Raises:
+        SupersededAttemptError: a higher attempt owns the thread; nothing has run.
+    """
+    if checkpoint is None or not checkpoint.call_log or not thread_id:
+        return None
+
+    def open_and_claim() -> CallScope | None:
+        store = claim(open_call_log(checkpoint, thread_id), thread_id, attempt)
+        return None if store is None else CallScope(store, thread_id, attempt, spec.key)
+
+    return await asyncio.to_thread(open_and_claim)
 
 
 def run_graph(
@@ -233,6 +281,9 @@ class _Run:
             seconds=round(self.meter.seconds, 4),
             input_tokens=self.meter.input_tokens,
             output_tokens=self.meter.output_tokens,
+            replayed_calls=self.meter.replayed_calls,
+            replayed_input_tokens=self.meter.replayed_input_tokens,
+            replayed_output_tokens=self.meter.replayed_output_tokens,
         )
 
     async def _stream(
@@ -290,7 +341,8 @@ class _Run:
             self.meter.check_wall()
             step = offset + len(self.nodes_run)
             if self.on_node is not None:
-                self.on_node(NodeEvent(node=node, step=step, details=_details(update)))
+                replayed = self.meter.replayed_calls
+                self.on_node(NodeEvent(node=node, step=step, details=_details(update), replayed_calls=replayed))
             if self.on_event is not None:
                 started = self._started.pop(node, None)
                 seconds = round(time.monotonic() - started, 4) if started is not None else None

@@ -56,6 +56,9 @@ from orchestration.shared.spec import ModelChoice
 from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, count_batch_documents, count_ingest_chunks
 from reasoning.batch_fit import check_batch_graph
+from reasoning.call_log import claim as claim_thread
+from reasoning.call_log import open_call_log
+from reasoning.checkpoints import CheckpointConfig
 from reasoning.types import DocumentAnalysis
 from retrieval import Document, ingest_documents
 from retrieval.pkgdocs import TextDocument
@@ -102,15 +105,32 @@ class BatchActivities:
         out = DocBatchResult()
         if req.task == "ingest":
             return await self._ingest_entries(req, entries, out)
+        try:
+            call_log = await asyncio.to_thread(self._claim_call_log)
+        except Exception as exc:  # superseded: a newer attempt of this micro-batch runs its documents
+            raise to_application_error(exc) from exc
         with UsageLedger.for_activity(store) as ledger:
             task = DocumentTask(
                 job_id=req.job_id, graph=req.graph, spec=spec, model=model, question=req.question,
                 doc_attempts=req.doc_attempts, reuse_job=req.reuse_job, retry=req.retry, artifacts_root=store.root,
                 max_file_bytes=self._deps.memory_settings.max_file_bytes,
                 ledger=None if ledger.folder is None else (ledger.folder, ledger.attempt),
-                threads=self._doc_threads,
+                threads=self._doc_threads, call_log=call_log,
             )  # fmt: skip
             return await self._analyse_entries(req, task, entries, cursor, out, ledger, metrics)
+
+    def _claim_call_log(self) -> tuple[CheckpointConfig, str, int] | None:
+        """Claim this attempt's call-log thread before any document runs (the pool processes and
+        threads then check and write against that owner record); None when the log is off or broken."""
+        config, info = self._deps.checkpoint, activity.info()
+        if not config.call_log:
+            return None
+        thread = f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+        store = claim_thread(open_call_log(config, thread), thread, info.attempt)
+        if store is None:
+            return None
+        store.close()
+        return config, thread, info.attempt
 
     async def _analyse_entries(
         self,
@@ -127,6 +147,7 @@ class BatchActivities:
         Records carry each document's calls; the ledger adds those of an earlier attempt's
         document in flight (no record, no result), so the sum counts every call once."""
         pool, local = self._pool, None
+        replayed = [0, 0, 0]  # calls the call log answered, their tokens in and out
         groups = [entries[i : i + _FLUSH_EVERY] for i in range(0, len(entries), _FLUSH_EVERY)]
         running: list[PoolGroup] = []
         try:
@@ -147,7 +168,7 @@ class BatchActivities:
                     local = local or InProcess(task, ledger)
                     outcomes = await local.analyse(group, cursor)
                 # The last group's cursor needs no heartbeat: the activity's result follows at once.
-                await self._record_group(req, outcomes, out, ledger, metrics, beat=i < len(groups) - 1)
+                await self._record_group(req, outcomes, out, ledger, metrics, replayed, beat=i < len(groups) - 1)
                 cursor = max(cursor, group[-1].index + 1)
         except asyncio.CancelledError:
             _drop(running)
@@ -158,6 +179,8 @@ class BatchActivities:
 
         raw = out.usage
         out.usage = ledger.with_earlier(price(raw.model_calls, raw.input_tokens, raw.output_tokens), price)
+        if replayed[0]:
+            out.usage += price(*replayed).as_replayed()
         metrics.run_finished("completed", resumed=False, usage=out.usage)
         return out
 
@@ -168,6 +191,7 @@ class BatchActivities:
         out: DocBatchResult,
         ledger: UsageLedger,
         metrics: GraphMetrics,
+        replayed: list[int],
         *,
         beat: bool,
     ) -> None:
@@ -180,6 +204,9 @@ class BatchActivities:
                 metrics.on_model_call(node, tokens_in, tokens_out)
             for node, seconds, ok in outcome.nodes:
                 metrics.on_node(node, seconds, ok)
+            for node, tokens_in, tokens_out in outcome.replayed:
+                metrics.on_replayed_call(node, tokens_in, tokens_out)
+                replayed[:] = [replayed[0] + 1, replayed[1] + tokens_in, replayed[2] + tokens_out]
             out.analysed += int(bool(outcome.record.pop("analysed", False)))
             pending.append((outcome.record, outcome.memory_doc))
         if not pending:

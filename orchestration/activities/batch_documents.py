@@ -28,6 +28,8 @@ from orchestration.activities.manifest import ManifestEntry
 from orchestration.activities.usage_ledger import UsageLedger
 from orchestration.artifacts import LocalArtifactStore, doc_record_key, result_key
 from reasoning.batch_runner import GraphOverInputs
+from reasoning.call_log import CallScope, call_scope, shared_call_log, with_call_log
+from reasoning.checkpoints import CheckpointConfig
 from reasoning.context import GraphContext
 from reasoning.errors import ConfigError, ModelError
 from reasoning.models import ModelSettings, make_chat_model
@@ -56,6 +58,9 @@ class DocumentTask:
         model: the worker's model settings with the batch's provider and name applied.
         ledger: the attempt's usage-ledger folder and attempt number (None: no ledger).
         threads: documents of a group analysed at once (each thread with its own compiled graph).
+        call_log: where the attempt's call log is, its thread and attempt (claimed by the activity
+            before any document runs); each document's calls are logged under its index, so a
+            retried micro-batch replays the calls of the document that was in flight. None: none.
     """
 
     job_id: str
@@ -70,6 +75,7 @@ class DocumentTask:
     max_file_bytes: int
     ledger: tuple[Path, int] | None
     threads: int = 1
+    call_log: tuple[CheckpointConfig, str, int] | None = None
 
 
 @dataclass
@@ -83,6 +89,7 @@ class DocumentOutcome:
     calls: list[tuple[str, int, int]] = field(default_factory=list)
     nodes: list[tuple[str, float, bool]] = field(default_factory=list)
     recorded: bool = False
+    replayed: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def analyse_group(
@@ -183,8 +190,9 @@ class NoEvidence:
 
 
 def make_runner(spec: GraphSpec, model: ModelSettings) -> GraphOverInputs:
-    """The compiled graph and its model, built once per micro-batch (or per pool process)."""
-    return GraphOverInputs(spec, GraphContext(retriever=NoEvidence(), model=make_chat_model(model)))
+    """The compiled graph and its model, built once per micro-batch (or per pool process); the
+    model answers from the call log inside a document's scope (`_invoke`), and only there."""
+    return GraphOverInputs(spec, GraphContext(retriever=NoEvidence(), model=with_call_log(make_chat_model(model))))
 
 
 class RunnerPool:
@@ -236,6 +244,7 @@ class CallRecorder:
     def __init__(self, ledger: RunObserver | None = None) -> None:
         self.ledger = ledger
         self.calls: list[tuple[str, int, int]] = []
+        self.replayed: list[tuple[str, int, int]] = []
         self.nodes: list[tuple[str, float, bool]] = []
 
     def on_model_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
@@ -245,6 +254,9 @@ class CallRecorder:
 
     def on_node(self, node: str, seconds: float, ok: bool) -> None:
         self.nodes.append((node, seconds, ok))
+
+    def on_replayed_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
+        self.replayed.append((node, input_tokens, output_tokens))
 
 
 def analyse_document(
@@ -275,7 +287,7 @@ def analyse_document(
         graph, analysis = stored
         record["graph"] = graph
         memory_doc = _memory_doc(task.job_id, entry, title, digest, graph, analysis)
-    return DocumentOutcome(record, memory_doc, recorder.calls, recorder.nodes)
+    return DocumentOutcome(record, memory_doc, recorder.calls, recorder.nodes, replayed=recorder.replayed)
 
 
 def read_entry(store: LocalArtifactStore, entry: ManifestEntry, max_file_bytes: int) -> tuple[str, str, str | None]:
@@ -327,7 +339,7 @@ def _analyse(
     error = ""
     for _ in range(task.doc_attempts):
         try:
-            analysis = DocumentAnalysis.model_validate(runner.invoke(doc))
+            analysis = DocumentAnalysis.model_validate(_invoke(task, entry, runner, doc))
         except Exception as exc:  # one document's failure is recorded; the batch goes on
             error = f"{type(exc).__name__}: {exc}"[:500]
             if _final(exc):
@@ -338,6 +350,17 @@ def _analyse(
             ledger.settle(unit(entry.index))  # the result carries these calls now
         return {"ok": True, "analysed": True, "usage": spent()}, (task.graph, analysis)
     return {"ok": False, "error": error, "analysed": True, "usage": spent()}, None
+
+
+def _invoke(task: DocumentTask, entry: ManifestEntry, runner: GraphOverInputs, doc: DocumentInput) -> dict[str, Any]:
+    """One run of the document's graph inside its own call-log scope (a fresh scope per run, so a
+    second run of the document, in this attempt or a later one, replays the first one's calls)."""
+    if task.call_log is None:
+        return runner.invoke(doc)
+    config, thread, attempt = task.call_log
+    scope = CallScope(shared_call_log(config, thread), thread, attempt, task.spec.key, prefix=f"{unit(entry.index)}/")
+    with call_scope(scope):
+        return runner.invoke(doc)
 
 
 def _write_result(

@@ -21,12 +21,14 @@ from retrieval import MemorySettings, SemanticMemory, open_memory
 
 
 class CheckpointSettings(BaseSettings):
-    """Where resume-mode graphs keep their checkpoints; env prefix DURABLE_RESEARCH_CHECKPOINT_.
+    """Where graphs keep their durable state; env prefix DURABLE_RESEARCH_CHECKPOINT_.
 
-    SQLite under the state folder suits one host (one database per job under
+    Resume-mode checkpoints, and the call log of every graph run (`CALL_LOG`, on by default:
+    a retry in either recovery mode gets each finished model call back instead of paying for
+    it again). SQLite under the state folder suits one host (one database per job under
     `checkpoints/`, so a paused worker stalls only its own job; `SQLITE_PATH` names one
     shared file instead); workers on several hosts must share Postgres, or a retry on
-    another host would find no checkpoint and start over.
+    another host would find no checkpoint and no logged call and start over.
     """
 
     model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_CHECKPOINT_", extra="ignore")
@@ -35,6 +37,7 @@ class CheckpointSettings(BaseSettings):
     sqlite_dir: Path | None = None
     postgres_url: str | None = None
     busy_timeout_s: float = Field(default=30.0, gt=0)
+    call_log: bool = True
 
 
 @dataclass
@@ -85,6 +88,7 @@ class WorkerDeps:
                 sqlite_dir=None if checkpoints.sqlite_path else checkpoints.sqlite_dir or home / "checkpoints",
                 postgres_url=checkpoints.postgres_url,
                 busy_timeout_s=checkpoints.busy_timeout_s,
+                call_log=checkpoints.call_log,
             ),
         )
 

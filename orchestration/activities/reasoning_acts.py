@@ -2,6 +2,8 @@
 
 A graph is retried as a unit (`restart`) or continues from its own checkpoint
 (`resume`, thread keyed by workflow id + activity id, which is stable across retries).
+In both modes the run's model calls go through the call log of that thread, so a retry
+gets every call that had finished back without paying for it again.
 Findings and reports go to the artifact store; the workflow receives their keys.
 """
 
@@ -80,6 +82,9 @@ class ReasoningActivities:
             try:
                 run = await self._run_graph(call, graph_input, ledger.observer(metrics))
                 usage = ledger.with_earlier(price(run.model_calls, run.input_tokens, run.output_tokens), price)
+                if run.replayed_calls:
+                    replayed = price(run.replayed_calls, run.replayed_input_tokens, run.replayed_output_tokens)
+                    usage += replayed.as_replayed()
                 outcome = "completed"
                 return run, usage
             except asyncio.CancelledError:
@@ -102,6 +107,8 @@ class ReasoningActivities:
 
         def on_node(event: NodeEvent) -> None:
             last.update(node=event.node, step=event.step, **_small(event.details))
+            if event.replayed_calls:  # the UI's activity details show what the call log saved
+                last["replayed_calls"] = event.replayed_calls
             activity.heartbeat(dict(last))
 
         subtask = call.subtask.id if isinstance(call, SubtaskRequest) else None
@@ -117,8 +124,9 @@ class ReasoningActivities:
                 context=context,
                 mode=call.recovery,
                 thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
-                attempt=info.attempt,  # resume mode's fencing token: a superseded attempt's writes are refused
-                checkpoint=self._deps.checkpoint if call.recovery == "resume" else None,
+                # The fencing token: a superseded attempt's checkpoints and model calls are refused.
+                attempt=info.attempt,
+                checkpoint=self._deps.checkpoint,  # resume mode's checkpoints; the call log in both modes
                 on_node=on_node,
                 observer=observer,  # the usage ledger, then the metrics
                 on_event=events.sink,  # live events for watchers, batched into the job's stream

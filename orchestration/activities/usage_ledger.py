@@ -280,3 +280,8 @@ class _LedgerObserver:
     def on_node(self, node: str, seconds: float, ok: bool) -> None:
         if self._inner is not None:
             self._inner.on_node(node, seconds, ok)
+
+    def on_replayed_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
+        # Not spending: the attempt that made the call recorded it when it returned.
+        if self._inner is not None:
+            self._inner.on_replayed_call(node, input_tokens, output_tokens)

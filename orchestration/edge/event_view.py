@@ -41,6 +41,8 @@ def _body(e: JobEvent) -> str:
         return f"{where} started"
     if e.kind == "node_finished":
         return f"{where} finished{secs}"
+    if e.kind == "model_call" and e.replayed:
+        return f"{where} model call replayed from the call log ({e.tokens_in + e.tokens_out} tokens not spent again)"
     if e.kind == "model_call":
         model = f" {e.model}" if e.model else ""
         return f"{where} model call{model}: {e.tokens_in} tokens in, {e.tokens_out} out{secs}"
@@ -55,6 +57,8 @@ def tally_line(events: int, tally: EventTally) -> str:
         f"{events} events: {t('nodes')} nodes, {t('model_calls')} model calls, {t('tokens_in')} tokens in, "
         f"{t('tokens_out')} out; {tally.retries} retries, {tally.resumed} resumed"
     )
+    if t("replayed_calls"):
+        line += f", {t('replayed_calls')} calls replayed from the call log"
     return line + (f" ({tally.ignored} events of superseded attempts not counted)" if tally.ignored else "")
 
 
@@ -74,6 +78,7 @@ def tally_record(
         "model_calls": t("model_calls"),
         "tokens_in": t("tokens_in"),
         "tokens_out": t("tokens_out"),
+        "replayed_calls": t("replayed_calls"),
         "retries": tally.retries,
         "resumed": tally.resumed,
         "ignored": tally.ignored,

@@ -62,6 +62,7 @@ class JobEvent(BaseModel):
         text: streamed tokens ("tokens", several tokens batched into one item).
         phase: the job's phase ("phase"), or the subtask's status ("subtask_finished").
         detail: a short human note: an error, who decided, the attempt a retry supersedes.
+        replayed: a model call answered from the call log (no request, no cost).
     """
 
     kind: EventKind
@@ -79,6 +80,8 @@ class JobEvent(BaseModel):
     text: str = ""
     phase: str | None = None
     detail: str = ""
+    # Added with the call log: a default keeps older streams decoding.
+    replayed: bool = False
 
 
 class _AttemptCounts(BaseModel):
@@ -87,6 +90,7 @@ class _AttemptCounts(BaseModel):
     model_calls: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    replayed_calls: int = 0
 
 
 class EventTally(BaseModel):
@@ -117,12 +121,14 @@ class EventTally(BaseModel):
             self.resumed += 1
         elif event.kind == "node_finished":
             counts.nodes += 1
+        elif event.kind == "model_call" and event.replayed:
+            counts.replayed_calls += 1  # answered from the call log: no tokens spent
         elif event.kind == "model_call":
             counts.model_calls += 1
             counts.tokens_in += event.tokens_in
             counts.tokens_out += event.tokens_out
         return True
 
-    def total(self, field: Literal["nodes", "model_calls", "tokens_in", "tokens_out"]) -> int:
+    def total(self, field: Literal["nodes", "model_calls", "tokens_in", "tokens_out", "replayed_calls"]) -> int:
         """The sum of `field` over every activity's latest attempt."""
         return sum(getattr(c, field) for c in self.activities.values())

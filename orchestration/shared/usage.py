@@ -5,7 +5,9 @@ workflow sums them per subtask, per phase and per job (never from heartbeats, wh
 lossy), and the CLI, notebook and report footer print `Usage.line()`. A result (or a final
 failure's details) also carries the calls of earlier attempts that returned nothing (a killed
 worker, a retried error), read from the activity's usage ledger; they are in the totals and,
-again, in the `lost_*` fields, so a reader sees what crashes and retries cost.
+again, in the `lost_*` fields, so a reader sees what crashes and retries cost. Calls a retry
+got back from the call log are not spending: they are counted apart, in `replayed_*`, with
+what they would have cost.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class Usage(BaseModel):
         lost_model_calls: of `model_calls`, those made by such attempts.
         lost_tokens: of the tokens, those of such attempts (in and out).
         lost_cost_usd: of `cost_usd`, that of such attempts.
+        replayed_calls: calls answered from the call log (made and paid once, by an earlier
+            attempt); not in `model_calls`.
+        replayed_tokens: the tokens those calls would have cost again (in and out); not in the
+            tokens above.
+        replayed_cost_usd: what they would have cost again; not in `cost_usd`.
     """
 
     model_calls: int = 0
@@ -43,6 +50,9 @@ class Usage(BaseModel):
     lost_model_calls: int = 0
     lost_tokens: int = 0
     lost_cost_usd: float = 0.0
+    replayed_calls: int = 0
+    replayed_tokens: int = 0
+    replayed_cost_usd: float = 0.0
 
     @property
     def tokens(self) -> int:
@@ -59,6 +69,9 @@ class Usage(BaseModel):
             lost_model_calls=self.lost_model_calls + other.lost_model_calls,
             lost_tokens=self.lost_tokens + other.lost_tokens,
             lost_cost_usd=round(self.lost_cost_usd + other.lost_cost_usd, 8),
+            replayed_calls=self.replayed_calls + other.replayed_calls,
+            replayed_tokens=self.replayed_tokens + other.replayed_tokens,
+            replayed_cost_usd=round(self.replayed_cost_usd + other.replayed_cost_usd, 8),
         )
 
     def as_lost(self, attempts: int) -> Usage:
@@ -72,10 +85,15 @@ class Usage(BaseModel):
             }
         )
 
+    def as_replayed(self) -> Usage:
+        """This spending as calls the call log answered: nothing spent, what it would have cost kept."""
+        return Usage(replayed_calls=self.model_calls, replayed_tokens=self.tokens, replayed_cost_usd=self.cost_usd)
+
     def line(self) -> str:
         """One human line: `12 model calls, 3,456 tokens (3,000 in / 456 out), $0.0123`.
 
         With lost attempts: `..., $0.0123; of which 2 calls, 300 tokens, $0.0010 by 1 attempt that returned nothing`.
+        With replayed calls: `...; 5 calls (700 tokens, $0.0020) replayed from the call log, not paid again`.
         """
         text = (
             f"{self.model_calls:,} model calls, {self.tokens:,} tokens "
@@ -88,6 +106,11 @@ class Usage(BaseModel):
             text += (
                 f"; of which {self.lost_model_calls:,} calls, {self.lost_tokens:,} tokens, "
                 f"${self.lost_cost_usd:.4f} by {attempts} that returned nothing"
+            )
+        if self.replayed_calls:
+            text += (
+                f"; {self.replayed_calls:,} calls ({self.replayed_tokens:,} tokens, ${self.replayed_cost_usd:.4f}) "
+                "replayed from the call log, not paid again"
             )
         return text
 

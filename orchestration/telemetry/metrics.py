@@ -24,12 +24,14 @@ NODE_SECONDS = PREFIX + "graph_node_seconds"
 GRAPH_RUNS = PREFIX + "graph_runs"
 RESUMED_RUNS = PREFIX + "resumed_runs"
 REEXECUTED_CALLS = PREFIX + "reexecuted_model_calls"
+REPLAYED_CALLS = PREFIX + "replayed_model_calls"
+REPLAYED_TOKENS = PREFIX + "replayed_tokens"
 INGEST_CHUNKS = PREFIX + "ingest_chunks"
 BATCH_DOCUMENTS = PREFIX + "batch_documents"
 JOB_PHASES = JOB_PHASES_METRIC
 PROJECT_METRICS = (
-    MODEL_CALLS, TOKENS, COST, NODE_SECONDS, GRAPH_RUNS, RESUMED_RUNS, REEXECUTED_CALLS, INGEST_CHUNKS, BATCH_DOCUMENTS,
-    JOB_PHASES,
+    MODEL_CALLS, TOKENS, COST, NODE_SECONDS, GRAPH_RUNS, RESUMED_RUNS, REEXECUTED_CALLS, REPLAYED_CALLS,
+    REPLAYED_TOKENS, INGEST_CHUNKS, BATCH_DOCUMENTS, JOB_PHASES,
 )  # fmt: skip
 """Every project metric name (the Grafana dashboard test checks panels against these and a scrape)."""
 
@@ -59,6 +61,10 @@ class GraphMetrics:
         self._runs = labelled.create_counter(GRAPH_RUNS, "Graph runs (activity attempts), by outcome.")
         self._resumed = labelled.create_counter(RESUMED_RUNS, "Graph runs that continued from a checkpoint.")
         self._reexecuted = labelled.create_counter(REEXECUTED_CALLS, "Model calls made by a retried attempt.")
+        self._replayed = labelled.create_counter(REPLAYED_CALLS, "Model calls answered from the call log (not paid).")
+        self._replayed_tokens = labelled.create_counter(
+            REPLAYED_TOKENS, "Tokens of replayed model calls (not spent again), by direction."
+        )
 
     def on_model_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
         labels = {"node": node or "unknown"}
@@ -67,6 +73,12 @@ class GraphMetrics:
         self._tokens.add(output_tokens, labels | {"direction": "out"})
         if self._attempt > 1:
             self._reexecuted.add(1, labels)
+
+    def on_replayed_call(self, node: str, input_tokens: int, output_tokens: int) -> None:
+        labels = {"node": node or "unknown"}
+        self._replayed.add(1, labels)
+        self._replayed_tokens.add(input_tokens, labels | {"direction": "in"})
+        self._replayed_tokens.add(output_tokens, labels | {"direction": "out"})
 
     def on_node(self, node: str, seconds: float, ok: bool) -> None:
         self._node_seconds.record(seconds, {"node": node, "outcome": "completed" if ok else "failed"})

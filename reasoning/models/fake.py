@@ -43,7 +43,9 @@ class FakeChatModel(BaseChatModel):
 
     Attributes:
         latency_s: seconds to sleep per call.
-        call_log: JSONL file; each call appends {hash, pid, time, node, task, tokens}.
+        call_log: JSONL file; each call appends {hash, pid, started, time, node, thread, task,
+            tokens} when it returns (`started`: when it began, `time`: when it ended, `thread`:
+            the graph run's thread id, when it has one).
         check_rounds: the researcher's self-check fails until this round (to exercise
             the loop); a function of the prompt, so still content-addressed.
     """
@@ -64,6 +66,7 @@ class FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        started = time.time()
         digest = message_hash(messages)
         task, payload = parse_task(messages)
         text = _reply(task, payload, digest, self.check_rounds)
@@ -79,18 +82,21 @@ class FakeChatModel(BaseChatModel):
             "total_tokens": tokens_in + tokens_out,
         }
         metadata = (run_manager.metadata if run_manager else None) or {}
-        self._log(digest, task, str(metadata.get("langgraph_node", "")), usage["total_tokens"])
+        where = (str(metadata.get("langgraph_node", "")), str(metadata.get("thread_id", "")))
+        self._log(digest, task, where, usage["total_tokens"], started)
         message = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _log(self, digest: str, task: str | None, node: str, tokens: int) -> None:
+    def _log(self, digest: str, task: str | None, where: tuple[str, str], tokens: int, started: float) -> None:
         if self.call_log is None:
             return
         line = {
             "hash": digest,
             "pid": os.getpid(),
+            "started": started,
             "time": time.time(),
-            "node": node,
+            "node": where[0],
+            "thread": where[1],
             "task": task or "",
             "tokens": tokens,
         }

@@ -50,6 +50,7 @@ def _second(state: dict[str, Any], runtime: Runtime[GraphContext]) -> dict[str, 
     if task["id"] not in _failed_once:  # the first attempt dies here, after its model call
         _failed_once.add(task["id"])
         raise RuntimeError("flaky: fails once")
+    runtime.context.model.invoke("flaky second, once more")  # the retry's own (paid) call
     return {
         **state,
         "subtask_id": task["id"], "question": task["question"], "answer": "flaky answer",
@@ -167,10 +168,13 @@ async def test_every_panel_metric_is_in_a_real_scrape(
     assert totals["durable_research_batch_documents_total"] == BATCH_DOCS
 
     subtasks = len(result.subtasks)
-    # Each flaky subtask: attempt 1 runs both nodes and fails; attempt 2 resumes at `second`.
+    # Each flaky subtask: attempt 1 runs both nodes and fails; attempt 2 resumes at `second`, gets
+    # attempt 1's call there back from the call log, and makes one new call.
     assert job["durable_research_graph_runs_total"] == 3 + 2 * subtasks
     assert job["durable_research_resumed_runs_total"] == subtasks
+    assert job["durable_research_replayed_model_calls_total"] == subtasks
     assert job["durable_research_reexecuted_model_calls_total"] == subtasks
+    assert result.usage.replayed_calls == subtasks
     assert totals["temporal_activity_execution_failed_total"] == subtasks
     assert totals["durable_research_job_phases_total"] >= 6  # planning .. completed
     assert job["durable_research_cost_microusd_total"] == 0  # the fake model is free

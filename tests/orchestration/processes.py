@@ -38,15 +38,17 @@ def worker_env(address: str, home: Path, prefix: str, *, clean: bool = False, **
 
 
 @contextlib.contextmanager
-def worker_process(env: dict[str, str], *, log: Path | None = None) -> Iterator[subprocess.Popen[str]]:
-    """`durable-research worker` with `env`, once it says it is ready; SIGTERMed (drained) on exit.
+def worker_process(
+    env: dict[str, str], *, log: Path | None = None, args: list[str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """`durable-research worker [args]` with `env`, once it says it is ready; SIGTERMed (drained) on exit.
 
     A stopped (SIGSTOPped) worker is woken first: it cannot act on SIGTERM otherwise.
     """
     with contextlib.ExitStack() as stack:
         err = stack.enter_context(log.open("a", encoding="utf-8")) if log is not None else None
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "durable-research"), "worker"],
+            [str(Path(sys.executable).parent / "durable-research"), "worker", *(args or [])],
             env=env, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
         )  # fmt: skip
     try:

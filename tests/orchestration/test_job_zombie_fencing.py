@@ -1,11 +1,12 @@
-"""A worker paused mid-subtask past its heartbeat timeout (a zombie) cannot fork a resume-mode thread.
+"""A worker paused mid-subtask past its heartbeat timeout (a zombie) cannot fork a thread or call the model.
 
-Real `durable-research worker` processes and the real dev server: worker 1 runs a
-resume-mode subtask and is SIGSTOPped mid-graph; once the heartbeat timed out and a new
-attempt on worker 2 has made progress on the same checkpoint thread, worker 1 gets
-SIGCONT and its old attempt wakes up with a model answer in hand. Its write is refused
-(fencing), the report equals a crash-free run's, every checkpoint chain is linear, no
-graph was re-run from its input, and no artifact is duplicated.
+Real `durable-research worker` processes and the real dev server: worker 1 runs a subtask
+and is SIGSTOPped mid-graph; once the heartbeat timed out and a new attempt on worker 2 has
+made progress on the same thread, worker 1 gets SIGCONT and its old attempt wakes up with a
+model answer in hand. Its writes are refused (fencing), it makes no model call after its
+successor claimed the thread (the call log checks the owner before each call), the report
+equals a crash-free run's, and no artifact is duplicated; in resume mode every checkpoint
+chain is linear and no graph was re-run from its input.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from orchestration.server import ServerRecord
 from orchestration.shared import Tuning
 from orchestration.shared.spec import subtask_activity_id
 from reasoning import checkpoint_audit
+from reasoning.models import read_call_log
 from tests.orchestration.jobs import spec
 from tests.orchestration.processes import worker_env
 from tests.orchestration.processes import worker_process as _worker
 from tests.retrieval.conftest import chroma_url  # noqa: F401  (a real `chroma run` for both workers)
 
 LATENCY_S = 0.6
-JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0, "recovery": "resume"}
+JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0}
 pytestmark = pytest.mark.slow
 
 
@@ -73,12 +75,12 @@ def _artifacts(home: Path, job_id: str) -> dict[str, str]:
 
 
 async def _clean_run(
-    temporal_client: Client, server: ServerRecord, home: Path, memory_url: str
+    temporal_client: Client, server: ServerRecord, home: Path, memory_url: str, recovery: str
 ) -> tuple[str, dict[str, str]]:
     prefix = f"clean-{uuid.uuid4().hex[:6]}-"
     with worker_process(server, home, prefix, home.parent / "clean-worker.log", memory_url):
         jobs = _client(temporal_client, home, prefix)
-        handle = await jobs.start(spec(**JOB))
+        handle = await jobs.start(spec(**JOB, recovery=recovery))
         result = await handle.result()
     assert result.report is not None
     return without_usage_footer(jobs.artifacts.get_text(result.report.key)), _artifacts(home, handle.job_id)
@@ -103,18 +105,21 @@ async def _wait(what: str, check: Callable[[], Awaitable[bool]], timeout_s: floa
         await asyncio.sleep(0.1)
 
 
-async def test_a_paused_worker_cannot_fork_a_resumed_graph(
+@pytest.mark.parametrize("recovery", ["restart", "resume"])
+async def test_a_paused_worker_cannot_fork_a_graph_or_call_the_model(
     temporal_client: Client,
     temporal_server: ServerRecord,
     tmp_path: Path,
     chroma_url: str,  # noqa: F811
+    recovery: str,
 ) -> None:
-    clean_report, clean_artifacts = await _clean_run(temporal_client, temporal_server, tmp_path / "clean", chroma_url)
+    clean = await _clean_run(temporal_client, temporal_server, tmp_path / "clean", chroma_url, recovery)
+    clean_report, clean_artifacts = clean
 
     home, prefix = tmp_path / "zombie", f"zombie-{uuid.uuid4().hex[:6]}-"
     jobs = _client(temporal_client, home, prefix)
     with worker_process(temporal_server, home, prefix, tmp_path / "worker1.log", chroma_url) as first:
-        handle = await jobs.start(spec(**JOB))
+        handle = await jobs.start(spec(**JOB, recovery=recovery))
         async for p in handle.watch(interval_s=0.05):
             # Past "retrieve": the graph is in a model-calling node, with checkpoints behind it.
             running = [t for t in p.subtasks if t.status == "running" and t.node not in (None, "retrieve")]
@@ -142,6 +147,7 @@ async def test_a_paused_worker_cannot_fork_a_resumed_graph(
                 return False
 
             await _wait("a newer attempt on the second worker", newer_attempt_working)
+            woke = time.time()
             first.send_signal(signal.SIGCONT)  # the zombie and its stale retries wake up
             result = await asyncio.wait_for(handle.result(), 120)
 
@@ -149,9 +155,17 @@ async def test_a_paused_worker_cannot_fork_a_resumed_graph(
     report = without_usage_footer(jobs.artifacts.get_text(result.report.key))  # type: ignore[union-attr]
     assert report == clean_report, "the pause changed the report"
     assert _artifacts(home, handle.job_id) == clean_artifacts, "artifacts differ from a crash-free run's"
-    audit = checkpoint_audit(home / "checkpoints")
-    assert audit["threads"] >= len(result.subtasks)
-    assert audit["forked_threads"] == 0, audit
-    assert audit["rerun_from_input"] == 0, audit
-    # The stale retry started after SIGCONT, when a newer attempt owned the thread: refused before any write.
+    # The zombie attempt started no model call after it woke (its successor owned the thread by
+    # then); only a call it was inside when it was stopped may have finished. Worker 1 itself,
+    # awake again, may run other activities: only the stopped subtask's thread counts.
+    late = [
+        c for c in read_call_log(home / "calls.jsonl")
+        if c["pid"] == first.pid and c["thread"].endswith(f"/{activity_id}") and c["started"] >= woke
+    ]  # fmt: skip
+    assert late == [], f"the zombie made {len(late)} model calls after its successor took over"
     assert "Superseded attempt" in (tmp_path / "worker1.log").read_text(), "no stale attempt was fenced"
+    if recovery == "resume":
+        audit = checkpoint_audit(home / "checkpoints")
+        assert audit["threads"] >= len(result.subtasks)
+        assert audit["forked_threads"] == 0, audit
+        assert audit["rerun_from_input"] == 0, audit

@@ -88,8 +88,9 @@ def test_resume_after_sigkill_skips_finished_nodes(tmp_path: Path) -> None:
 
 
 def test_restart_after_sigkill_runs_from_the_first_node(tmp_path: Path) -> None:
-    baseline = _Child(tmp_path, "baseline", "restart", "unused").run()
-    child = _Child(tmp_path, "crash", "restart", "unused")
+    """Restart re-runs every node, but a call that finished before the kill comes from the call log."""
+    baseline = _Child(tmp_path, "baseline", "restart", "thread-baseline").run()
+    child = _Child(tmp_path, "crash", "restart", "thread-crash")
     child.kill_after("read")
     child.events.unlink()
     restarted = child.run()
@@ -97,4 +98,4 @@ def test_restart_after_sigkill_runs_from_the_first_node(tmp_path: Path) -> None:
     assert restarted["resumed"] is False
     assert restarted["nodes_run"] == baseline["nodes_run"]
     assert restarted["output"] == baseline["output"]
-    assert _calls_by_node(child.log)["read"] == 2  # re-executed after the crash
+    assert _calls_by_node(child.log)["read"] == 1  # its node re-ran; its call was not paid again
