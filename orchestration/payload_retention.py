@@ -34,8 +34,11 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-async def _closed_at(client: Client, job_id: str, folder: Path) -> float | None:
-    """When the job's latest run closed (epoch seconds), or None while it runs."""
+async def closed_at(client: Client, job_id: str, folder: Path) -> float | None:
+    """When the job's latest run closed (epoch seconds), or None while it runs.
+
+    A job the server no longer knows (namespace retention deleted it) counts as closed since
+    `folder`'s last change (the place its leftovers live)."""
     try:
         desc = await client.get_workflow_handle(job_id).describe()
     except RPCError as err:
@@ -57,7 +60,7 @@ async def prune_payloads(client: Client, root: Path, *, older_than_s: float, job
         job_id = workflow_id_of(folder.name)
         if job is not None and job_id != job:
             continue
-        closed = await _closed_at(client, job_id, folder)
+        closed = await closed_at(client, job_id, folder)
         if closed is None:
             report.kept[job_id] = "running"
         elif now - closed < older_than_s:

@@ -111,22 +111,24 @@ async def _sqlite(path: Path, busy_timeout_s: float, attempt: int | None) -> Asy
             await _set_up(saver, path, busy_timeout_s)
             yield saver
         finally:
-            await _end_writes(conn)
+            await _end_writes(saver)
 
 
-async def _end_writes(conn: Any) -> None:
-    """Roll back a write a failed run left open before the connection closes.
+async def _end_writes(saver: Any) -> None:
+    """Close the connection with nothing left open, before LangGraph's abandoned writes can start.
 
-    When a node raises, LangGraph abandons the writes of the tasks still running; one abandoned
-    inside its INSERT leaves a statement unfinished, and SQLite then keeps a closed connection
-    (and its write lock) alive until that statement is garbage-collected: the next attempt in the
-    same worker waited out its whole busy timeout to claim the thread. Rolling back first ends
-    the transaction and frees the lock at once (a finished run has none open: nothing is lost).
+    When a node raises, LangGraph stops the run while tasks that save other tasks' writes may
+    still be pending; one that begins its INSERT after this and never reaches its COMMIT leaves a
+    write transaction on a closed connection, which SQLite keeps alive, write lock and all, until
+    the statement is garbage-collected: the next attempt in the same worker then waited out its
+    whole busy timeout to claim the thread. So: take the saver's own lock (its writes hold it from
+    INSERT to COMMIT), roll back whatever is open, and close while holding it; a write that comes
+    later finds the connection closed and fails, as the run it belongs to already has.
     """
     with contextlib.suppress(Exception):  # a broken connection has no lock worth freeing
-        # Unconditionally, through aiosqlite's queue: an abandoned write may still be queued
-        # behind us, so `in_transaction` read now could say False and miss it.
-        await conn.rollback()
+        async with saver.lock:
+            await saver.conn.rollback()
+            await saver.conn.close()
 
 
 async def _set_up(saver: Any, path: Path, busy_timeout_s: float) -> None:

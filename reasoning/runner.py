@@ -14,7 +14,7 @@ from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel
 
 from reasoning._meter import Budgets, Meter
-from reasoning.call_log import CallScope, call_scope, claim, open_call_log, with_call_log
+from reasoning.call_log import CallScope, call_scope, claim, shared_call_log, with_call_log
 from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
@@ -124,17 +124,10 @@ async def arun_graph(
     run = _Run(spec, context, budgets or Budgets(), on_node, observer, on_event)
     with call_scope(scope):
         if mode == "restart":
-            result = await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
-        else:
-            assert thread_id is not None
-            async with open_saver(checkpoint, thread_id, attempt) as saver:
-                result = await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
-    # Closed only after a run that finished: when a node raises, LangGraph returns while sibling
-    # branches still run on its threads, and the calls they finish must still be logged (the
-    # store closes when the last of them lets go of it).
-    if scope is not None and scope.store is not None:
-        scope.store.close()
-    return result
+            return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
+        assert thread_id is not None
+        async with open_saver(checkpoint, thread_id, attempt) as saver:
+            return await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
 
 
 async def _call_scope(
@@ -142,8 +135,10 @@ async def _call_scope(
 ) -> CallScope | None:
     """The run's call log, claimed for `attempt` (None: no log wanted, or it cannot open).
 
-    Opened on a thread: a claim may wait for a paused writer's lock, and the event loop must
-    keep the activity's heartbeats going meanwhile.
+    The store is this process's shared one for the job's database, never closed by the run:
+    when a node raises, LangGraph returns while sibling branches still run on its threads, and
+    the calls they finish must still be logged. Opened and claimed on a thread: a claim may wait
+    for a paused writer's lock, and the event loop must keep the activity's heartbeats going.
 
     Raises:
         SupersededAttemptError: a higher attempt owns the thread; nothing has run.
@@ -152,7 +147,7 @@ async def _call_scope(
         return None
 
     def open_and_claim() -> CallScope | None:
-        store = claim(open_call_log(checkpoint, thread_id), thread_id, attempt)
+        store = claim(shared_call_log(checkpoint, thread_id), thread_id, attempt)
         return None if store is None else CallScope(store, thread_id, attempt, spec.key)
 
     return await asyncio.to_thread(open_and_claim)

@@ -57,7 +57,7 @@ from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, count_batch_documents, count_ingest_chunks
 from reasoning.batch_fit import check_batch_graph
 from reasoning.call_log import claim as claim_thread
-from reasoning.call_log import open_call_log
+from reasoning.call_log import shared_call_log
 from reasoning.checkpoints import CheckpointConfig
 from reasoning.types import DocumentAnalysis
 from retrieval import Document, ingest_documents
@@ -126,10 +126,8 @@ class BatchActivities:
         if not config.call_log:
             return None
         thread = f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
-        store = claim_thread(open_call_log(config, thread), thread, info.attempt)
-        if store is None:
+        if claim_thread(shared_call_log(config, thread), thread, info.attempt) is None:
             return None
-        store.close()
         return config, thread, info.attempt
 
     async def _analyse_entries(

@@ -3,7 +3,7 @@ only for the calls that were in flight, and a superseded (zombie) attempt makes 
 
 How a run uses it (`reasoning.runner` does this for every run with a thread and a store)::
 
-    store = open_call_log(checkpoint_config, thread_id)       # the job's checkpoint database
+    store = shared_call_log(checkpoint_config, thread_id)     # the job's checkpoint database
     claim(store, thread_id, attempt)                           # the same owner record as checkpoints
     with call_scope(CallScope(store, thread_id, attempt, graph="researcher@1")):
         graph.invoke(...)            # models copied `with_call_log(model)` answer from the log
@@ -28,7 +28,7 @@ from reasoning.errors import ConfigError, SupersededAttemptError
 if TYPE_CHECKING:
     from reasoning.checkpoints import CheckpointConfig
 
-_shared: dict[tuple[int, str], CallLogStore] = {}
+_shared: dict[tuple[int, str, float], CallLogStore] = {}
 _shared_lock = threading.Lock()
 
 
@@ -55,14 +55,15 @@ def open_call_log(config: CheckpointConfig, thread_id: str) -> CallLogStore | No
 def shared_call_log(config: CheckpointConfig, thread_id: str) -> CallLogStore | None:
     """This process's open call log for the database holding `thread_id`, kept for later runs.
 
-    For code that runs many short graphs (a batch's documents, each its own scope): one
-    connection per process and database instead of one per run. Stores are thread-safe.
+    One connection per process and database instead of one per run (a run's open, setup and
+    close cost more than its calls; a batch runs thousands of short graphs). Stores are
+    thread-safe; one that falls out of this cache closes once no run holds it any more.
     """
     try:
         where = config.postgres_url or str(config.sqlite_file(thread_id))
     except ConfigError:
         return None
-    key = (os.getpid(), where)
+    key = (os.getpid(), where, config.busy_timeout_s)
     with _shared_lock:
         if key in _shared:
             return _shared[key]
@@ -88,11 +89,9 @@ def claim(store: CallLogStore | None, thread_id: str, attempt: int | None) -> Ca
         store.claim(thread_id, attempt)
         return store
     except SupersededAttemptError:
-        store.close()
         raise
     except Exception as exc:
         warn_once(store.label, f"claim {type(exc).__name__}", f"call log {store.label}: claim failed ({exc}); unlogged")
-        store.close()
         return None
 
 

@@ -72,6 +72,9 @@ ON CONFLICT (thread_id, position, fingerprint) DO UPDATE SET
 """
 
 
+_set_up: set[str] = set()
+
+
 class PostgresCallLog:
     """The call log in Postgres.
 
@@ -85,13 +88,15 @@ class PostgresCallLog:
         self._lock = threading.Lock()
         self._conn: Any = psycopg.connect(url, autocommit=True, prepare_threshold=0)
         try:
-            with self._conn.transaction(), self._conn.cursor() as cur:
-                # Workers start together: one at a time, or CREATE OR REPLACE races ("tuple concurrently updated").
-                cur.execute("SELECT pg_advisory_xact_lock(hashtext('durable_research_fence'))")
-                cur.execute(OWNER_TABLE)
-                cur.execute(_TABLE)
-                cur.execute(_FUNCTION)
-                cur.execute(_TRIGGER)
+            if url not in _set_up:  # the DDL once per process and database: it costs more than the calls
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    # Workers start together: one at a time, or CREATE OR REPLACE races ("tuple concurrently updated").
+                    cur.execute("SELECT pg_advisory_xact_lock(hashtext('durable_research_fence'))")
+                    cur.execute(OWNER_TABLE)
+                    cur.execute(_TABLE)
+                    cur.execute(_FUNCTION)
+                    cur.execute(_TRIGGER)
+                _set_up.add(url)
             self._conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(busy_timeout_s * 1000)}ms",))
         except BaseException:
             self._conn.close()

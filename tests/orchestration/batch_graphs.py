@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from langchain_core.messages import HumanMessage
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from reasoning import DocumentAnalysis, DocumentInput, default_registry
+from reasoning import DocumentAnalysis, DocumentInput, GraphContext, default_registry
 from reasoning.errors import ConfigError
+from reasoning.graphs._common import context_of
 from reasoning.types import SynthesisInput
 
 BROKEN = {"on": True}
@@ -74,3 +77,27 @@ def _broken_reduce(state: _Parts) -> dict[str, Any]:
 def make_broken_reduce() -> StateGraph[Any, Any, Any, Any]:
     """Fits a reduce step, fails every one (non-retryable): the tree fails at its first step."""
     return _one_node(_Parts, "reduce", _broken_reduce)
+
+
+SECOND_CALL_FAILS: set[str] = set()
+"""Sources whose next second call fails (each once): two-calls@1 removes a source as it fails it."""
+
+
+def _two_calls(state: _State, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    model = context_of(runtime).model
+    first = str(model.invoke([HumanMessage(content=f"summarize: {state['text']}")]).content)
+    if state["source"] in SECOND_CALL_FAILS:
+        SECOND_CALL_FAILS.discard(state["source"])
+        raise RuntimeError("injected failure after the first model call")
+    second = str(model.invoke([HumanMessage(content=f"check: {first}")]).content)
+    return {"summary": f"{first} / {second}", "claims": []}
+
+
+@default_registry.register("two-calls", "1", input_model=DocumentInput, output_model=DocumentAnalysis)
+def make_two_calls() -> StateGraph[Any, Any, Any, Any]:
+    """Two model calls per document; the second fails once for sources in SECOND_CALL_FAILS."""
+    graph = StateGraph(_State, context_schema=GraphContext)
+    graph.add_node("summarize", _two_calls)
+    graph.add_edge(START, "summarize")
+    graph.add_edge("summarize", END)
+    return graph

@@ -21,6 +21,7 @@ from orchestration.edge.cli import (
     graphs_cmds,
     job_cmds,
     memory_cmds,
+    prune_cmds,
     security_cmds,
     server_cmds,
     watch_cmds,
@@ -50,7 +51,7 @@ def _root(ctx: typer.Context) -> None:
         bad_input(str(exc))
 
 
-for _module in (server_cmds, job_cmds, watch_cmds, batch_cmds, memory_cmds, graphs_cmds, security_cmds):
+for _module in (server_cmds, job_cmds, watch_cmds, batch_cmds, memory_cmds, graphs_cmds, security_cmds, prune_cmds):
     _module.register(app)
 for _entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
     _entry.load()(app)
