@@ -43,6 +43,7 @@ from orchestration.shared.messages import (
     Tuning,
 )
 from orchestration.shared.spec import JobSpec, check_job_id, subtask_activity_id
+from orchestration.shared.steps import AnswerRequest
 from orchestration.shared.usage import BudgetChange
 
 
@@ -344,6 +345,10 @@ class JobHandle:
 
     async def revise(self, notes: str, by: str = "cli") -> JobProgress:
         return await self._update("revise", Decision(by=by, notes=notes), JobProgress)
+
+    async def answer(self, answer: str, subtask_id: str | None = None, by: str = "cli") -> JobProgress:
+        """Answer the question a subtask's graph is waiting on (the only one, or `subtask_id`'s)."""
+        return await self._update("answer", AnswerRequest(answer=answer, subtask_id=subtask_id, by=by), JobProgress)
 
     async def swap_graph(self, kind: str, graph: str) -> int:
         """Pin `graph` for subtasks of `kind` that have not started; returns how many."""

@@ -12,6 +12,7 @@ from langchain_core.outputs import LLMResult
 from pydantic import BaseModel
 
 from reasoning.call_log.model_calls import is_replayed
+from reasoning.call_log.tool_calls import TOOL_EVENT
 from reasoning.errors import BudgetExceededError
 from reasoning.observer import RunObserver
 
@@ -52,6 +53,8 @@ class Meter(BaseCallbackHandler):
         self.replayed_calls = 0
         self.replayed_input_tokens = 0
         self.replayed_output_tokens = 0
+        self.tool_calls = 0
+        self.replayed_tool_calls = 0
         self._call_node: dict[UUID, str] = {}
         self._node_started: dict[UUID, tuple[str, float]] = {}
 
@@ -94,6 +97,11 @@ class Meter(BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._call_node.pop(run_id, None)
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        if name == TOOL_EVENT and isinstance(data, dict):
+            self.tool_calls += 1
+            self.replayed_tool_calls += bool(data.get("replayed"))
 
     def on_chain_start(
         self,

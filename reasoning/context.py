@@ -57,8 +57,17 @@ class GraphContext:
         retriever: where evidence comes from.
         model: the chat model every model-using node calls.
         params: graph-specific knobs (e.g. ``k``, ``max_rounds``); unknown keys are ignored.
+        tools: the tools this run may call (a tool-using graph binds these and no other).
+        lifted: of those, the ones the workflow runs (name -> "activity" or "human"): calling one
+            stops the graph until the workflow answers (`reasoning.call_log.tool_calls`).
+        max_tool_calls: tool calls one run may make before it must answer.
+        max_tool_errors: failed tool calls tolerated before a run stops calling tools.
     """
 
     retriever: Retriever
     model: BaseChatModel
     params: dict[str, Any] = field(default_factory=dict)
+    tools: list[Any] = field(default_factory=list)
+    lifted: dict[str, str] = field(default_factory=dict)
+    max_tool_calls: int = 12
+    max_tool_errors: int = 3

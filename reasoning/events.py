@@ -19,8 +19,9 @@ from langchain_core.outputs import LLMResult
 from pydantic import BaseModel
 
 from reasoning._meter import replayed, usage_of
+from reasoning.call_log.tool_calls import TOOL_EVENT
 
-RunEventKind = Literal["node_started", "node_finished", "model_call", "tokens", "resumed"]
+RunEventKind = Literal["node_started", "node_finished", "model_call", "tool_call", "tokens", "resumed"]
 
 
 class RunEvent(BaseModel):
@@ -35,8 +36,11 @@ class RunEvent(BaseModel):
         tokens_in: prompt tokens of a model call (from the provider's usage data).
         tokens_out: completion tokens of a model call.
         text: streamed token text ("tokens" events only).
-        replayed: a model call answered from the call log (no request made; the tokens are
-            what it would have cost).
+        replayed: a model or tool call answered from the call log (no request made, nothing run;
+            a model call's tokens are what it would have cost).
+        tool: the tool a "tool_call" event called.
+        args: its arguments as JSON, shortened.
+        ok: whether the tool call succeeded (a failed one went back to the model as an error).
     """
 
     kind: RunEventKind
@@ -48,6 +52,9 @@ class RunEvent(BaseModel):
     tokens_out: int = 0
     text: str = ""
     replayed: bool = False
+    tool: str | None = None
+    args: str = ""
+    ok: bool = True
 
 
 EventSink = Callable[[RunEvent], None]
@@ -99,6 +106,19 @@ class ModelCallEvents(BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._calls.pop(run_id, None)
+
+    def on_custom_event(
+        self, name: str, data: Any, *, run_id: UUID, metadata: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if name != TOOL_EVENT or not isinstance(data, dict):
+            return
+        self._sink(
+            RunEvent(
+                kind="tool_call", node=(metadata or {}).get("langgraph_node"), tool=str(data.get("tool", "")),
+                args=str(data.get("args", "")), seconds=data.get("seconds"), replayed=bool(data.get("replayed")),
+                ok=bool(data.get("ok", True)),
+            )
+        )  # fmt: skip
 
 
 def _model_name(response: LLMResult) -> str | None:

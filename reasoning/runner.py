@@ -10,11 +10,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from reasoning._meter import Budgets, Meter
 from reasoning.call_log import CallScope, call_scope, claim, shared_call_log, with_call_log
+from reasoning.call_log.scope import TaskStarts
+from reasoning.call_log.tool_calls import answer_step
 from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
@@ -22,6 +26,7 @@ from reasoning.events import EventSink, ModelCallEvents, RunEvent
 from reasoning.models.tasks import provider_name
 from reasoning.observer import RunObserver
 from reasoning.registry import GraphSpec
+from reasoning.steps import PendingStep, StepAnswer, pending_of
 from reasoning.tracing import SpanRecorder
 
 Mode = Literal["restart", "resume"]
@@ -55,6 +60,9 @@ class RunResult(BaseModel):
     replayed_calls: int = 0
     replayed_input_tokens: int = 0
     replayed_output_tokens: int = 0
+    tool_calls: int = 0
+    replayed_tool_calls: int = 0
+    pending: PendingStep | None = None  # the run stopped here for the workflow (output is empty then)
 
 
 async def arun_graph(
@@ -70,8 +78,9 @@ async def arun_graph(
     attempt: int | None = None,
     observer: RunObserver | None = None,
     on_event: EventSink | None = None,
+    answers: list[StepAnswer] | None = None,
 ) -> RunResult:
-    """Run `spec` on `graph_input` and return its validated output.
+    """Run `spec` on `graph_input` and return its validated output, or the step it stopped at.
 
     Args:
         spec: the registered graph.
@@ -101,8 +110,10 @@ async def arun_graph(
         observer: told of every model call (node, tokens in/out) and every node's wall
             time; the activity adapts it to Temporal's metric meter.
         on_event: receives live `RunEvent`s (node start/finish with timings, model calls
-            with tokens, streamed tokens, a resume); may be called from LangGraph's worker
-            threads. None: no events, and the run streams exactly as before.
+            with tokens, tool calls, streamed tokens, a resume); may be called from LangGraph's
+            worker threads. None: no events, and the run streams exactly as before.
+        answers: the answers to the steps earlier runs of this thread stopped at (`reasoning.steps`);
+            a run that reaches a step with no answer returns it as `RunResult.pending`.
 
     Raises:
         ConfigError: bad mode/thread/checkpoint settings, or an input that does not validate.
@@ -121,13 +132,24 @@ async def arun_graph(
     scope = await _call_scope(spec, checkpoint, thread_id, attempt)
     if scope is not None:
         context = dataclasses.replace(context, model=with_call_log(context.model))
-    run = _Run(spec, context, budgets or Budgets(), on_node, observer, on_event)
+        await asyncio.to_thread(_write_tool_answers, scope, answers or [])
+    questions = [a.answer for a in answers or [] if a.step.kind == "question"]
+    run = _Run(spec, context, budgets or Budgets(), on_node, observer, on_event, scope)
     with call_scope(scope):
         if mode == "restart":
-            return await run.drive(builder.compile(), payload, thread_id or str(uuid.uuid4()), False)
+            # An in-memory saver only so a graph's interrupt() works; restart keeps nothing across runs.
+            graph = builder.compile(checkpointer=InMemorySaver())
+            return await run.drive(graph, payload, thread_id or str(uuid.uuid4()), False, questions)
         assert thread_id is not None
         async with open_saver(checkpoint, thread_id, attempt) as saver:
-            return await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True)
+            return await run.drive(builder.compile(checkpointer=saver), payload, thread_id, True, questions)
+
+
+def _write_tool_answers(scope: CallScope, answers: list[StepAnswer]) -> None:
+    """Put each lifted tool's answer where its call will look (see `reasoning.steps`)."""
+    for answer in answers:
+        if answer.step.kind == "tool":
+            answer_step(scope, answer.step, answer.answer)
 
 
 async def _call_scope(
@@ -166,6 +188,7 @@ def run_graph(
     attempt: int | None = None,
     observer: RunObserver | None = None,
     on_event: EventSink | None = None,
+    answers: list[StepAnswer] | None = None,
 ) -> RunResult:
     """Synchronous twin of `arun_graph` (same arguments, same result).
 
@@ -183,6 +206,7 @@ def run_graph(
         "attempt": attempt,
         "observer": observer,
         "on_event": on_event,
+        "answers": answers,
     }
     try:
         asyncio.get_running_loop()
@@ -198,6 +222,11 @@ def _input_dict(spec: GraphSpec, graph_input: BaseModel | dict[str, Any]) -> dic
         return spec.input_model.model_validate(raw).model_dump(mode="json")
     except Exception as exc:
         raise ConfigError(f"Input for {spec.key} does not validate as {spec.input_model.__name__}: {exc}") from exc
+
+
+def _interrupted(state: Any) -> bool:
+    """Whether a thread's latest checkpoint stopped at an interrupt."""
+    return any(getattr(task, "interrupts", ()) for task in state.tasks or ())
 
 
 def resume_point(state: Any) -> Literal["fresh", "continue", "finished"]:
@@ -230,25 +259,30 @@ class _Run:
         on_node: Callable[[NodeEvent], None] | None,
         observer: RunObserver | None = None,
         on_event: EventSink | None = None,
+        scope: CallScope | None = None,
     ) -> None:
         self.spec, self.context, self.budgets, self.on_node = spec, context, budgets, on_node
+        self.scope = scope
         self.on_event = on_event
         self.meter = Meter(budgets, observer)
         self.nodes_run: list[str] = []
         self._started: dict[str, float] = {}  # node -> monotonic start, for node timings
 
-    async def drive(self, graph: Any, payload: dict[str, Any], thread_id: str, durable: bool) -> RunResult:
+    async def drive(
+        self, graph: Any, payload: dict[str, Any], thread_id: str, durable: bool, questions: list[Any]
+    ) -> RunResult:
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id},
             "callbacks": [
                 self.meter,
                 SpanRecorder(self.spec.key, provider_name(self.context.model)),
                 *([ModelCallEvents(self.on_event)] if self.on_event else []),
+                *([TaskStarts(self.scope)] if self.scope else []),
             ],
             "recursion_limit": self.budgets.max_steps,
         }
-        start: dict[str, Any] | None = payload
-        resumed, offset = False, 0
+        start: Any = payload
+        resumed, offset, unused = False, 0, list(questions)
         if durable:
             state = await graph.aget_state(config)
             point = resume_point(state)
@@ -257,16 +291,28 @@ class _Run:
                 offset = max(0, int((state.metadata or {}).get("step", 0) or 0))
                 if self.on_event is not None:
                     self.on_event(RunEvent(kind="resumed", step=offset))
+                if _interrupted(state) and questions:  # the question it stopped at was answered: the latest answer
+                    start, unused = Command(resume=questions[-1]), []
             if point == "finished":  # a thread that reached its end: its stored output, nothing re-run
                 return self._result(state.values, resumed)
-        values = await self._stream(graph, start, config, offset, durable)
+        while True:
+            values, interrupts = await self._stream(graph, start, config, offset, durable)
+            if not interrupts:
+                break
+            step = pending_of(interrupts)
+            if step.kind == "tool" or not unused:  # the workflow's to answer
+                return self._result({}, resumed, pending=step)
+            start = Command(resume=unused.pop(0))  # restart mode: questions answered before, in order
         if durable:
             values = (await graph.aget_state(config)).values
         return self._result(values, resumed)
 
-    def _result(self, values: dict[str, Any], resumed: bool) -> RunResult:
-        output = self.spec.output_model.model_validate(values).model_dump(mode="json")
+    def _result(self, values: dict[str, Any], resumed: bool, pending: PendingStep | None = None) -> RunResult:
+        output = {} if pending else self.spec.output_model.model_validate(values).model_dump(mode="json")
         return RunResult(
+            pending=pending,
+            tool_calls=self.meter.tool_calls,
+            replayed_tool_calls=self.meter.replayed_tool_calls,
             output=output,
             steps=len(self.nodes_run),
             nodes_run=self.nodes_run,
@@ -284,18 +330,20 @@ class _Run:
     async def _stream(
         self,
         graph: Any,
-        start: dict[str, Any] | None,
+        start: Any,
         config: dict[str, Any],
         offset: int,
         durable: bool,
-    ) -> dict[str, Any]:
-        """Stream the graph, reporting each node once its step's state is saved.
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Stream the graph, reporting each node once its step's state is saved; its last values
+        and the interrupts it stopped at (none when it reached its end).
 
         A node's update arrives before LangGraph saves the step; its "values" chunk arrives
         after (with durability="sync"). Reporting on the values chunk means a node the
         callback saw finish is never re-run by a resume, even after a SIGKILL.
         """
         values: dict[str, Any] = {}
+        interrupts: list[Any] = []
         pending: list[tuple[str, Any]] = []
         extra = {"durability": "sync"} if durable else {}
         # "tasks" chunks announce each node as it starts; only asked for when someone listens.
@@ -314,6 +362,7 @@ class _Run:
                         self._task(chunk)
                         continue
                     if kind == "updates":
+                        interrupts.extend(chunk.get("__interrupt__", ()))
                         pending.extend(chunk.items())
                         continue
                     values = chunk
@@ -325,7 +374,7 @@ class _Run:
             raise BudgetExceededError("wall_s", limit, round(self.meter.seconds, 3)) from exc
         except GraphRecursionError as exc:
             raise BudgetExceededError("steps", self.budgets.max_steps, len(self.nodes_run) + len(pending)) from exc
-        return values
+        return values, interrupts
 
     def _finished(self, updates: list[tuple[str, Any]], offset: int) -> None:
         for node, update in updates:

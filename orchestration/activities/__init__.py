@@ -23,7 +23,7 @@ def reasoning_activities(
     importlib.import_module("retrieval.chroma_store")
     acts = ReasoningActivities(deps)
     batch = BatchActivities(deps, processes=batch_processes, warm=warm_pool, doc_threads=doc_threads)
-    return [acts.plan, acts.run_subtask, acts.validate, acts.write_report, *batch.all()]
+    return [acts.plan, acts.run_subtask, acts.run_tool, acts.validate, acts.write_report, *batch.all()]
 
 
 def io_activities(deps: WorkerDeps) -> list[Any]:

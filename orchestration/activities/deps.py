@@ -17,6 +17,7 @@ from orchestration.telemetry.prices import PriceTable
 from reasoning import GraphRegistry, default_registry
 from reasoning.models import ModelSettings, make_chat_model
 from reasoning.runner import CheckpointConfig
+from reasoning.tools import ToolRegistry, ToolSettings, default_tools
 from retrieval import MemorySettings, SemanticMemory, open_memory
 
 
@@ -54,6 +55,8 @@ class WorkerDeps:
     registry: GraphRegistry
     checkpoint: CheckpointConfig
     prices: PriceTable = field(default_factory=PriceTable)
+    tools: ToolRegistry = field(default_factory=lambda: default_tools)
+    tool_settings: ToolSettings = field(default_factory=ToolSettings)
     artifacts: LocalArtifactStore = field(init=False)
     _memories: dict[str, SemanticMemory] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -64,7 +67,9 @@ class WorkerDeps:
     @classmethod
     def from_env(cls, home: Path, registry: GraphRegistry | None = None) -> WorkerDeps:
         """Read the reasoning/retrieval settings from the environment, once, at the edge."""
-        return cls.from_settings(home, MemorySettings(), ModelSettings(), CheckpointSettings(), registry)
+        return cls.from_settings(
+            home, MemorySettings(), ModelSettings(), CheckpointSettings(), registry, tool_settings=ToolSettings()
+        )
 
     @classmethod
     def from_settings(
@@ -75,10 +80,14 @@ class WorkerDeps:
         checkpoints: CheckpointSettings,
         registry: GraphRegistry | None = None,
         prices: PriceTable | None = None,
+        tools: ToolRegistry | None = None,
+        tool_settings: ToolSettings | None = None,
     ) -> WorkerDeps:
         """Build from settings the edge already read (and checked)."""
         return cls(
             prices=prices or PriceTable(),
+            tools=tools or default_tools,
+            tool_settings=tool_settings or ToolSettings(),
             home=home,
             memory_settings=memory,
             model_settings=model,

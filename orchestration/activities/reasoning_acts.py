@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,6 +22,7 @@ from temporalio import activity
 from orchestration.activities.deps import WorkerDeps
 from orchestration.activities.errors import to_application_error
 from orchestration.activities.event_publisher import ActivityEventPublisher
+from orchestration.activities.tool_support import build_tools, run_lifted_tool, tool_context
 from orchestration.activities.usage_ledger import UsageLedger
 from orchestration.artifacts import finding_key, report_key
 from orchestration.shared import names
@@ -35,6 +38,7 @@ from orchestration.shared.messages import (
     ValidationResult,
     WriteRequest,
 )
+from orchestration.shared.steps import PendingStepRef, ToolRunRequest, ToolRunResult
 from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, RunOutcome
 from reasoning.context import GraphContext, MemoryRetriever
@@ -42,6 +46,7 @@ from reasoning.errors import BudgetExceededError
 from reasoning.observer import RunObserver
 from reasoning.report_diff import changes_since
 from reasoning.runner import NodeEvent, RunResult, arun_graph
+from reasoning.steps import PendingStep, StepAnswer
 from reasoning.types import (
     Finding,
     PlannerInput,
@@ -118,18 +123,29 @@ class ReasoningActivities:
             # attempt, so it opens on a thread while the loop beats.
             memory = await asyncio.to_thread(self._deps.memory, call.collection)
             context = GraphContext(retriever=MemoryRetriever(memory), model=self._deps.model(call.model))
+            steps = _Steps.of(call)
+            if isinstance(call, SubtaskRequest):  # the tools its spec allows; other graphs call none
+                tools, lifted = build_tools(self._deps, call.tools, tool_context(self._deps, memory, context.model))
+                limits = self._deps.tool_settings
+                context = dataclasses.replace(
+                    context, tools=tools, lifted=lifted,
+                    max_tool_calls=limits.max_tool_calls, max_tool_errors=limits.max_tool_errors,
+                )  # fmt: skip
             return await arun_graph(
                 spec,
                 graph_input,
                 context=context,
                 mode=call.recovery,
-                thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
-                # The fencing token: a superseded attempt's checkpoints and model calls are refused.
-                attempt=info.attempt,
+                # One thread for every segment of a graph that handed steps to the workflow.
+                thread_id=f"{info.workflow_id}/{info.workflow_run_id}/{steps.thread or info.activity_id}",
+                # The fencing token, growing across segments: a superseded attempt's checkpoints and
+                # model calls are refused.
+                attempt=steps.segment * SEGMENT_TOKENS + info.attempt,
                 checkpoint=self._deps.checkpoint,  # resume mode's checkpoints; the call log in both modes
                 on_node=on_node,
                 observer=observer,  # the usage ledger, then the metrics
                 on_event=events.sink,  # live events for watchers, batched into the job's stream
+                answers=steps.answers,
             )
 
     @activity.defn(name=names.PLAN)
@@ -146,6 +162,16 @@ class ReasoningActivities:
     async def run_subtask(self, req: SubtaskRequest) -> SubtaskResult:
         subtask = Subtask(id=req.subtask.id, kind=req.subtask.kind, question=req.subtask.question)
         run, usage = await self._run(req, ResearchInput(subtask=subtask, notes=req.notes))
+        if run.pending is not None:  # the graph stopped at a step the workflow takes
+            pending = run.pending
+            return SubtaskResult(
+                subtask_id=req.subtask.id, finding_key="", summary="", nodes_run=run.nodes_run, resumed=run.resumed,
+                model_calls=run.model_calls, usage=usage, tool_calls=run.tool_calls,
+                pending=PendingStepRef(
+                    kind=pending.kind, durable=pending.durable, tool=pending.tool, args=pending.args,
+                    question=pending.question, raw=pending.model_dump(mode="json"),
+                ),
+            )  # fmt: skip
         finding = Finding.model_validate(run.output)
         key = finding_key(req.job_id, req.subtask.id, req.round)
         self._deps.artifacts.put_text(key, finding.model_dump_json(indent=2))
@@ -158,7 +184,21 @@ class ReasoningActivities:
             resumed=run.resumed,
             model_calls=run.model_calls,
             usage=usage,
+            tool_calls=run.tool_calls,
         )
+
+    @activity.defn(name=names.RUN_TOOL)
+    async def run_tool(self, req: ToolRunRequest) -> ToolRunResult:
+        """A tool the workflow runs itself (`durable="activity"`): its own retries, timeout, heartbeats."""
+        try:
+            memory = await asyncio.to_thread(self._deps.memory, req.collection)
+            context = tool_context(self._deps, memory, self._deps.model(req.model))
+            last: dict[str, Any] = {"tool": req.tool}
+            async with _heartbeat_while_running(last):
+                out = await asyncio.to_thread(run_lifted_tool, self._deps, req.tool, req.args, context)
+        except Exception as exc:
+            raise to_application_error(exc) from exc
+        return ToolRunResult.model_validate(out)
 
     def _findings(self, keys: list[str]) -> list[Finding]:
         return [Finding.model_validate_json(self._deps.artifacts.get_text(k)) for k in keys]
@@ -196,6 +236,26 @@ class ReasoningActivities:
             key=key, title=out.title, preview=markdown[:1500], chars=len(markdown),
             references=len(out.references), usage=usage,
         )  # fmt: skip
+
+
+SEGMENT_TOKENS = 1000
+"""Fencing tokens per segment: a later segment's first attempt outranks every attempt of an earlier one."""
+
+
+@dataclass
+class _Steps:
+    """A graph call's steps so far: its thread across segments, the segment, the answers."""
+
+    thread: str = ""
+    segment: int = 0
+    answers: list[StepAnswer] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, call: GraphCall) -> _Steps:
+        if not isinstance(call, SubtaskRequest):
+            return cls()
+        answers = [StepAnswer(step=PendingStep.model_validate(a.step.raw), answer=a.answer) for a in call.answers]
+        return cls(call.thread, call.segment, answers)
 
 
 def usage_footer(total: Usage) -> str:

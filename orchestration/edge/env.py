@@ -19,6 +19,7 @@ from orchestration.errors import ConfigError
 from orchestration.settings import OrchestrationSettings
 from orchestration.worker import WorkerSettings
 from reasoning.models import ModelSettings
+from reasoning.tools import ToolSettings
 from retrieval import MemorySettings
 
 
@@ -31,6 +32,7 @@ class Environment:
     model: ModelSettings
     checkpoint: CheckpointSettings
     worker: WorkerSettings
+    tools: ToolSettings
 
     @classmethod
     def load(cls) -> Environment:
@@ -41,6 +43,7 @@ class Environment:
             model=_read(ModelSettings),
             checkpoint=_read(CheckpointSettings),
             worker=_read(WorkerSettings),
+            tools=_read(ToolSettings),
         )
 
 

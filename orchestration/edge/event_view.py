@@ -41,6 +41,9 @@ def _body(e: JobEvent) -> str:
         return f"{where} started"
     if e.kind == "node_finished":
         return f"{where} finished{secs}"
+    if e.kind == "tool_call":
+        how = "replayed from the call log" if e.replayed else ("failed" if not e.ok else f"ran{secs}")
+        return f"{where} tool {e.tool}({e.args}) {how}"
     if e.kind == "model_call" and e.replayed:
         return f"{where} model call replayed from the call log ({e.tokens_in + e.tokens_out} tokens not spent again)"
     if e.kind == "model_call":
@@ -57,6 +60,8 @@ def tally_line(events: int, tally: EventTally) -> str:
         f"{events} events: {t('nodes')} nodes, {t('model_calls')} model calls, {t('tokens_in')} tokens in, "
         f"{t('tokens_out')} out; {tally.retries} retries, {tally.resumed} resumed"
     )
+    if t("tool_calls"):
+        line += f", {t('tool_calls')} tool calls"
     if t("replayed_calls"):
         line += f", {t('replayed_calls')} calls replayed from the call log"
     return line + (f" ({tally.ignored} events of superseded attempts not counted)" if tally.ignored else "")
@@ -79,6 +84,7 @@ def tally_record(
         "tokens_in": t("tokens_in"),
         "tokens_out": t("tokens_out"),
         "replayed_calls": t("replayed_calls"),
+        "tool_calls": t("tool_calls"),
         "retries": tally.retries,
         "resumed": tally.resumed,
         "ignored": tally.ignored,

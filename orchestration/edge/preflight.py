@@ -1,4 +1,4 @@
-"""Checks a job spec before anything starts: pinned graphs exist, sources and names are valid."""
+"""Checks a job spec before anything starts: pinned graphs and named tools exist, sources and names are valid."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from orchestration.errors import ConfigError
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.spec import JobSpec, reports_collection
 from reasoning import GraphRegistry, ReasoningError
+from reasoning.tools import ToolNotFoundError, ToolRegistry, default_tools
 from retrieval import RetrievalError, check_sources, validate_collection_name
 
 
@@ -16,6 +17,7 @@ def check_spec(
     registry: GraphRegistry | None = None,
     local_sources: bool = True,
     max_file_bytes: int | None = None,
+    tools: ToolRegistry | None = None,
 ) -> None:
     """Raise ConfigError naming every problem at once (the client's `Preflight`).
 
@@ -27,6 +29,7 @@ def check_spec(
             None skips the check, for a detached start whose workers may know more graphs.
         local_sources: check that paths and `pkgdocs:` packages exist on this machine.
         max_file_bytes: the ingest's file cap (MemorySettings), to refuse an oversized file source now.
+        tools: the tool registry the spec's tool names must be in (None: the default one).
     """
     problems: list[str] = []
     if registry is not None:
@@ -35,6 +38,10 @@ def check_spec(
                 registry.get(key)
             except ReasoningError as exc:  # the registry's own error lists what is registered
                 problems.append(str(exc))
+    for kind, names in sorted(spec.tools.items()):
+        for name in names:
+            if name not in (tools or default_tools):  # tools are registered in every process the same way
+                problems.append(f"tools for {kind}: {ToolNotFoundError(name, (tools or default_tools).names())}")
     for name in (spec.collection, reports_collection(spec.collection)):
         try:
             validate_collection_name(name)

@@ -32,15 +32,19 @@ EventKind = Literal[
     "subtask_started",
     "subtask_finished",
     "approval",
+    "question",
     "retry",
     "resumed",
     "node_started",
     "node_finished",
     "model_call",
+    "tool_call",
     "tokens",
 ]
 # Kinds published by activities (they carry an activity_id and an attempt >= 1).
-ACTIVITY_KINDS: tuple[EventKind, ...] = ("retry", "resumed", "node_started", "node_finished", "model_call", "tokens")
+ACTIVITY_KINDS: tuple[EventKind, ...] = (
+    "retry", "resumed", "node_started", "node_finished", "model_call", "tool_call", "tokens",
+)  # fmt: skip
 
 
 class JobEvent(BaseModel):
@@ -62,7 +66,10 @@ class JobEvent(BaseModel):
         text: streamed tokens ("tokens", several tokens batched into one item).
         phase: the job's phase ("phase"), or the subtask's status ("subtask_finished").
         detail: a short human note: an error, who decided, the attempt a retry supersedes.
-        replayed: a model call answered from the call log (no request, no cost).
+        replayed: a model or tool call answered from the call log (no request, no cost, nothing run).
+        tool: the tool a "tool_call" called.
+        args: its arguments as JSON, shortened.
+        ok: whether that tool call succeeded.
     """
 
     kind: EventKind
@@ -80,8 +87,11 @@ class JobEvent(BaseModel):
     text: str = ""
     phase: str | None = None
     detail: str = ""
-    # Added with the call log: a default keeps older streams decoding.
+    # Added with the call log and tools: defaults keep older streams decoding.
     replayed: bool = False
+    tool: str | None = None
+    args: str = ""
+    ok: bool = True
 
 
 class _AttemptCounts(BaseModel):
@@ -91,6 +101,7 @@ class _AttemptCounts(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     replayed_calls: int = 0
+    tool_calls: int = 0
 
 
 class EventTally(BaseModel):
@@ -121,6 +132,8 @@ class EventTally(BaseModel):
             self.resumed += 1
         elif event.kind == "node_finished":
             counts.nodes += 1
+        elif event.kind == "tool_call":
+            counts.tool_calls += 1
         elif event.kind == "model_call" and event.replayed:
             counts.replayed_calls += 1  # answered from the call log: no tokens spent
         elif event.kind == "model_call":
@@ -129,6 +142,8 @@ class EventTally(BaseModel):
             counts.tokens_out += event.tokens_out
         return True
 
-    def total(self, field: Literal["nodes", "model_calls", "tokens_in", "tokens_out", "replayed_calls"]) -> int:
+    def total(
+        self, field: Literal["nodes", "model_calls", "tokens_in", "tokens_out", "replayed_calls", "tool_calls"]
+    ) -> int:
         """The sum of `field` over every activity's latest attempt."""
         return sum(getattr(c, field) for c in self.activities.values())

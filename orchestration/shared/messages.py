@@ -15,6 +15,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamState
 
 from orchestration.shared.events import EVENT_RETENTION
 from orchestration.shared.spec import QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery, check_graph_key
+from orchestration.shared.steps import PendingStepRef, StepAnswerRef
 from orchestration.shared.usage import Budget, Usage
 
 
@@ -105,6 +106,11 @@ class SubtaskRequest(GraphCall):
     subtask: SubtaskRef
     round: int = 1
     notes: str = ""
+    # Added with tool-using graphs; defaults keep recorded histories decoding.
+    tools: list[str] | None = Field(default=None, description="The tools its graph may call (None: the built-ins).")
+    answers: list[StepAnswerRef] = Field(default_factory=list, description="Answers to the steps it stopped at.")
+    thread: str = Field(default="", description="The graph's thread across its steps (the first activity's id).")
+    segment: int = Field(default=0, ge=0, description="How many steps were answered before this run.")
 
 
 class SubtaskResult(BaseModel):
@@ -116,6 +122,8 @@ class SubtaskResult(BaseModel):
     resumed: bool = False
     model_calls: int = 0
     usage: Usage = Field(default_factory=Usage)
+    tool_calls: int = 0
+    pending: PendingStepRef | None = Field(default=None, description="The graph stopped here for the workflow.")
 
 
 class ValidateRequest(GraphCall):
@@ -229,6 +237,9 @@ class SubtaskState(BaseModel):
         default_factory=Usage,
         description="Summed over its rounds, with its attempts that returned nothing (usage ledger).",
     )
+    question: PendingStepRef | None = Field(default=None, description="Its graph's open question to a person.")
+    answer: str | None = Field(default=None, description="A person's answer, until the graph takes it.")
+    steps: int = Field(default=0, description="Steps its graph handed to the workflow (tools run, questions).")
 
 
 class JobState(BaseModel):

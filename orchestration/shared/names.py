@@ -7,6 +7,7 @@ PLAN = "reasoning.plan"
 RUN_SUBTASK = "reasoning.run_subtask"
 VALIDATE = "reasoning.validate"
 WRITE = "reasoning.write_report"
+RUN_TOOL = "reasoning.run_tool"
 
 PUBLISH_ARTIFACT = "io.publish_artifact"
 UNPUBLISH_ARTIFACT = "io.unpublish_artifact"

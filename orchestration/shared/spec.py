@@ -127,6 +127,15 @@ class JobSpec(BaseModel):
     # A corpus of at least this many documents is ingested by the batch engine (a child
     # workflow: shards, micro-batches, progress) instead of one long activity; None: never.
     ingest_engine_min_documents: int | None = Field(default=None, ge=1)
+    # Added with tool-using graphs (defaults keep recorded specs decoding).
+    tools: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Tools per subtask kind (names from `durable-research tools list`); a kind not named gets "
+        "the read-only built-ins. A side-effecting or lifted tool runs only where it is named.",
+    )
+    question_deadline: timedelta = Field(
+        default=timedelta(days=1), gt=timedelta(0), description="How long a graph's question waits for a person."
+    )
 
     @field_validator("question")
     @classmethod
@@ -153,4 +162,8 @@ class JobSpec(BaseModel):
             check_graph_key(key)
         for key in (self.planner, self.validator, self.writer):
             check_graph_key(key)
+        for kind in self.tools:
+            if kind not in self.graphs:
+                known = ", ".join(sorted(self.graphs))
+                raise ValueError(f"tools are given for kind '{kind}', which has no graph (kinds: {known})")
         return self

@@ -113,6 +113,15 @@ class ActivityOptions:
             retry_policy=self._retry(self.tuning.io_attempts),
         )
 
+    def tool(self) -> CallOptions:
+        """A lifted tool call: its own activity, retried like a graph, on the reasoning queue."""
+        return CallOptions(
+            task_queue=self.queues.reasoning,
+            start_to_close_timeout=timedelta(seconds=self.tuning.subtask_timeout_s),
+            heartbeat_timeout=timedelta(seconds=self.tuning.heartbeat_timeout_s),
+            retry_policy=self._retry(self.tuning.reasoning_attempts),
+        )
+
     def io(self) -> CallOptions:
         seconds = self.tuning.io_timeout_s
         return CallOptions(

@@ -38,10 +38,12 @@ with workflow.unsafe.imports_passed_through():
         WriteRequest,
     )
     from orchestration.shared.spec import JobSpec, Recovery
+    from orchestration.shared.steps import AnswerRequest, PendingStepRef
     from orchestration.shared.usage import BudgetChange, Usage
     from orchestration.workflows.budget_gate import BudgetSpent, within_budget
     from orchestration.workflows.engine_ingest import ingest_through_engine
     from orchestration.workflows.job_events import JobEventLog
+    from orchestration.workflows.lifted_steps import LiftedSteps
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
     from orchestration.workflows.subtasks import SubtaskPool
@@ -63,11 +65,15 @@ class ResearchJobWorkflow:
         self._decision: tuple[str, Decision] | None = None
         self._metered = False  # set in run(): workflow.patched() may not be called from a query
         self._events = JobEventLog(inp.events, retention=inp.tuning.event_retention)
+        steps = LiftedSteps(
+            self._state.spec, self._opts, workflow.info().workflow_id,
+            account=lambda task, usage: self._account("researching", usage, task), ask=self._ask,
+        )  # fmt: skip
         self._pool = SubtaskPool(
             self._state, self._opts, self._graph_call,
             account=lambda task, usage: self._account("researching", usage, task),
             may_start=lambda: self._budget_spent() is None,
-            events=self._events,
+            events=self._events, steps=steps,
         )  # fmt: skip
         self._saga = PublishSaga(self._state, self._opts)
 
@@ -450,6 +456,33 @@ class ResearchJobWorkflow:
     def _check_add(self, add: AddSubtask) -> None:
         self._require_phase("add a subtask", ("ingesting", "planning", "researching"))
         self._require_kind(add.kind)
+
+    @workflow.update(name="answer")
+    def answer(self, reply: AnswerRequest) -> JobProgress:
+        """A person's answer to the question a subtask's graph is waiting on."""
+        task = self._asking(reply.subtask_id)
+        task.answer = reply.answer
+        self._events.publish("question", subtask=task.ref.id, phase="answered", detail=f"by {reply.by}")
+        return self.progress()
+
+    @answer.validator
+    def _check_answer(self, reply: AnswerRequest) -> None:
+        self._asking(reply.subtask_id)
+
+    def _asking(self, subtask_id: str | None) -> SubtaskState:
+        asking = [t for t in self._state.subtasks if t.question is not None and t.answer is None]
+        chosen = [t for t in asking if subtask_id in (None, t.ref.id)]
+        if not asking:
+            raise ValueError("no subtask is waiting for an answer")
+        if not chosen:
+            waiting = [t.ref.id for t in asking]
+            raise ValueError(f"subtask {subtask_id!r} is not waiting for an answer (waiting: {waiting})")
+        if len(chosen) > 1:
+            raise ValueError(f"several subtasks are waiting ({[t.ref.id for t in chosen]}): say which with subtask_id")
+        return chosen[0]
+
+    def _ask(self, task: SubtaskState, step: PendingStepRef) -> None:
+        self._events.publish("question", subtask=task.ref.id, phase="asked", detail=step.prompt())
 
     @workflow.update(name="raise_budget")
     def raise_budget(self, change: BudgetChange) -> JobProgress:

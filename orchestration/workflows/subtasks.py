@@ -17,8 +17,10 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
     from orchestration.shared.messages import GraphCall, JobState, SubtaskRequest, SubtaskResult, SubtaskState
     from orchestration.shared.spec import subtask_activity_id
+    from orchestration.shared.steps import StepAnswerRef
     from orchestration.shared.usage import Usage, usage_of_failure
     from orchestration.workflows.job_events import JobEventLog
+    from orchestration.workflows.lifted_steps import LIFTED_STEPS_PATCH, LiftedSteps, TooManySteps
     from orchestration.workflows.options import ActivityOptions
 
 # A subtask that fails after its retries reports what its attempts spent in its error (the
@@ -34,6 +36,7 @@ class SubtaskPool:
     may_start: False stops new subtasks (a spent budget); running ones finish and
         `run_pending` returns with subtasks still pending.
     events: the job's event stream, told when a subtask starts and finishes.
+    steps: answers the steps a graph hands over (lifted tools, questions); None: none expected.
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class SubtaskPool:
         account: Callable[[SubtaskState, Usage], None] | None = None,
         may_start: Callable[[], bool] = lambda: True,
         events: JobEventLog | None = None,
+        steps: LiftedSteps | None = None,
     ) -> None:
         self._state = state
         self._opts = opts
@@ -52,6 +56,7 @@ class SubtaskPool:
         self._account = account
         self._may_start = may_start
         self._events = events
+        self._steps = steps
         self._running: dict[str, asyncio.Task[None]] = {}
 
     def _pending(self) -> list[SubtaskState]:
@@ -81,18 +86,22 @@ class SubtaskPool:
     async def _run(self, task: SubtaskState) -> None:
         activity_id = subtask_activity_id(task.ref.id, task.round)
         self._publish("subtask_started", task, activity_id)
+        answers: list[StepAnswerRef] = []
         try:
-            task.result = await workflow.execute_activity(
-                names.RUN_SUBTASK,
-                self._graph_call(task.graph, recovery=self._state.spec.recovery).request(
-                    SubtaskRequest, subtask=task.ref, round=task.round, notes=task.notes
-                ),
-                result_type=SubtaskResult,
-                # Stable per subtask and round: clients map heartbeats to subtasks by it,
-                # and resume mode keys the graph's checkpoint thread with it.
-                activity_id=activity_id,
-                **self._opts.subtask().kwargs(summary=_summary(task)),
-            )
+            while True:
+                result = await workflow.execute_activity(
+                    names.RUN_SUBTASK,
+                    self._request(task, activity_id, answers),
+                    result_type=SubtaskResult,
+                    # Stable per subtask, round and step: clients map heartbeats to subtasks by it,
+                    # and the graph's thread (checkpoints, call log) is keyed by the first one.
+                    activity_id=f"{activity_id}/s{len(answers)}" if answers else activity_id,
+                    **self._opts.subtask().kwargs(summary=_summary(task, len(answers))),
+                )
+                if result.pending is None or self._steps is None or not workflow.patched(LIFTED_STEPS_PATCH):
+                    break
+                await self._steps.answer(task, result, answers)
+            task.result = result
             task.status, task.error = "done", None
             if self._account is not None:
                 self._account(task, task.result.usage)
@@ -100,12 +109,21 @@ class SubtaskPool:
             cancelled = isinstance(err.cause, CancelledError)
             task.status, task.error = ("cancelled", None) if cancelled else ("failed", _cause(err))
             self._account_failure(task, err)
+        except TooManySteps as err:
+            task.status, task.error = "failed", str(err)
         except asyncio.CancelledError:
             task.status = "cancelled"
             raise
         finally:
             self._running.pop(task.ref.id, None)
             self._publish("subtask_finished", task, activity_id)
+
+    def _request(self, task: SubtaskState, activity_id: str, answers: list[StepAnswerRef]) -> SubtaskRequest:
+        spec = self._state.spec
+        return self._graph_call(task.graph, recovery=spec.recovery).request(
+            SubtaskRequest, subtask=task.ref, round=task.round, notes=task.notes,
+            tools=spec.tools.get(task.ref.kind), answers=list(answers), thread=activity_id, segment=len(answers),
+        )  # fmt: skip
 
     def _account_failure(self, task: SubtaskState, err: ActivityError) -> None:
         """Count what a failed subtask's attempts spent: no result carries it, its error does."""
@@ -139,9 +157,10 @@ class SubtaskPool:
         await asyncio.gather(*running, return_exceptions=True)
 
 
-def _summary(task: SubtaskState) -> str:
+def _summary(task: SubtaskState, step: int = 0) -> str:
     """The UI's line for a subtask's activity; its current node is in the heartbeat details."""
-    return f"subtask {task.ref.id} ({task.ref.kind}) · graph {task.graph} · round {task.round}"
+    after = f" · after step {step}" if step else ""
+    return f"subtask {task.ref.id} ({task.ref.kind}) · graph {task.graph} · round {task.round}{after}"
 
 
 def _cause(err: ActivityError) -> str:

@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables.config import var_child_runnable_config
 
 from reasoning.call_log.store import CallLogStore, Entry, Kind
@@ -75,6 +76,12 @@ class CallScope:
             index = self._counts.get(key, 0)
             self._counts[key] = index + 1
         return f"{key}#{index}"
+
+    def task_started(self, metadata: dict[str, Any]) -> None:
+        """A node's task starts (again): its calls count from 0, so a task that re-runs in the
+        same run (resumed after an interrupt) reaches the same positions as its first run."""
+        with self._lock:
+            self._counts.pop(f"{self.prefix}{task_position(metadata)}", None)
 
     def fetch(self, position: str, fingerprint: str) -> Entry | None:
         """The stored entry, or None (absent, or the log is unusable); raises when superseded."""
@@ -130,6 +137,26 @@ def task_position(metadata: dict[str, Any]) -> str:
     path = metadata.get("langgraph_path")
     where = json.dumps(path, default=str, separators=(",", ":")) if path else ""
     return f"{names}@{step if step is not None else '-'}{where}"
+
+
+class TaskStarts(BaseCallbackHandler):
+    """Tells a scope when each node's task starts (LangChain's callback for the node's chain).
+
+    `run_inline`: called on the event loop as the node starts, before its function runs on a worker
+    thread, so the reset happens before the task's first call.
+    """
+
+    run_inline = True
+
+    def __init__(self, scope: CallScope) -> None:
+        self._scope = scope
+
+    def on_chain_start(
+        self, serialized: Any, inputs: Any, *, run_id: Any, metadata: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        node = (metadata or {}).get("langgraph_node")
+        if node and kwargs.get("name") == node:  # the node itself, not a chain nested in it
+            self._scope.task_started(metadata or {})
 
 
 def current_scope() -> CallScope | None:

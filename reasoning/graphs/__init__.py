@@ -1,5 +1,6 @@
 """Built-in graphs; importing this package registers them in `default_registry`."""
 
+from reasoning.graphs.deep_researcher import make_deep_researcher_graph
 from reasoning.graphs.extract_claims import make_extract_claims_graph
 from reasoning.graphs.planner import make_planner_graph
 from reasoning.graphs.researcher import make_researcher_graph
@@ -10,6 +11,7 @@ from reasoning.graphs.validator import make_validator_graph
 from reasoning.graphs.writer import make_writer_graph
 
 __all__ = [
+    "make_deep_researcher_graph",
     "make_extract_claims_graph",
     "make_planner_graph",
     "make_researcher_graph",

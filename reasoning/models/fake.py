@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,24 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from reasoning.models.fake_agent import agent_turn
 from reasoning.models.tasks import parse_task
 
 _WORDS = ("scope", "history", "limits", "costs", "design", "risks", "usage", "examples")
 
 
 def message_hash(messages: list[BaseMessage]) -> str:
-    """sha256 of the messages with whitespace normalised: the fake's content address."""
-    parts = [f"{m.type}:{' '.join(str(m.content).split())}" for m in messages]
+    """sha256 of the messages with whitespace normalised (and a reply's tool calls): the fake's content address."""
+    parts = [f"{m.type}:{' '.join(str(m.content).split())}{_tool_calls(m)}" for m in messages]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _tool_calls(message: BaseMessage) -> str:
+    calls = getattr(message, "tool_calls", None)
+    return " tools:" + json.dumps([[c["name"], c.get("args")] for c in calls], sort_keys=True) if calls else ""
 
 
 def read_call_log(path: str | Path) -> list[dict[str, Any]]:
@@ -69,7 +78,10 @@ class FakeChatModel(BaseChatModel):
         started = time.time()
         digest = message_hash(messages)
         task, payload = parse_task(messages)
-        text = _reply(task, payload, digest, self.check_rounds)
+        reply = None
+        if task == "agent":
+            reply = agent_turn(_first_payload(messages), messages, list(kwargs.get("tools") or []), digest)
+        text = str(reply.content) if reply is not None else _reply(task, payload, digest, self.check_rounds)
         if self.latency_s > 0:
             time.sleep(self.latency_s)
         # Usage is reported honestly as an estimate: one token per whitespace-separated word
@@ -84,8 +96,13 @@ class FakeChatModel(BaseChatModel):
         metadata = (run_manager.metadata if run_manager else None) or {}
         where = (str(metadata.get("langgraph_node", "")), str(metadata.get("thread_id", "")))
         self._log(digest, task, where, usage["total_tokens"], started)
-        message = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
+        tool_calls = reply.tool_calls if reply is not None else []
+        message = AIMessage(content=text, tool_calls=tool_calls, usage_metadata=usage)  # type: ignore[arg-type]
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable[Any, Any]:
+        """Bind tools as an OpenAI-style list (what `agent_turn` reads); `tool_choice` is ignored."""
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
     def _log(self, digest: str, task: str | None, where: tuple[str, str], tokens: int, started: float) -> None:
         if self.call_log is None:
@@ -118,6 +135,18 @@ def _log_fd(path: Path) -> int:
                     os.close(fd)
         _LOG_FDS[key] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     return _LOG_FDS[key]
+
+
+def _first_payload(messages: list[BaseMessage]) -> dict[str, Any]:
+    """The agent task's request: the first human message (later ones carry feedback)."""
+    for message in messages:
+        if message.type == "human":
+            try:
+                value = json.loads(str(message.content))
+            except json.JSONDecodeError:
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def _reply(task: str | None, payload: dict[str, Any], digest: str, check_rounds: int) -> str:

@@ -38,6 +38,7 @@ from orchestration.edge.cli.job_support import (
     closed_summary,
     final_result,
     load_graphs,
+    load_tools,
     print_result,
     progress_view,
     pydantic_problems,
@@ -121,6 +122,10 @@ def run(
     recovery: Recovery = typer.Option("restart", "--recovery", help="restart or resume a retried graph."),
     job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: from the question)."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
+    tool: list[str] = typer.Option(
+        [], "--tool", help="Tools for a kind: kind=name[,name] (repeatable; default: the read-only built-ins)."
+    ),
+    tools_from: list[str] = typer.Option([], "--tools", help="Register tools from module:attr first."),
     detach: bool = typer.Option(False, "--detach", help="Start the job and return; no worker here."),
     max_tokens: int | None = MAX_TOKENS,
     max_cost: float | None = MAX_COST,
@@ -140,12 +145,13 @@ def run(
     text = read_question(question, question_file)
     budget = budget_fields(max_tokens, max_cost, max_model_calls, budget_wait_s)
     try:
-        spec = build_spec(text, corpus, approve, graph, model, recovery, budget, ingest_engine_min_documents)
+        load_tools(tools_from)
+        spec = build_spec(text, corpus, approve, graph, model, recovery, budget, ingest_engine_min_documents, tool)
         if job_id is not None:
             check_job_id(job_id)
     except ValidationError as exc:
         bad_input("invalid job spec: " + pydantic_problems(exc))
-    except ValueError as exc:
+    except (ValueError, ReasoningError) as exc:  # a --tools path that does not load
         bad_input(str(exc))
     _clean_errors(_run)(env(ctx), spec, job_id, graphs_from, detach, as_json, metrics_port)
 
@@ -153,8 +159,9 @@ def run(
 def _deps(environment: Environment, home: Path, registry: GraphRegistry) -> WorkerDeps:
     prices = PriceTable.load(environment.orchestration.price_table)  # unreadable: ConfigError, exit 2
     return WorkerDeps.from_settings(
-        home, environment.memory, environment.model, environment.checkpoint, registry, prices=prices
-    )
+        home, environment.memory, environment.model, environment.checkpoint, registry, prices=prices,
+        tool_settings=environment.tools,
+    )  # fmt: skip
 
 
 def _metrics_runtime(settings: OrchestrationSettings, port: int | None) -> Runtime | None:
@@ -389,6 +396,29 @@ async def _cancel(settings: OrchestrationSettings, job: str, as_json: bool) -> N
     )
 
 
+def answer(
+    ctx: typer.Context,
+    job: str = _JOB,
+    text: str = typer.Argument(..., help="The answer to the question the job's graph is waiting on."),
+    subtask: str | None = typer.Option(None, "--subtask", help="Which subtask (when several are asking)."),
+    by: str = _BY,
+    as_json: bool = _JSON,
+) -> None:
+    """Answer a question a job's graph asked (a tool that asks a person, or the graph's own interrupt)."""
+    _clean_errors(_answer)(settings_of(ctx), job, text, subtask, by, as_json)
+
+
+async def _answer(
+    settings: OrchestrationSettings, job: str, text: str, subtask: str | None, by: str, as_json: bool
+) -> None:
+    _, handle = await _handle(settings, job)
+    progress = await handle.answer(text, subtask_id=subtask, by=by)
+    if as_json:
+        emit_json(progress.model_dump(mode="json"))
+    else:
+        console.print(f"answer: accepted by job {job}", highlight=False)
+
+
 def jobs(ctx: typer.Context, limit: int = typer.Option(50, "--limit"), as_json: bool = _JSON) -> None:
     """List research jobs, newest first."""
     _clean_errors(_jobs)(settings_of(ctx), limit, as_json)
@@ -416,17 +446,23 @@ def worker(
     ctx: typer.Context,
     queue: list[Queue] = typer.Option([], "--queue", help="Task queues to serve (default: all)."),
     graphs: list[str] = typer.Option([], "--graphs", help="Register graphs from module:attr first."),
+    tools: list[str] = typer.Option([], "--tools", help="Register tools from module:attr first."),
     metrics_port: int | None = _METRICS_PORT,
 ) -> None:
     """Serve task queues until SIGTERM/SIGINT, then drain in-flight work."""
-    _clean_errors(_worker)(env(ctx), queue or list(ALL_QUEUES), graphs, metrics_port)
+    _clean_errors(_worker)(env(ctx), queue or list(ALL_QUEUES), graphs, metrics_port, tools)
 
 
 async def _worker(
-    environment: Environment, queues: list[Queue], graphs: list[str], metrics_port: int | None = None
+    environment: Environment,
+    queues: list[Queue],
+    graphs: list[str],
+    metrics_port: int | None = None,
+    tools: list[str] | None = None,
 ) -> None:
     settings = environment.orchestration
     registry = load_graphs(graphs)
+    load_tools(tools or [])
     deps = _deps(environment, settings.home.expanduser().resolve(), registry)
     runtime = _metrics_runtime(settings, metrics_port)  # one per process, kept across reconnects
     tracing = Tracing.from_endpoint(settings.otlp_endpoint)
@@ -449,7 +485,7 @@ async def _worker(
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    for command in (status, result, budget, cancel, jobs, worker):
+    for command in (status, result, budget, cancel, answer, jobs, worker):
         app.command(command.__name__)(command)
     for action in ("approve", "reject", "revise"):
         app.command(action)(_decide(action))

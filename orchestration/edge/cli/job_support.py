@@ -22,6 +22,7 @@ from orchestration.edge.cli.output import bad_input, console, emit_json, err_con
 from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import PROVIDERS, QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery
 from reasoning import GraphRegistry, default_registry
+from reasoning.tools import ToolRegistry, default_tools
 
 RAISE_HINT = "raise it with `durable-research budget {job} --max-tokens N` (or --max-cost, --max-model-calls)"
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
@@ -79,11 +80,13 @@ def build_spec(
     recovery: Recovery,
     budget: dict[str, Any] | None = None,
     ingest_engine_min_documents: int | None = None,
+    tools: list[str] | None = None,
 ) -> JobSpec:
     """The JobSpec the `run` options describe (pydantic validation included)."""
     return JobSpec.model_validate(
         {
             "ingest_engine_min_documents": ingest_engine_min_documents,
+            "tools": tool_choices(tools or []),
             "question": question,
             "corpus": corpus,
             "graphs": graph_pins(graphs),
@@ -93,6 +96,25 @@ def build_spec(
             "budget": budget or {},
         }
     )
+
+
+def load_tools(paths: list[str]) -> ToolRegistry:
+    """The default tool registry with entry-point tools and `module:attr` paths loaded (`--tools`)."""
+    default_tools.load_entry_points()
+    for path in paths:
+        default_tools.load(path)
+    return default_tools
+
+
+def tool_choices(pins: list[str]) -> dict[str, list[str]]:
+    """`--tool kind=a,b` options as the spec's tools per kind."""
+    out: dict[str, list[str]] = {}
+    for pin in pins:
+        kind, sep, names = pin.partition("=")
+        if not sep or not kind.strip():
+            raise ValueError(f"--tool {pin!r} must be kind=tool[,tool...], e.g. research=search_memory,fetch_url")
+        out[kind.strip()] = [n.strip() for n in names.split(",") if n.strip()]
+    return out
 
 
 def load_graphs(paths: list[str]) -> GraphRegistry:
@@ -133,6 +155,9 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
         parts.append(Text(f"budget reached ({progress.budget_note}): {RAISE_HINT.format(job=progress.job_id)}"))
     if progress.phase == "ingesting":
         parts.append(Text(_INGEST_NOTE, style="dim"))
+    for task in progress.subtasks:
+        if task.question is not None and task.answer is None:
+            parts.append(Text(question_hint(progress.job_id, task.ref.id, task.question.prompt()), style="yellow"))
     if link:
         parts.append(Text(f"Temporal UI: {link}", style="dim"))
     if progress.subtasks:
@@ -144,6 +169,13 @@ def approval_hint(job_id: str) -> str:
     return (
         f"Waiting for approval. In another terminal run:\n  durable-research approve "
         f"{job_id}   (or reject {job_id}, or revise {job_id} --notes ...)"
+    )
+
+
+def question_hint(job_id: str, subtask_id: str, prompt: str) -> str:
+    return (
+        f"Subtask {subtask_id} asks: {prompt}\n  answer it with: durable-research answer {job_id} "
+        f'"..." --subtask {subtask_id}'
     )
 
 

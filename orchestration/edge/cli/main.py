@@ -24,6 +24,7 @@ from orchestration.edge.cli import (
     prune_cmds,
     security_cmds,
     server_cmds,
+    tools_cmds,
     watch_cmds,
 )
 from orchestration.edge.cli.output import bad_input
@@ -51,7 +52,18 @@ def _root(ctx: typer.Context) -> None:
         bad_input(str(exc))
 
 
-for _module in (server_cmds, job_cmds, watch_cmds, batch_cmds, memory_cmds, graphs_cmds, security_cmds, prune_cmds):
+_COMMANDS = (
+    server_cmds,
+    job_cmds,
+    watch_cmds,
+    batch_cmds,
+    memory_cmds,
+    graphs_cmds,
+    tools_cmds,
+    security_cmds,
+    prune_cmds,
+)
+for _module in _COMMANDS:
     _module.register(app)
 for _entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
     _entry.load()(app)

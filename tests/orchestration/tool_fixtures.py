@@ -1,0 +1,50 @@
+"""Test-only tools: one the workflow runs as an activity, one that asks a person, both counting their runs.
+
+Workers load them with ``--tools tests.orchestration.tool_fixtures:TOOLS``; `RUNS_FILE` (an env
+variable) names a JSONL file each run of `lookup_ticket` appends to, so a test in another process
+sees whether a tool ran twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from reasoning.tools import ToolContext, register_tool
+
+RUNS_FILE = "DURABLE_RESEARCH_TEST_TOOL_RUNS"
+
+
+@register_tool(
+    "lookup_ticket", description="Look a ticket up in the tracker (slow: runs as an activity).", durable="activity"
+)
+def make_lookup_ticket(context: ToolContext) -> BaseTool:
+    def lookup_ticket(question: str) -> tuple[str, list[dict[str, Any]]]:
+        path = os.environ.get(RUNS_FILE)
+        if path:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"tool": "lookup_ticket", "pid": os.getpid(), "question": question}) + "\n")
+        text = "Ticket 42: the checkpointer resume fix shipped in release 1.2."
+        evidence = context.sink.add("tracker:42", "Ticket 42", text) if context.sink else []
+        return f"[{evidence[0].chunk_id}] Ticket 42: {text}" if evidence else text, [
+            e.model_dump(mode="json") for e in evidence
+        ]
+
+    return StructuredTool.from_function(
+        lookup_ticket, name="lookup_ticket", description="Find the tracker ticket about a question.",
+        response_format="content_and_artifact",
+    )  # fmt: skip
+
+
+@register_tool("ask_user", description="Ask the person who started the job.", durable="human")
+def make_ask_user(context: ToolContext) -> BaseTool:
+    def ask_user(question: str) -> str:
+        raise RuntimeError("ask_user is answered by a person, never run")  # the workflow asks instead
+
+    return StructuredTool.from_function(ask_user, name="ask_user", description="Ask the person a question.")
+
+
+TOOLS = [make_lookup_ticket, make_ask_user]
