@@ -22,7 +22,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from orchestration.activities import WorkerDeps
-from orchestration.artifacts import USAGE_LEDGER_FOLDER
+from orchestration.artifacts import USAGE_LEDGER_FOLDER, artifact_store
 from orchestration.converter import payloads_root
 from orchestration.edge.env import Environment
 from orchestration.payload_retention import closed_at
@@ -63,10 +63,11 @@ async def prune_jobs(
     checkpoint = WorkerDeps.from_settings(
         home, environment.memory, environment.model, environment.checkpoint
     ).checkpoint
+    store = artifact_store(home)
     folders = {
         "payloads": _folders(payloads_root(environment.orchestration)),
-        "ledgers": _folders(home / "artifacts" / USAGE_LEDGER_FOLDER),
-        "artifacts": _folders(home / "artifacts" / "jobs") if artifacts else {},
+        "ledgers": _folders(store.root / USAGE_LEDGER_FOLDER),
+        "artifacts": _folders(store.root / "jobs") if artifacts else {},
     }
     stored = stored_jobs(checkpoint)
     report = JobPruneReport()

@@ -48,6 +48,8 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.workflows.publish import PublishSaga
     from orchestration.workflows.subtasks import SubtaskPool
 
+# How long an answer waits for its question to be asked (see `answer`).
+ANSWER_GRACE = timedelta(seconds=30)
 # Phases in which the plan can still change (swap a graph, add a subtask).
 _OPEN_PHASES = ("ingesting", "planning", "researching", "validating")
 # Usage accounting and budgets came after the first release: histories without this
@@ -458,28 +460,48 @@ class ResearchJobWorkflow:
         self._require_kind(add.kind)
 
     @workflow.update(name="answer")
-    def answer(self, reply: AnswerRequest) -> JobProgress:
-        """A person's answer to the question a subtask's graph is waiting on."""
+    async def answer(self, reply: AnswerRequest) -> JobProgress:
+        """A person's answer to the question a subtask's graph is waiting on.
+
+        It waits a little for the question: a worker that died right after its graph asked leaves
+        the asking to the next worker's replay, which can deliver this update before it (updates
+        are applied first in a workflow task).
+        """
+        try:
+            await workflow.wait_condition(
+                lambda: self._asking(reply.subtask_id) is not None,
+                timeout=ANSWER_GRACE,
+                timeout_summary="an answer waiting for its question",
+            )
+        except TimeoutError:
+            problem = self._asking_problem(reply.subtask_id)
+            raise ApplicationError(problem, type="InvalidInput", non_retryable=True) from None
         task = self._asking(reply.subtask_id)
+        assert task is not None
         task.answer = reply.answer
         self._events.publish("question", subtask=task.ref.id, phase="answered", detail=f"by {reply.by}")
         return self.progress()
 
     @answer.validator
     def _check_answer(self, reply: AnswerRequest) -> None:
-        self._asking(reply.subtask_id)
+        self._require_phase("answer a question", ("researching", "validating"))
+        if reply.subtask_id is not None and reply.subtask_id not in {t.ref.id for t in self._state.subtasks}:
+            raise ValueError(f"this job has no subtask {reply.subtask_id!r}")
+        if not any(t.status == "running" for t in self._state.subtasks):
+            raise ValueError("no subtask is running, so none is waiting for an answer")
 
-    def _asking(self, subtask_id: str | None) -> SubtaskState:
+    def _asking(self, subtask_id: str | None) -> SubtaskState | None:
         asking = [t for t in self._state.subtasks if t.question is not None and t.answer is None]
         chosen = [t for t in asking if subtask_id in (None, t.ref.id)]
+        return chosen[0] if len(chosen) == 1 else None
+
+    def _asking_problem(self, subtask_id: str | None) -> str:
+        asking = [t.ref.id for t in self._state.subtasks if t.question is not None and t.answer is None]
         if not asking:
-            raise ValueError("no subtask is waiting for an answer")
-        if not chosen:
-            waiting = [t.ref.id for t in asking]
-            raise ValueError(f"subtask {subtask_id!r} is not waiting for an answer (waiting: {waiting})")
-        if len(chosen) > 1:
-            raise ValueError(f"several subtasks are waiting ({[t.ref.id for t in chosen]}): say which with subtask_id")
-        return chosen[0]
+            return "no subtask is waiting for an answer"
+        if subtask_id is not None and subtask_id not in asking:
+            return f"subtask {subtask_id!r} is not waiting for an answer (waiting: {asking})"
+        return f"several subtasks are waiting ({asking}): say which with subtask_id"
 
     def _ask(self, task: SubtaskState, step: PendingStepRef) -> None:
         self._events.publish("question", subtask=task.ref.id, phase="asked", detail=step.prompt())

@@ -59,6 +59,7 @@ def test_watch_streams_resumes_and_refuses_bad_offsets(tmp_path: Path) -> None:
         "events": len(events), "kinds": dict(sorted(kinds.items())),
         "nodes": kinds["node_finished"], "model_calls": len(calls),
         "tokens_in": sum(e["tokens_in"] for e in calls), "tokens_out": sum(e["tokens_out"] for e in calls),
+        "replayed_calls": 0, "tool_calls": 0,
         "retries": 0, "resumed": 0, "ignored": 0, "status": "completed", "next_offset": len(events),
     }  # fmt: skip
     assert resumed_tally["events"] == len(events) - middle and resumed_tally["status"] == "completed"

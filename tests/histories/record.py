@@ -94,6 +94,22 @@ async def _failed_subtask_usage(jobs: ResearchClient) -> JobHandle:
     return handle
 
 
+async def _lifted_steps(jobs: ResearchClient) -> JobHandle:
+    """Tool steps lifted to the workflow (patch lifted-steps): deep-researcher@1 calls a tool the
+    workflow runs as its own activity and asks a person, answered by the `answer` update."""
+    import tests.orchestration.tool_fixtures  # noqa: F401  (registers lookup_ticket and ask_user)
+
+    tools = {"research": ["search_memory", "lookup_ticket", "ask_user"]}
+    handle = await jobs.start(
+        spec(graphs={"research": "deep-researcher@1"}, max_subtasks=1, validation_rounds=0, tools=tools),
+        job_id="history-lifted-steps",
+    )
+    while not any(t.question for t in (await handle.progress()).subtasks):
+        await asyncio.sleep(0.1)
+    await handle.answer("The 1.2 release.", by="recorder")
+    return handle
+
+
 SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "auto_approve": _plain,
     "revise_then_approve": _approve_after_revise,
@@ -101,6 +117,7 @@ SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "budget_raised": _budget_raised,
     "watched_events": _watched_events,
     "failed_subtask_usage": _failed_subtask_usage,
+    "lifted_steps": _lifted_steps,
 }
 
 

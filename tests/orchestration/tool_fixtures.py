@@ -1,8 +1,8 @@
-"""Test-only tools: one the workflow runs as an activity, one that asks a person, both counting their runs.
+"""Test-only tools: one the workflow runs as an activity, one that asks a person, one that runs inline.
 
 Workers load them with ``--tools tests.orchestration.tool_fixtures:TOOLS``; `RUNS_FILE` (an env
-variable) names a JSONL file each run of `lookup_ticket` appends to, so a test in another process
-sees whether a tool ran twice.
+variable) names a JSONL file each run of `lookup_ticket` and `note_fact` appends to, so a test in
+another process sees whether a tool ran twice.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ RUNS_FILE = "DURABLE_RESEARCH_TEST_TOOL_RUNS"
 )
 def make_lookup_ticket(context: ToolContext) -> BaseTool:
     def lookup_ticket(question: str) -> tuple[str, list[dict[str, Any]]]:
-        path = os.environ.get(RUNS_FILE)
-        if path:
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"tool": "lookup_ticket", "pid": os.getpid(), "question": question}) + "\n")
+        _record("lookup_ticket", question)
         text = "Ticket 42: the checkpointer resume fix shipped in release 1.2."
         evidence = context.sink.add("tracker:42", "Ticket 42", text) if context.sink else []
         return f"[{evidence[0].chunk_id}] Ticket 42: {text}" if evidence else text, [
@@ -47,4 +44,20 @@ def make_ask_user(context: ToolContext) -> BaseTool:
     return StructuredTool.from_function(ask_user, name="ask_user", description="Ask the person a question.")
 
 
-TOOLS = [make_lookup_ticket, make_ask_user]
+@register_tool("note_fact", description="Write a fact down (runs inside the graph; counted).")
+def make_note_fact(context: ToolContext) -> BaseTool:
+    def note_fact(question: str) -> str:
+        _record("note_fact", question)
+        return f"Noted: {question[:60]}"
+
+    return StructuredTool.from_function(note_fact, name="note_fact", description="Write down a fact worth keeping.")
+
+
+def _record(tool: str, question: str) -> None:
+    path = os.environ.get(RUNS_FILE)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"tool": tool, "pid": os.getpid(), "question": question}) + "\n")
+
+
+TOOLS = [make_lookup_ticket, make_ask_user, make_note_fact]
