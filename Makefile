@@ -3,7 +3,7 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS := dev,notebooks,experiments,postgres
+TEST_EXTRAS := dev,notebooks,experiments,postgres,web
 
 run:
 	@scripts/bootstrap.sh

@@ -4,8 +4,13 @@ Importing this package registers the built-ins (`search_memory`, `read_document`
 in `default_tools`; `web` adds tools from langchain-community when that extra is installed.
 """
 
+import contextlib
+
 import reasoning.tools.builtin
-import reasoning.tools.fetch_url  # noqa: F401  (registers fetch_url)
+import reasoning.tools.fetch_url
+
+with contextlib.suppress(ImportError):  # the `web` extra: reference sources from langchain-community
+    import reasoning.tools.web  # noqa: F401  (registers wikipedia)
 from reasoning.tools.base import (
     ArtifactReader,
     DocumentSink,

@@ -58,6 +58,8 @@ class ToolSettings(BaseSettings):
         max_tool_calls: tool calls one graph run may make.
         max_tool_errors: failed tool calls (unknown tool, bad arguments, a tool that raised)
             tolerated before a run stops calling tools and answers with what it has.
+        wikipedia_api_url: the MediaWiki API the `wikipedia` tool asks (None: en.wikipedia.org;
+            a mirror or a test server otherwise).
     """
 
     model_config = SettingsConfigDict(env_prefix="DURABLE_RESEARCH_TOOLS_", extra="ignore")
@@ -69,6 +71,7 @@ class ToolSettings(BaseSettings):
     documents_root: Path | None = None
     max_tool_calls: int = Field(default=12, ge=1)
     max_tool_errors: int = Field(default=3, ge=0)
+    wikipedia_api_url: str | None = None
 
 
 class DocumentSink(Protocol):

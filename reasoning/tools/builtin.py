@@ -1,4 +1,4 @@
-"""Built-in tools that read what the job already has: its memory and its documents."""
+"""Built-in tools that read what the job already has (its memory, its documents) and one that asks a person."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 
+from reasoning.errors import ConfigError
 from reasoning.tools.base import ToolContext, register_tool
 from reasoning.types import Evidence
 
@@ -102,3 +103,21 @@ def _read(path: str, context: ToolContext) -> tuple[str, str, str, str | None]:
     except UnreadableError as exc:
         return "", "", "", str(exc)
     return text, str(target), title, None
+
+
+@register_tool(
+    "ask_person", description="Ask the person who started the job; the job waits for the answer.", durable="human"
+)
+def make_ask_person(context: ToolContext) -> BaseTool:
+    def ask_person(question: str) -> str:
+        # A durable="human" tool is answered through the workflow (`durable-research answer`); never here.
+        raise ConfigError("ask_person is answered by a person through the job, not run inside a graph")
+
+    return StructuredTool.from_function(
+        ask_person,
+        name="ask_person",
+        description=(
+            "Ask the person who started this research a question only they can answer (which version, what scope, "
+            "which source to trust). The job waits for their answer; ask only when it matters."
+        ),
+    )

@@ -97,9 +97,9 @@ async def _failed_subtask_usage(jobs: ResearchClient) -> JobHandle:
 async def _lifted_steps(jobs: ResearchClient) -> JobHandle:
     """Tool steps lifted to the workflow (patch lifted-steps): deep-researcher@1 calls a tool the
     workflow runs as its own activity and asks a person, answered by the `answer` update."""
-    import tests.orchestration.tool_fixtures  # noqa: F401  (registers lookup_ticket and ask_user)
+    import tests.orchestration.tool_fixtures  # noqa: F401  (registers lookup_ticket and ask_person)
 
-    tools = {"research": ["search_memory", "lookup_ticket", "ask_user"]}
+    tools = {"research": ["search_memory", "lookup_ticket", "ask_person"]}
     handle = await jobs.start(
         spec(graphs={"research": "deep-researcher@1"}, max_subtasks=1, validation_rounds=0, tools=tools),
         job_id="history-lifted-steps",

@@ -45,14 +45,14 @@ async def test_a_tool_the_workflow_runs_as_an_activity(temporal_client: Client, 
 
 async def test_a_question_to_a_person_waits_for_the_answer_update(temporal_client: Client, tmp_path: Path) -> None:
     async with running_jobs(temporal_client, tmp_path) as jobs:
-        handle = await jobs.start(spec(**DEEP, tools={"research": ["search_memory", "ask_user"]}))
+        handle = await jobs.start(spec(**DEEP, tools={"research": ["search_memory", "ask_person"]}))
         for _ in range(600):
             progress = await handle.progress()
             asking = [t for t in progress.subtasks if t.question is not None]
             if asking:
                 break
             await asyncio.sleep(0.05)
-        assert asking and asking[0].question.tool == "ask_user"  # type: ignore[union-attr]
+        assert asking and asking[0].question.tool == "ask_person"  # type: ignore[union-attr]
         await handle.answer("The 1.2 release, please.", by="tester")
         result = await asyncio.wait_for(handle.result(), 120)
 
@@ -61,6 +61,6 @@ async def test_a_question_to_a_person_waits_for_the_answer_update(temporal_clien
     assert result.status == "completed"
     assert result.subtasks[0].steps == 1 and result.subtasks[0].question is None
     asked = [(e.phase, e.detail) for e in events if e.kind == "question"]
-    assert asked[0][0] == "asked" and "ask_user" in asked[0][1] and asked[1] == ("answered", "by tester")
+    assert asked[0][0] == "asked" and "ask_person" in asked[0][1] and asked[1] == ("answered", "by tester")
     tools = [e for e in events if e.kind == "tool_call"]
-    assert {e.tool for e in tools} >= {"search_memory", "ask_user"} and all(e.attempt >= 1 for e in tools)
+    assert {e.tool for e in tools} >= {"search_memory", "ask_person"} and all(e.attempt >= 1 for e in tools)

@@ -85,7 +85,7 @@ async def _clean(
     jobs = _client(temporal_client, home, prefix)
     with worker(server, home, prefix):
         handle = await jobs.start(job)
-        result = await _finish(handle, answer="ask_user" in job["tools"]["research"])
+        result = await _finish(handle, answer="ask_person" in job["tools"]["research"])
     return _report(jobs, result), Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
 
 
@@ -132,7 +132,7 @@ async def test_a_kill_in_the_tool_loop_repeats_no_finished_call(
 async def test_an_activity_tool_and_a_question_survive_worker_kills(
     temporal_client: Client, temporal_server: ServerRecord, tmp_path: Path
 ) -> None:
-    job = _job(["search_memory", "lookup_ticket", "ask_user"], "restart")
+    job = _job(["search_memory", "lookup_ticket", "ask_person"], "restart")
     clean_report, clean_calls = await _clean(temporal_client, temporal_server, tmp_path / "clean", job)
 
     home, prefix = tmp_path / "crash", f"dr-{uuid.uuid4().hex[:6]}-"

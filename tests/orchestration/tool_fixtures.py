@@ -1,4 +1,4 @@
-"""Test-only tools: one the workflow runs as an activity, one that asks a person, one that runs inline.
+"""Test-only tools: one the workflow runs as an activity, one that runs inline (both count their runs).
 
 Workers load them with ``--tools tests.orchestration.tool_fixtures:TOOLS``; `RUNS_FILE` (an env
 variable) names a JSONL file each run of `lookup_ticket` and `note_fact` appends to, so a test in
@@ -36,14 +36,6 @@ def make_lookup_ticket(context: ToolContext) -> BaseTool:
     )  # fmt: skip
 
 
-@register_tool("ask_user", description="Ask the person who started the job.", durable="human")
-def make_ask_user(context: ToolContext) -> BaseTool:
-    def ask_user(question: str) -> str:
-        raise RuntimeError("ask_user is answered by a person, never run")  # the workflow asks instead
-
-    return StructuredTool.from_function(ask_user, name="ask_user", description="Ask the person a question.")
-
-
 @register_tool("note_fact", description="Write a fact down (runs inside the graph; counted).")
 def make_note_fact(context: ToolContext) -> BaseTool:
     def note_fact(question: str) -> str:
@@ -60,4 +52,4 @@ def _record(tool: str, question: str) -> None:
             fh.write(json.dumps({"tool": tool, "pid": os.getpid(), "question": question}) + "\n")
 
 
-TOOLS = [make_lookup_ticket, make_ask_user, make_note_fact]
+TOOLS = [make_lookup_ticket, make_note_fact]
