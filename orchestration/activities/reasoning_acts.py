@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from orchestration.shared.usage import Usage
 from orchestration.telemetry.metrics import GraphMetrics, RunOutcome
 from reasoning.context import GraphContext, MemoryRetriever
 from reasoning.errors import BudgetExceededError
+from reasoning.events import RunEvent
 from reasoning.observer import RunObserver
 from reasoning.report_diff import changes_since
 from reasoning.runner import NodeEvent, RunResult, arun_graph
@@ -144,7 +145,7 @@ class ReasoningActivities:
                 checkpoint=self._deps.checkpoint,  # resume mode's checkpoints; the call log in both modes
                 on_node=on_node,
                 observer=observer,  # the usage ledger, then the metrics
-                on_event=events.sink,  # live events for watchers, batched into the job's stream
+                on_event=_with_tool_details(last, events.sink),  # live events, batched into the job's stream
                 answers=steps.answers,
             )
 
@@ -273,6 +274,18 @@ def without_usage_footer(markdown: str) -> str:
     not change the report; comparisons use this.
     """
     return markdown.split(f"\n\n---\n\n_{USAGE_FOOTER}", 1)[0]
+
+
+def _with_tool_details(last: dict[str, Any], sink: Callable[[RunEvent], None]) -> Callable[[RunEvent], None]:
+    """The event sink, also keeping the last tool call in the heartbeat details (the Temporal UI shows them)."""
+
+    def on_event(event: RunEvent) -> None:
+        if event.kind == "tool_call":
+            last["tool_calls"] = int(last.get("tool_calls", 0)) + 1
+            last["last_tool"] = f"{event.tool} ({'replayed' if event.replayed else 'ran'})"
+        sink(event)
+
+    return on_event
 
 
 def _small(details: dict[str, Any]) -> dict[str, Any]:

@@ -405,6 +405,8 @@ def answer(
     as_json: bool = _JSON,
 ) -> None:
     """Answer a question a job's graph asked (a tool that asks a person, or the graph's own interrupt)."""
+    if not text.strip():
+        bad_input("answer: give the answer as text (it is empty)")
     _clean_errors(_answer)(settings_of(ctx), job, text, subtask, by, as_json)
 
 
