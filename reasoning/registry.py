@@ -36,6 +36,7 @@ class GraphSpec:
         input_model: the pydantic model of the graph's input.
         output_model: the pydantic model the final state must validate as.
         description: one line for `graphs list`.
+        uses_tools: its nodes call `GraphContext.tools`: a run builds them (others skip the cost).
     """
 
     name: str
@@ -44,6 +45,7 @@ class GraphSpec:
     input_model: type[BaseModel]
     output_model: type[BaseModel]
     description: str = ""
+    uses_tools: bool = False
 
     @property
     def key(self) -> str:
@@ -70,6 +72,7 @@ class GraphSpec:
             "nodes": self.nodes(),
             "input": self.input_model.__name__,
             "output": self.output_model.__name__,
+            "uses_tools": self.uses_tools,
         }
 
 
@@ -93,6 +96,7 @@ class GraphRegistry:
         input_model: type[BaseModel],
         output_model: type[BaseModel],
         description: str = "",
+        uses_tools: bool = False,
     ) -> Callable[[GraphFactory], GraphFactory]:
         """Decorator: register a factory and return it unchanged (with its spec attached)."""
 
@@ -105,6 +109,7 @@ class GraphRegistry:
                 input_model=input_model,
                 output_model=output_model,
                 description=description or (doc[0] if doc else ""),
+                uses_tools=uses_tools,
             )
             self.add(spec)
             setattr(factory, _SPEC_ATTR, spec)

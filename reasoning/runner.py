@@ -345,7 +345,8 @@ class _Run:
         values: dict[str, Any] = {}
         interrupts: list[Any] = []
         pending: list[tuple[str, Any]] = []
-        extra = {"durability": "sync"} if durable else {}
+        # Restart mode's in-memory saver only serves interrupts: "exit" saves once, when the run stops.
+        extra = {"durability": "sync" if durable else "exit"}
         # "tasks" chunks announce each node as it starts; only asked for when someone listens.
         modes = ["updates", "values", "tasks"] if self.on_event is not None else ["updates", "values"]
         try:

@@ -125,7 +125,7 @@ class ReasoningActivities:
             memory = await asyncio.to_thread(self._deps.memory, call.collection)
             context = GraphContext(retriever=MemoryRetriever(memory), model=self._deps.model(call.model))
             steps = _Steps.of(call)
-            if isinstance(call, SubtaskRequest):  # the tools its spec allows; other graphs call none
+            if isinstance(call, SubtaskRequest) and spec.uses_tools:  # the tools its spec allows
                 tools, lifted = build_tools(self._deps, call.tools, tool_context(self._deps, memory, context.model))
                 limits = self._deps.tool_settings
                 context = dataclasses.replace(

@@ -80,10 +80,14 @@ def shared_call_log(config: CheckpointConfig, thread_id: str) -> CallLogStore | 
 def claim(store: CallLogStore | None, thread_id: str, attempt: int | None) -> CallLogStore | None:
     """Claim `thread_id` for `attempt` in `store`; the store, or None if it broke (said once).
 
+    The first attempt (1) claims nothing: no earlier attempt can be fenced off, and without an
+    owner record its calls are checked against no one; a retry's claim then fences it. That saves
+    a write transaction for every graph run that never fails.
+
     Raises:
         SupersededAttemptError: a higher attempt owns the thread.
     """
-    if store is None or attempt is None:
+    if store is None or attempt is None or attempt <= 1:
         return store
     try:
         store.claim(thread_id, attempt)

@@ -175,6 +175,7 @@ def _finalize(state: DeepState, runtime: Runtime[GraphContext]) -> dict[str, Any
     input_model=ResearchInput,
     output_model=Finding,
     description="The model chooses tools in a loop (search, read, fetch), reflects, answers with citations.",
+    uses_tools=True,
 )
 def make_deep_researcher_graph() -> StateGraph[Any, GraphContext, Any, Any]:
     """The model chooses tools in a loop (search, read, fetch), reflects, answers with citations."""
