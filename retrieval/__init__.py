@@ -35,7 +35,7 @@ from retrieval.memory import DEFAULT_COLLECTION, lexical_store, make_embeddings,
 from retrieval.models import Document, Hit, IngestProgress, IngestReport, SkippedFile
 from retrieval.protocol import SemanticMemory, validate_collection_name
 from retrieval.settings import MemorySettings
-from retrieval.sources import check_sources
+from retrieval.sources import check_sources, has_readable_document
 
 if TYPE_CHECKING:
     from retrieval.chroma_store import ChromaMemory
@@ -93,6 +93,7 @@ __all__ = [
     "WordLlamaEmbeddings",
     "check_sources",
     "chunk_id",
+    "has_readable_document",
     "ingest",
     "ingest_documents",
     "ingest_text",

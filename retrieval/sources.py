@@ -80,6 +80,46 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
+_SNIFF_BYTES = 8192
+_SNIFF_FILES = 10_000  # a folder of that many unreadable files is refused without reading further
+
+
+def has_readable_document(sources: list[str]) -> bool:
+    """Whether the local sources hold at least one document ingest could read, checked cheaply.
+
+    A file counts when its type is supported (or it was named explicitly), it is a regular,
+    non-empty file and its first bytes are not binary; only those bytes are read. `pkgdocs:`
+    packages, URLs and `manifest:` files are taken as readable (their own checks run at ingest).
+    So a corpus of only images, or an empty folder, is refused before a job that can only fail
+    starts.
+    """
+    seen = 0
+    for spec in sources:
+        if spec.startswith((pkgdocs.PREFIX, "manifest:")) or _is_url(spec):
+            return True
+        path = Path(spec).expanduser()
+        for file in _walk(path) if path.is_dir() else iter([path]):
+            seen += 1
+            if seen > _SNIFF_FILES:
+                return False
+            if _looks_readable(file, explicit=not path.is_dir()):
+                return True
+    return False
+
+
+def _looks_readable(path: Path, *, explicit: bool) -> bool:
+    if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES and path.suffix:
+        return False
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    return path.suffix.lower() == ".pdf" or (b"\x00" not in head and bool(head.strip()))
+
+
 def iter_documents(spec: str, settings: MemorySettings) -> Iterator[TextDocument | SkippedFile]:
     """Yield one source's documents lazily (a folder is walked, not loaded at once)."""
     if spec.startswith(pkgdocs.PREFIX):

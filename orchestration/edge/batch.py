@@ -17,11 +17,12 @@ from orchestration.activities.manifest import ManifestSummary, write_manifest
 from orchestration.artifacts import LocalArtifactStore, job_has_artifacts
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.client import JobExistsError
+from orchestration.edge.preflight import READABLE
 from orchestration.errors import ConfigError
 from orchestration.shared.batch import BatchSpec, results_collection
 from orchestration.shared.spec import check_job_id, reports_collection
 from reasoning import GraphRegistry, ReasoningError, check_batch_graph
-from retrieval import MemorySettings, RetrievalError, validate_collection_name
+from retrieval import MemorySettings, RetrievalError, has_readable_document, validate_collection_name
 
 
 def new_batch_id() -> str:
@@ -76,6 +77,8 @@ async def start_batch(
     if not sources:
         raise ConfigError("give at least one SOURCE: a folder, a file, pkgdocs:PACKAGE or manifest:FILE")
     check_batch(spec, registry, job_id, store)
+    if not has_readable_document(sources):  # before the manifest: nothing written for a batch that cannot run
+        raise ConfigError(f"no readable document in {', '.join(sources)} ({READABLE})")
     try:
         await client.client.get_workflow_handle(job_id).describe()
         raise JobExistsError(f"job id '{job_id}' is already in use; pick another --job-id")

@@ -8,7 +8,9 @@ from orchestration.settings import OrchestrationSettings
 from orchestration.shared.spec import JobSpec, reports_collection
 from reasoning import GraphRegistry, ReasoningError
 from reasoning.tools import ToolNotFoundError, ToolRegistry, default_tools
-from retrieval import RetrievalError, check_sources, validate_collection_name
+from retrieval import RetrievalError, check_sources, has_readable_document, validate_collection_name
+
+READABLE = "ingest reads non-empty .md, .txt, .rst, .html and .pdf files"
 
 
 def check_spec(
@@ -53,6 +55,8 @@ def check_spec(
                 check_sources([source], max_file_bytes)
             except RetrievalError as exc:
                 problems.append(f"corpus: {exc}")
+        if spec.corpus and not problems and not has_readable_document(spec.corpus):
+            problems.append(f"corpus: no readable document in {', '.join(spec.corpus)} ({READABLE})")
     if problems:
         raise ConfigError("invalid job spec: " + "; ".join(problems))
 

@@ -114,6 +114,10 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("ingest-folder-of-fifos", ["ingest", "{fifo_dir}"], {}, 2, "no text"),
     ("ingest-nothing", ["ingest"], {}, 2, "sources"),
     ("where-no-equals", ["search", "durable", "--where", "nokey"], {}, 2, "KEY=VALUE"),
+    ("where-int-too-big", ["search", "durable", "--where", f"n={2**64}"], {}, 2, "between"),
+    ("run-empty-folder", ["run", QUESTION, "--corpus", "{empty_dir}", "--detach"], {}, 2, "no readable document"),
+    ("run-binary-only", ["run", QUESTION, "--corpus", "{binary_dir}", "--detach"], {}, 2, "no readable document"),
+    ("batch-binary-only", ["batch", "{binary_dir}", "--detach"], {}, 2, "no readable document"),
     ("k-zero", ["search", "durable", "-k", "0"], {}, 2, "-k"),
     ("search-empty-query", ["search", "  "], {}, 2, "empty"),
     ("search-unknown-collection", ["search", "durable", "--collection", "never-made"], {}, 2, "does not exist"),
@@ -142,8 +146,10 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     """A state folder with a running server, a working folder outside it, and hostile files."""
     root = tmp_path_factory.mktemp("battery")
     home, elsewhere, files = root / "state", root / "elsewhere", root / "files"
-    for folder in (elsewhere, files, files / "fifos"):
+    for folder in (elsewhere, files, files / "fifos", files / "empty", files / "binary"):
         folder.mkdir()
+    (files / "binary" / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (files / "binary" / "notes.md").write_bytes(b"\x00\x01\x02 not text")
     os.mkfifo(files / "pipe.md")
     os.mkfifo(files / "fifos" / "a.md")
     os.symlink(files / "loop-b", files / "loop-a")
@@ -161,6 +167,7 @@ def _args(args: list[str], files: Path) -> list[str]:
     names = {
         "{fifo}": files / "pipe.md", "{fifo_dir}": files / "fifos", "{loop}": files / "loop-a",
         "{long}": files / "long.txt", "{big}": files / "big.md",
+        "{empty_dir}": files / "empty", "{binary_dir}": files / "binary",
     }  # fmt: skip
     return [str(names.get(a, a)) for a in args]
 

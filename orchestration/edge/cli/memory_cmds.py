@@ -170,15 +170,18 @@ def _refuse(exc: RetrievalError) -> NoReturn:
 def _parse_where(pairs: list[str]) -> dict[str, str | int] | None:
     """``["job=j1", "chunk=0"]`` -> ``{"job": "j1", "chunk": 0}`` (integers stay integers).
 
-    Chroma stores 64-bit integers: a longer run of digits can only be a string value.
+    Chroma stores 64-bit integers: an integer outside that range can match nothing, so it is
+    refused with the range rather than silently compared as text.
     """
     filters: dict[str, str | int] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             bad_input(f"--where expects KEY=VALUE, got {pair!r}.")
-        number = int(value) if value.lstrip("-").isdigit() else None
-        filters[key] = number if number is not None and _INT64[0] <= number <= _INT64[1] else value
+        number = int(value) if value.lstrip("-").isdigit() and value.count("-") <= 1 else None
+        if number is not None and not _INT64[0] <= number <= _INT64[1]:
+            bad_input(f"--where {key}: an integer must be between {_INT64[0]} and {_INT64[1]} (64-bit metadata).")
+        filters[key] = number if number is not None else value
     return filters or None
 
 
