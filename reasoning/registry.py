@@ -159,20 +159,7 @@ class GraphRegistry:
         The attribute may be a factory registered with a decorator, a GraphSpec, or a list
         (or tuple) of either.
         """
-        module_name, sep, attr = path.partition(":")
-        if not sep or not module_name or not attr:
-            raise GraphLoadError(f"{path!r} is not a 'module:attr' path, e.g. 'my_graphs:make_graph'.")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise GraphLoadError(f"Cannot import module {module_name!r} from {path!r}: {exc}") from exc
-        target: Any = module
-        for part in attr.split("."):
-            if not hasattr(target, part):
-                raise GraphLoadError(f"Module {module_name!r} has no attribute {attr!r} ({path!r}).")
-            target = getattr(target, part)
-        items: Iterable[Any] = target if isinstance(target, list | tuple) else [target]
-        return [self.add(_as_spec(item, path)) for item in items]
+        return [self.add(_as_spec(item, path)) for item in import_items(path, GraphLoadError, "my_graphs:make_graph")]
 
     def load_entry_points(self, group: str = "durable_research.graphs") -> builtins.list[GraphSpec]:
         """Register every graph named by installed packages' entry points in `group`."""
@@ -180,6 +167,26 @@ class GraphRegistry:
         for ep in entry_points(group=group):
             loaded.extend(self.load(ep.value))
         return loaded
+
+
+def import_items(path: str, error: type[Exception], example: str) -> builtins.list[Any]:
+    """What a "module:attr" path names (a list or tuple as its items); `error` says what went wrong.
+
+    The graph and tool registries load `--graphs`/`--tools` paths and entry points with it.
+    """
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise error(f"{path!r} is not a 'module:attr' path, e.g. '{example}'.")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise error(f"Cannot import module {module_name!r} from {path!r}: {exc}") from exc
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise error(f"Module {module_name!r} has no attribute {attr!r} ({path!r}).")
+        target = getattr(target, part)
+    items: Iterable[Any] = target if isinstance(target, list | tuple) else [target]
+    return list(items)
 
 
 def _as_spec(item: Any, path: str) -> GraphSpec:

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from reasoning.errors import SupersededAttemptError
 from reasoning.fencing import FENCE_MARK, SQLITE_OWNER_TABLE
@@ -34,6 +34,19 @@ class Entry:
     format: int
     payload: bytes
     attempt: int
+
+
+def entry_of(row: tuple[Any, Any, Any, Any], thread_id: str, attempt: int | None) -> Entry | None:
+    """A `get` query's row (owner, format, payload, writer) as an entry; raises when superseded.
+
+    Both stores read the owner and the entry in one statement, and decide here, the same way.
+    """
+    owner, fmt, payload, writer = row
+    if attempt is not None and owner is not None and int(owner) > attempt:
+        raise SupersededAttemptError(thread_id, attempt, int(owner))
+    if payload is None:
+        return None
+    return Entry(int(fmt), bytes(payload), int(writer) if writer is not None else 0)
 
 
 class CallLogStore(Protocol):
@@ -172,12 +185,8 @@ class SqliteCallLog:
     def get(self, thread_id: str, position: str, fingerprint: str, attempt: int | None) -> Entry | None:
         args = {"thread": thread_id, "position": position, "fingerprint": fingerprint}
         with self._lock:
-            owner, fmt, payload, writer = self._conn.execute(_SQLITE_GET, args).fetchone()
-        if attempt is not None and owner is not None and int(owner) > attempt:
-            raise SupersededAttemptError(thread_id, attempt, int(owner))
-        if payload is None:
-            return None
-        return Entry(int(fmt), bytes(payload), int(writer) if writer is not None else 0)
+            row = self._conn.execute(_SQLITE_GET, args).fetchone()
+        return entry_of(row, thread_id, attempt)
 
     def put(
         self, thread_id: str, position: str, fingerprint: str, attempt: int | None, kind: Kind, fmt: int, payload: bytes

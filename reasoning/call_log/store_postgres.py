@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from reasoning.call_log.store import Entry, Kind
+from reasoning.call_log.store import Entry, Kind, entry_of
 from reasoning.errors import SupersededAttemptError
 from reasoning.fencing import FENCE_MARK
 from reasoning.fencing_postgres import OWNER_TABLE
@@ -118,12 +118,8 @@ class PostgresCallLog:
     def get(self, thread_id: str, position: str, fingerprint: str, attempt: int | None) -> Entry | None:
         args = {"thread": thread_id, "position": position, "fingerprint": fingerprint}
         with self._lock:
-            owner, fmt, payload, writer = self._conn.execute(_GET, args).fetchone()
-        if attempt is not None and owner is not None and int(owner) > attempt:
-            raise SupersededAttemptError(thread_id, attempt, int(owner))
-        if payload is None:
-            return None
-        return Entry(int(fmt), bytes(payload), int(writer) if writer is not None else 0)
+            row = self._conn.execute(_GET, args).fetchone()
+        return entry_of(row, thread_id, attempt)
 
     def put(
         self, thread_id: str, position: str, fingerprint: str, attempt: int | None, kind: Kind, fmt: int, payload: bytes

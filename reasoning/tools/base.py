@@ -22,9 +22,8 @@ read (a web page) can never make the model run it elsewhere.
 from __future__ import annotations
 
 import builtins
-import importlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -37,6 +36,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reasoning.context import Retriever
 from reasoning.errors import ConfigError
+from reasoning.registry import import_items
 from reasoning.types import Evidence
 
 Durable = Literal["inline", "activity", "human"]
@@ -203,19 +203,7 @@ class ToolRegistry:
     def load(self, path: str) -> builtins.list[ToolSpec]:
         """Import "module:attr" and register the tools it names (a decorated factory, a ToolSpec,
         or a list of either)."""
-        module_name, sep, attr = path.partition(":")
-        if not sep or not module_name or not attr:
-            raise ConfigError(f"{path!r} is not a 'module:attr' path, e.g. 'my_tools:make_tool'.")
-        try:
-            target: Any = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ConfigError(f"Cannot import module {module_name!r} from {path!r}: {exc}") from exc
-        for part in attr.split("."):
-            if not hasattr(target, part):
-                raise ConfigError(f"Module {module_name!r} has no attribute {attr!r} ({path!r}).")
-            target = getattr(target, part)
-        items: Iterable[Any] = target if isinstance(target, list | tuple) else [target]
-        return [self.add(_as_spec(item, path)) for item in items]
+        return [self.add(_as_spec(item, path)) for item in import_items(path, ConfigError, "my_tools:make_tool")]
 
     def load_entry_points(self, group: str = "durable_research.tools") -> builtins.list[ToolSpec]:
         """Register every tool named by installed packages' entry points in `group`."""

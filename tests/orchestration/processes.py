@@ -12,8 +12,12 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from orchestration.artifacts import LocalArtifactStore
+from orchestration.client import ResearchClient
 from orchestration.converter import data_converter
 from orchestration.server import EmbeddedServer
+from orchestration.settings import OrchestrationSettings
+from orchestration.shared import Tuning
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).parents[2]
@@ -35,6 +39,15 @@ def worker_env(address: str, home: Path, prefix: str, *, clean: bool = False, **
         "DURABLE_RESEARCH_MEMORY_MODE": "local",
         **extra,
     }
+
+
+def process_client(temporal_client: Client, home: Path, prefix: str, **tuning: float) -> ResearchClient:
+    """A client for jobs that worker processes with `prefix` serve: a dead worker is noticed in 2 s."""
+    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
+    tuned = Tuning(**{"heartbeat_timeout_s": 2.0, "retry_initial_s": 0.2, **tuning})  # type: ignore[arg-type]
+    return ResearchClient(
+        temporal_client, queues=queues, tuning=tuned, artifacts=LocalArtifactStore(home / "artifacts")
+    )
 
 
 @contextlib.contextmanager

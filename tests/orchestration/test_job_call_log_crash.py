@@ -21,14 +21,12 @@ from temporalio.client import Client
 
 from orchestration.activities.reasoning_acts import without_usage_footer
 from orchestration.artifacts import LocalArtifactStore
-from orchestration.client import ResearchClient
 from orchestration.server import ServerRecord
-from orchestration.settings import OrchestrationSettings
-from orchestration.shared import JobResult, Tuning
+from orchestration.shared import JobResult
 from reasoning import checkpoint_audit
 from reasoning.models import read_call_log
 from tests.orchestration.jobs import spec
-from tests.orchestration.processes import ROOT, worker_env
+from tests.orchestration.processes import ROOT, process_client, worker_env
 from tests.orchestration.processes import worker_process as _worker
 from tests.reasoning.call_log.probe_graph import BRANCHES, CALLS, GATHER_CALLS, GRAPH
 
@@ -47,14 +45,6 @@ def worker(server: ServerRecord, home: Path, prefix: str) -> Iterator[Any]:
     )  # fmt: skip
     with _worker(env, args=["--graphs", "tests.reasoning.call_log.probe_graph:GRAPHS"]) as proc:
         yield proc
-
-
-def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
-    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
-    tuning = Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2)
-    return ResearchClient(
-        temporal_client, queues=queues, tuning=tuning, artifacts=LocalArtifactStore(home / "artifacts")
-    )
 
 
 def _calls(home: Path, node: str, pid: int | None = None) -> int:
@@ -76,7 +66,7 @@ async def _job(
     temporal_client: Client, server: ServerRecord, home: Path, recovery: str, kills: list[tuple[str, int]]
 ) -> JobResult:
     prefix = f"cl-{uuid.uuid4().hex[:6]}-"
-    jobs = _client(temporal_client, home, prefix)
+    jobs = process_client(temporal_client, home, prefix)
     handle = None
     for node, count in kills:
         with worker(server, home, prefix) as proc:

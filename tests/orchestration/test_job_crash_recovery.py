@@ -19,14 +19,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from orchestration.activities.reasoning_acts import without_usage_footer
-from orchestration.artifacts import LocalArtifactStore
-from orchestration.client import ResearchClient
 from orchestration.server import ServerRecord
-from orchestration.shared import JobResult, Tuning
+from orchestration.shared import JobResult
 from orchestration.shared.spec import subtask_activity_id
 from reasoning.models import read_call_log
 from tests.orchestration.jobs import spec
-from tests.orchestration.processes import worker_env
+from tests.orchestration.processes import process_client, worker_env
 from tests.orchestration.processes import worker_process as _worker
 
 LATENCY_S = 0.6
@@ -42,16 +40,6 @@ def worker_process(server: ServerRecord, home: Path, prefix: str) -> contextlib.
     return _worker(env)
 
 
-def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
-    from orchestration.settings import OrchestrationSettings
-
-    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
-    tuning = Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2)
-    return ResearchClient(
-        temporal_client, queues=queues, tuning=tuning, artifacts=LocalArtifactStore(home / "artifacts")
-    )
-
-
 JOB = {"max_subtasks": 3, "parallelism": 1, "validation_rounds": 0}
 
 
@@ -60,7 +48,7 @@ async def _clean_run(
 ) -> tuple[JobResult, str, Counter[str]]:
     prefix = f"clean-{uuid.uuid4().hex[:6]}-"
     with worker_process(server, home, prefix):
-        jobs = _client(temporal_client, home, prefix)
+        jobs = process_client(temporal_client, home, prefix)
         handle = await jobs.start(spec(**JOB, recovery=recovery))
         result = await handle.result()
     assert result.report is not None
@@ -74,7 +62,7 @@ async def _crash_run(
     """The job's result, report, model calls by content hash, the killed subtask and the
     killed worker's model calls that belong to no finished activity (the killed attempt's)."""
     prefix = f"crash-{uuid.uuid4().hex[:6]}-"
-    jobs = _client(temporal_client, home, prefix)
+    jobs = process_client(temporal_client, home, prefix)
     with worker_process(server, home, prefix) as first:
         handle = await jobs.start(spec(**JOB, recovery=recovery))
         async for p in handle.watch(interval_s=0.05):

@@ -19,15 +19,13 @@ import pytest
 from temporalio.client import Client
 
 from orchestration.activities.reasoning_acts import without_usage_footer
-from orchestration.artifacts import LocalArtifactStore
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.server import ServerRecord
-from orchestration.settings import OrchestrationSettings
-from orchestration.shared import JobResult, Tuning
+from orchestration.shared import JobResult
 from reasoning.models import read_call_log
 from tests.orchestration import tool_fixtures
 from tests.orchestration.jobs import spec
-from tests.orchestration.processes import ROOT, worker_env
+from tests.orchestration.processes import ROOT, process_client, worker_env
 from tests.orchestration.processes import worker_process as _worker
 
 LATENCY_S = 0.4
@@ -53,14 +51,6 @@ def worker(server: ServerRecord, home: Path, prefix: str) -> Iterator[Any]:
         yield proc
 
 
-def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
-    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
-    tuning = Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2)
-    return ResearchClient(
-        temporal_client, queues=queues, tuning=tuning, artifacts=LocalArtifactStore(home / "artifacts")
-    )
-
-
 def _tool_runs(home: Path) -> list[str]:
     path = home / "tool-runs.jsonl"
     return [json.loads(line)["tool"] for line in path.read_text().splitlines()] if path.exists() else []
@@ -82,18 +72,22 @@ async def _clean(
     temporal_client: Client, server: ServerRecord, home: Path, job: dict[str, Any]
 ) -> tuple[str, Counter[str]]:
     prefix = f"dr-clean-{uuid.uuid4().hex[:6]}-"
-    jobs = _client(temporal_client, home, prefix)
+    jobs = process_client(temporal_client, home, prefix)
     with worker(server, home, prefix):
         handle = await jobs.start(job)
         result = await _finish(handle, answer="ask_person" in job["tools"]["research"])
     return _report(jobs, result), Counter(c["hash"] for c in read_call_log(home / "calls.jsonl"))
 
 
+async def _asking(handle: JobHandle) -> bool:
+    return any(t.question for t in (await handle.progress()).subtasks)
+
+
 async def _finish(handle: JobHandle, *, answer: bool) -> JobResult:
     """The job's result; with `answer`, its graph's question answered when it asks."""
     result = asyncio.ensure_future(handle.result())
     while answer and not result.done():
-        if any(t.question for t in (await handle.progress()).subtasks):
+        if await _asking(handle):
             await handle.answer("The 1.2 release.", by="tester")
             break
         await asyncio.sleep(0.05)
@@ -113,7 +107,7 @@ async def test_a_kill_in_the_tool_loop_repeats_no_finished_call(
     clean_report, clean_calls = await _clean(temporal_client, temporal_server, tmp_path / "clean", job)
 
     home, prefix = tmp_path / "crash", f"dr-{uuid.uuid4().hex[:6]}-"
-    jobs = _client(temporal_client, home, prefix)
+    jobs = process_client(temporal_client, home, prefix)
     with worker(temporal_server, home, prefix) as first:
         handle = await jobs.start(job)
         # The inline tool ran (after a search and two model turns); the next model turn is in flight.
@@ -136,7 +130,7 @@ async def test_an_activity_tool_and_a_question_survive_worker_kills(
     clean_report, clean_calls = await _clean(temporal_client, temporal_server, tmp_path / "clean", job)
 
     home, prefix = tmp_path / "crash", f"dr-{uuid.uuid4().hex[:6]}-"
-    jobs = _client(temporal_client, home, prefix)
+    jobs = process_client(temporal_client, home, prefix)
     with worker(temporal_server, home, prefix) as first:
         handle = await jobs.start(job)
         # The workflow ran the lifted tool as its own activity; the graph's next segment is under way.
@@ -144,9 +138,7 @@ async def test_an_activity_tool_and_a_question_survive_worker_kills(
         await asyncio.sleep(LATENCY_S / 4)
         _kill(first)
     with worker(temporal_server, home, prefix) as second:
-        for _ in range(1200):  # the graph asks the person; nothing runs while the job waits
-            if any(t.question for t in (await handle.progress()).subtasks):
-                break
+        while not await _asking(handle):  # the graph asks the person; nothing runs while the job waits
             await asyncio.sleep(0.05)
         _kill(second)
     with worker(temporal_server, home, prefix):  # the question waits in the workflow's state, not in a worker

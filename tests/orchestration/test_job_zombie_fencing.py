@@ -25,15 +25,13 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from orchestration.activities.reasoning_acts import without_usage_footer
-from orchestration.artifacts import LocalArtifactStore
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.server import ServerRecord
-from orchestration.shared import Tuning
 from orchestration.shared.spec import subtask_activity_id
 from reasoning import checkpoint_audit
 from reasoning.models import read_call_log
 from tests.orchestration.jobs import spec
-from tests.orchestration.processes import worker_env
+from tests.orchestration.processes import process_client, worker_env
 from tests.orchestration.processes import worker_process as _worker
 from tests.retrieval.conftest import chroma_url  # noqa: F401  (a real `chroma run` for both workers)
 
@@ -57,14 +55,8 @@ def worker_process(
 
 
 def _client(temporal_client: Client, home: Path, prefix: str) -> ResearchClient:
-    from orchestration.settings import OrchestrationSettings
-
-    queues = OrchestrationSettings(task_queue_prefix=prefix).task_queues()
     # Attempts to spare: retries handed to the stopped worker's open polls time out too.
-    tuning = Tuning(heartbeat_timeout_s=2.0, retry_initial_s=0.2, reasoning_attempts=8)
-    return ResearchClient(
-        temporal_client, queues=queues, tuning=tuning, artifacts=LocalArtifactStore(home / "artifacts")
-    )
+    return process_client(temporal_client, home, prefix, reasoning_attempts=8)
 
 
 def _artifacts(home: Path, job_id: str) -> dict[str, str]:

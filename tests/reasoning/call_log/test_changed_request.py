@@ -4,15 +4,13 @@ version, another model or another setting of it makes a new call."""
 from __future__ import annotations
 
 import dataclasses
-import json
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from langchain_openai import ChatOpenAI
 
 from reasoning import FakeChatModel, ResearchInput, Subtask, default_registry
-from tests.http_stub import serve
+from tests.http_stub import ChatCompletions, serve
 from tests.reasoning.call_log.helpers import paid, probe
 from tests.reasoning.call_log.probe_graph import CALLS, GRAPH
 
@@ -33,29 +31,11 @@ def test_another_graph_version_is_not_served_from_the_log(tmp_path: Path) -> Non
     assert (run.replayed_calls, run.model_calls) == (0, CALLS)
 
 
-class _OpenAIStub(BaseHTTPRequestHandler):
+class _OpenAIStub(ChatCompletions):
     """An OpenAI-compatible endpoint that counts requests and echoes the model name."""
 
-    requests: ClassVar[list[dict[str, Any]]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
-        reply = {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": f"{body['model']} says {len(self.requests)}"}}],
-            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
-        }  # fmt: skip
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def message(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"role": "assistant", "content": f"{body['model']} says {len(self.requests)}"}
 
 
 def test_another_model_or_setting_is_not_served_from_the_log(tmp_path: Path) -> None:

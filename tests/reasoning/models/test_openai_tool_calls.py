@@ -5,54 +5,37 @@ from __future__ import annotations
 
 import json
 import re
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from langchain_openai import ChatOpenAI
 
 from reasoning import Finding
-from tests.http_stub import serve
+from tests.http_stub import ChatCompletions, serve
 from tests.reasoning.graphs.deep_helpers import deep_run
 
 
-class _ToolCallingEndpoint(BaseHTTPRequestHandler):
+class _ToolCallingEndpoint(ChatCompletions):
     """Chat completions: first a `search_memory` tool call, then an answer citing the ids it was shown."""
 
-    requests: ClassVar[list[dict[str, Any]]] = []
+    usage = (20, 5)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
+    def message(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = body["messages"]
         tool_results = [m for m in messages if m["role"] == "tool"]
         if "TASK: check" in str(messages[0]["content"]):  # the reflect step's check
-            message: dict[str, Any] = {"role": "assistant", "content": json.dumps({"ok": True, "feedback": ""})}
-        elif not tool_results:
+            return {"role": "assistant", "content": json.dumps({"ok": True, "feedback": ""})}
+        if not tool_results:
             question = json.loads(next(m["content"] for m in messages if m["role"] == "user"))["question"]
             call = {"id": "call_1", "type": "function", "function": {"name": "search_memory",
                     "arguments": json.dumps({"query": question})}}  # fmt: skip
-            message = {"role": "assistant", "content": None, "tool_calls": [call]}
-        else:
-            ids = re.findall(r"^\[([^\]\s]+)\]", "\n".join(str(m["content"]) for m in tool_results), re.MULTILINE)
-            claims = [{"text": "A checkpointer saves the graph state.", "citations": ids[:2]}]
-            answer = {"answer": "It resumes from a checkpoint.", "claims": claims}
-            message = {"role": "assistant", "content": json.dumps(answer)}
-        reply = {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
-                         "message": message}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
-        }  # fmt: skip
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            return {"role": "assistant", "content": None, "tool_calls": [call]}
+        ids = re.findall(r"^\[([^\]\s]+)\]", "\n".join(str(m["content"]) for m in tool_results), re.MULTILINE)
+        claims = [{"text": "A checkpointer saves the graph state.", "citations": ids[:2]}]
+        return {
+            "role": "assistant",
+            "content": json.dumps({"answer": "It resumes from a checkpoint.", "claims": claims}),
+        }
 
 
 def test_a_real_client_calls_tools_and_a_retry_asks_nothing(tmp_path: Path) -> None:

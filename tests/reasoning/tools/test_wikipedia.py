@@ -3,7 +3,6 @@ finds are indexed for the job and returned with chunk ids; an API that fails is 
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -15,7 +14,7 @@ pytest.importorskip("langchain_community", reason="pip install '.[web]'")
 
 from reasoning import FakeChatModel
 from reasoning.tools import ToolContext, ToolSettings, default_tools
-from tests.http_stub import serve
+from tests.http_stub import send_json, serve
 from tests.reasoning.corpus import KeywordRetriever
 from tests.reasoning.graphs.deep_helpers import ListSink
 
@@ -40,12 +39,7 @@ class _MediaWiki(BaseHTTPRequestHandler):
         body = {"query": {"search": [{"title": "LangGraph"}], "pages": {"7": page}}}
         if "search" not in params.get("list", [""]):
             body["query"].pop("search")
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, body)
 
 
 def _tool(sink: ListSink | None, api: str) -> Any:
