@@ -62,6 +62,10 @@ _BOILERPLATE: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(?:pip|uv|conda|npm|poetry)\s+(?:install|add)\b", re.I), ("install",)),
     (re.compile(r"\bbadge\b|\bshields\.io\b|\bbuild status\b|\bcoverage\b.*%", re.I), ("badge", "coverage")),
     (re.compile(r"\b(?:star us|join (?:us|our)|follow us|discord|slack community)\b", re.I), ("community", "discord")),
+    (
+        re.compile(r"\b(?:free credits?|try it out|sign up|in under \d+ (?:seconds|minutes)|our hosted)\b", re.I),
+        ("price", "pricing", "cloud", "hosted", "credit"),
+    ),
 )
 
 
@@ -74,6 +78,12 @@ class ExtractiveChatModel(BaseChatModel):
         support_threshold: cosine similarity above which a claim counts as supported.
         relevance_margin: quotes scoring this far below the best one are dropped.
         lexical_weight: how much overlap with the question's words (0-1) adds to similarity.
+        tagline_penalty: taken off a sentence that only says what a product is ("X is the
+            open-source Y") when the question asks how: it names the product, so it ranks high,
+            but it answers nothing.
+        subject_bonus: added to a sentence that names the system the question is about (a
+            capitalised name in it), so a sub-question about Chroma quotes Chroma's documents
+            rather than another system's sentence that shares more of the question's words.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -83,6 +93,8 @@ class ExtractiveChatModel(BaseChatModel):
     support_threshold: float = 0.88
     relevance_margin: float = 0.05
     lexical_weight: float = 0.05
+    tagline_penalty: float = 0.08
+    subject_bonus: float = 0.04
     provider: str = "extractive"
     _cache: dict[tuple[str, str], list[float]] = PrivateAttr(default_factory=dict)
 
@@ -155,7 +167,7 @@ class ExtractiveChatModel(BaseChatModel):
     def _plan(self, p: dict[str, Any]) -> dict[str, Any]:
         question = str(p.get("question", "")).strip()
         kinds = list(p.get("kinds") or ["research"])
-        parts = split_question(question)
+        parts = [one for part in split_question(question) for one in per_name(part)]
         limit = max(1, int(p.get("max_subtasks", 4)))
         subtasks = [{"kind": _kind_for(q, kinds), "question": q[:1].upper() + q[1:] + "?"} for q in parts[:limit]]
         return {"subtasks": subtasks}
@@ -166,7 +178,14 @@ class ExtractiveChatModel(BaseChatModel):
         lexical = _overlap(question, [s for _, s in pool])
         # The lexical share breaks near-ties among e5's compressed similarities in favour of
         # sentences that name the question's rarer words (an identifier, a product).
-        scores = [d + self.lexical_weight * w for d, w in zip(dense, lexical, strict=True)]
+        how, names = _HOW.match(question) is not None, _subjects(question)
+        scores = [
+            d
+            + self.lexical_weight * w
+            - (self.tagline_penalty if how and _TAGLINE.match(s) else 0.0)
+            + (self.subject_bonus if names and any(n in s for n in names) else 0.0)
+            for d, w, (_, s) in zip(dense, lexical, pool, strict=True)
+        ]
         ranked = sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])
         if ranked:  # e5 similarities are compressed: keep only sentences near the best one
             ranked = [r for r in ranked if r[0] >= ranked[0][0] - self.relevance_margin]
@@ -285,6 +304,37 @@ def split_question(question: str) -> list[str]:
     parts = [p.strip(" ,.") for s in _SPLIT.split(question) for p in _CLAUSE_AND.split(s)]
     parts = [p for p in parts if len(p.split()) >= 3]
     return parts or [question.strip().rstrip("?")]
+
+
+# A list of two or more capitalised names after the question's verb: "do Temporal, LangGraph and Chroma".
+_NAMED_LIST = re.compile(
+    r"\b(?P<verb>do|does|are|is|have|has)\s+(?P<names>[A-Z][\w.-]*(?:\s*,\s*[A-Z][\w.-]*)*,?\s+(?:and|or)\s+[A-Z][\w.-]*)\b"
+)
+_HOW = re.compile(r"\s*how\b", re.IGNORECASE)
+_TAGLINE = re.compile(r"\s*(?:the\s+)?[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)?\s+(?:is|are)\s+(?:a|an|the)\b")
+_SINGULAR = {"do": "does", "does": "does", "are": "is", "is": "is", "have": "has", "has": "has"}
+
+
+def _subjects(question: str) -> list[str]:
+    """The capitalised names a question asks about (not its first word, not a question word)."""
+    words = re.findall(r"[A-Za-z][\w.-]*", question)[1:]
+    return [w for w in words if w[0].isupper() and w.lower() not in STOP_WORDS and w not in ("AI", "I")]
+
+
+def per_name(question: str) -> list[str]:
+    """One sub-question per system a question names in a list, so each gets its own evidence.
+
+    "How do Temporal, LangGraph and Chroma make jobs durable" becomes "How does Temporal make
+    jobs durable", "How does LangGraph ..." and "How does Chroma ..."; a question without such a
+    list is itself. Without this the offline report answered for whichever system the best
+    sentences happened to name, and cited nothing about the others.
+    """
+    match = _NAMED_LIST.search(question)
+    if match is None:
+        return [question]
+    names = [n.strip() for n in re.split(r",|\band\b|\bor\b", match["names"]) if n.strip()]
+    head, tail = question[: match.start()], question[match.end() :]
+    return [f"{head}{_SINGULAR[match['verb'].lower()]} {name}{tail}" for name in names]
 
 
 def _distinct_prose(question: str, pool: list[tuple[str, str]]) -> list[tuple[str, str]]:

