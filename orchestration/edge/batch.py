@@ -22,7 +22,7 @@ from orchestration.errors import ConfigError
 from orchestration.shared.batch import BatchSpec, results_collection
 from orchestration.shared.spec import check_job_id, reports_collection
 from reasoning import GraphRegistry, ReasoningError, check_batch_graph
-from retrieval import MemorySettings, RetrievalError, has_readable_document, validate_collection_name
+from retrieval import MemorySettings, RetrievalError, check_sources, has_readable_document, validate_collection_name
 
 
 def new_batch_id() -> str:
@@ -77,6 +77,10 @@ async def start_batch(
     if not sources:
         raise ConfigError("give at least one SOURCE: a folder, a file, pkgdocs:PACKAGE or manifest:FILE")
     check_batch(spec, registry, job_id, store)
+    try:  # a missing path or a FIFO gets its own line before the blanket "no readable document"
+        check_sources([source for source in sources if not source.startswith("manifest:")])
+    except RetrievalError as exc:
+        raise ConfigError(str(exc)) from None
     if not has_readable_document(sources):  # before the manifest: nothing written for a batch that cannot run
         raise ConfigError(f"no readable document in {', '.join(sources)} ({READABLE})")
     try:

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 CASES: list[tuple[str, list[str], int, str]] = [
     ("no-sources", ["batch", "--detach"], 2, "at least one SOURCE"),
     ("missing-source", ["batch", "no/such/folder", "--detach"], 2, "does not exist"),
-    ("nothing-readable", ["batch", "{fifo_dir}", "--detach"], 2, "nothing readable"),
+    ("nothing-readable", ["batch", "{fifo_dir}", "--detach"], 2, "no readable document"),
     ("fifo-source", ["batch", "{fifo}", "--detach"], 2, "FIFO"),
     ("manifest-missing", ["batch", "manifest:no/such/list.txt", "--detach"], 2, "manifest file"),
     ("manifest-all-bad", ["batch", "manifest:{bad_list}", "--detach"], 2, "nothing readable"),
