@@ -3,7 +3,7 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS := dev,notebooks,experiments,postgres,web
+TEST_EXTRAS := dev,notebooks,experiments,postgres,web,mcp
 
 run:
 	@scripts/bootstrap.sh

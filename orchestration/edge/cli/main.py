@@ -20,6 +20,7 @@ from orchestration.edge.cli import (
     batch_cmds,
     graphs_cmds,
     job_cmds,
+    mcp_cmds,
     memory_cmds,
     prune_cmds,
     security_cmds,
@@ -62,6 +63,7 @@ _COMMANDS = (
     tools_cmds,
     security_cmds,
     prune_cmds,
+    mcp_cmds,
 )
 for _module in _COMMANDS:
     _module.register(app)
