@@ -3,7 +3,7 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS := dev,notebooks,experiments,postgres,web,mcp
+TEST_EXTRAS := dev,notebooks,experiments,postgres,web,mcp,docs,traces
 
 run:
 	@scripts/bootstrap.sh
