@@ -61,6 +61,7 @@ def test_decorator_returns_the_factory_and_describes_the_graph() -> None:
         "nodes": ["a", "b"],
         "input": "PlannerInput",
         "output": "PlannerOutput",
+        "uses_tools": False,
     }
 
 
