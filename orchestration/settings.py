@@ -66,6 +66,13 @@ class OrchestrationSettings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "DURABLE_RESEARCH_OTLP_ENDPOINT"),
         description="Export traces by OTLP/gRPC here (e.g. http://otel-collector:4317); unset: no tracing.",
     )
+    trace_content: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "DURABLE_RESEARCH_TRACE_CONTENT", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+        ),
+        description="Put prompts, replies, tool arguments and results on trace spans; off: they may be secret.",
+    )
     price_table: Path | None = Field(
         default=None, description="JSON prices per provider:model for cost figures; unset: offline models only."
     )

@@ -23,7 +23,6 @@ from reasoning.checkpoints import CheckpointConfig, open_saver
 from reasoning.context import GraphContext
 from reasoning.errors import BudgetExceededError, ConfigError
 from reasoning.events import EventSink, ModelCallEvents, RunEvent
-from reasoning.models.tasks import provider_name
 from reasoning.observer import RunObserver
 from reasoning.registry import GraphSpec
 from reasoning.steps import PendingStep, StepAnswer, pending_of
@@ -275,7 +274,7 @@ class _Run:
             "configurable": {"thread_id": thread_id},
             "callbacks": [
                 self.meter,
-                SpanRecorder(self.spec.key, provider_name(self.context.model)),
+                SpanRecorder(self.spec.key, self.context.model),
                 *([ModelCallEvents(self.on_event)] if self.on_event else []),
                 *([TaskStarts(self.scope)] if self.scope else []),
             ],

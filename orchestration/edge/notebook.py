@@ -43,6 +43,7 @@ from orchestration.shared import names
 from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import Provider, parse_subtask_activity_id
 from orchestration.telemetry.runtime import buffered_runtime
+from orchestration.telemetry.tracing import Tracing
 from orchestration.worker import WorkerGroup, WorkerSettings, build_workers
 
 if TYPE_CHECKING:
@@ -69,8 +70,10 @@ class Notebook:
         deps: WorkerDeps,
         started_server: bool,
         metric_buffer: MetricBuffer | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        self.tracing = tracing or Tracing(None)
         self.client = client
         self.deps = deps
         self.started_server = started_server
@@ -106,7 +109,11 @@ class Notebook:
         settings = OrchestrationSettings(**overrides)
         started = settings.embedded and EmbeddedServer(settings).running() is None
         runtime, buffer = buffered_runtime() if metrics else (None, None)
-        client = await ResearchClient.connect(settings, preflight=check_spec, runtime=runtime)
+        # With OTEL_EXPORTER_OTLP_ENDPOINT in the kernel's environment, this client and its worker
+        # export the job's trace as `durable-research worker` does (a trace viewer shows it).
+        tracing = Tracing.from_settings(settings)
+        plugins = tracing.plugins()
+        client = await ResearchClient.connect(settings, preflight=check_spec, runtime=runtime, plugins=plugins)
         deps = WorkerDeps.from_env(settings.home.expanduser().resolve())
         model_update: dict[str, Any] = {}
         if model is not None:
@@ -116,7 +123,7 @@ class Notebook:
         deps.model_settings = deps.model_settings.model_copy(update=model_update)
         if memory_mode is not None:
             deps.memory_settings = deps.memory_settings.model_copy(update={"mode": memory_mode})
-        return cls(settings, client, deps, started, buffer)
+        return cls(settings, client, deps, started, buffer, tracing)
 
     @property
     def home(self) -> Path:
@@ -170,6 +177,7 @@ class Notebook:
     async def close(self, *, stop_server: bool | None = None) -> None:
         """Stop the worker and, if this notebook started it (or `stop_server`), the server."""
         await self.stop_worker()
+        self.tracing.flush()
         stop = self.started_server if stop_server is None else stop_server
         if stop and self.settings.embedded and EmbeddedServer(self.settings).running():
             EmbeddedServer(self.settings).stop()

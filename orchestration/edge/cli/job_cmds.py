@@ -194,7 +194,7 @@ async def _run(
         check_job_id_unused(job_id, settings)
     deps = None if detach else _deps(environment, settings.home.expanduser().resolve(), registry)
     runtime = None if detach else _metrics_runtime(settings, metrics_port)
-    tracing = Tracing.from_endpoint(settings.otlp_endpoint)
+    tracing = Tracing.from_settings(settings)
     try:
         client = await ResearchClient.connect(settings, preflight=preflight, runtime=runtime, plugins=tracing.plugins())
         await _run_job(client, environment, spec, job_id, registry, deps, detach, as_json)
@@ -467,7 +467,7 @@ async def _worker(
     load_tools(tools or [])
     deps = _deps(environment, settings.home.expanduser().resolve(), registry)
     runtime = _metrics_runtime(settings, metrics_port)  # one per process, kept across reconnects
-    tracing = Tracing.from_endpoint(settings.otlp_endpoint)
+    tracing = Tracing.from_settings(settings)
     tuning = environment.worker
     # A server that is down (restarting after a crash) is waited for, not a traceback.
     await serve_reconnecting(
