@@ -19,8 +19,10 @@ pytestmark = pytest.mark.slow
 async def test_each_named_system_gets_its_own_cited_evidence(temporal_client: Client, tmp_path: Path) -> None:
     job = spec(
         question=QUESTION, corpus=["pkgdocs:temporalio,langgraph,chromadb"], model={"provider": "extractive"},
-        validation_rounds=0,
+        validation_rounds=0, collection="make-run-docs",
     )  # fmt: skip
+    # An own collection: in-memory collections are shared by name across the test process, and
+    # another test's corpus in the default one would outrank Chroma's documentation.
     async with running_jobs(temporal_client, tmp_path) as jobs:
         handle = await jobs.start(job)
         result = await asyncio.wait_for(handle.result(), 240)
