@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 from typing import TypeVar
@@ -83,17 +83,23 @@ def build_workers(
     run: Iterable[Queue | str] = ALL_QUEUES,
     executor: concurrent.futures.Executor | None = None,
     warm_pool: bool = False,
+    nexus_service_handlers: Sequence[object] = (),
 ) -> list[Worker]:
     """One `Worker` per task queue this process serves (`warm_pool`: start the batch document
-    pool's processes now, as a dedicated worker should, instead of with the first micro-batch)."""
+    pool's processes now, as a dedicated worker should, instead of with the first micro-batch).
+
+    `nexus_service_handlers` (the edge's `DurableResearchV1` service) are served on the workflows
+    queue, where a Nexus endpoint points: beside the workflows, or alone when `run` leaves them out.
+    """
     run = set(run)
     sticky = timedelta(seconds=settings.sticky_timeout_s)
     graceful = timedelta(seconds=settings.graceful_shutdown_s)
     workers: list[Worker] = []
-    if "workflows" in run:
+    if "workflows" in run or nexus_service_handlers:
         workers.append(
             Worker(
-                client, task_queue=queues.workflows, workflows=WORKFLOWS,
+                client, task_queue=queues.workflows, workflows=WORKFLOWS if "workflows" in run else [],
+                nexus_service_handlers=nexus_service_handlers,
                 sticky_queue_schedule_to_start_timeout=sticky, graceful_shutdown_timeout=graceful,
             )
         )  # fmt: skip

@@ -44,6 +44,7 @@ from orchestration.edge.cli.job_support import (
     pydantic_problems,
     read_question,
 )
+from orchestration.edge.cli.nexus_service import ResearchService
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from orchestration.edge.cli.run_view import follow_run
 from orchestration.edge.env import Environment
@@ -469,11 +470,20 @@ async def _worker(
     runtime = _metrics_runtime(settings, metrics_port)  # one per process, kept across reconnects
     tracing = Tracing.from_settings(settings)
     tuning = environment.worker
+    # The workflows queue is where a Nexus endpoint points: a worker serving it answers
+    # `DurableResearchV1` calls from other namespaces too (`nexus serve` does only that).
+    nexus = [ResearchService(settings, deps)] if "workflows" in queues else []
     # A server that is down (restarting after a crash) is waited for, not a traceback.
     await serve_reconnecting(
         lambda: connect(settings, runtime=runtime, plugins=tracing.plugins()),
         lambda client: build_workers(
-            client, deps, queues=settings.task_queues(), settings=tuning, run=queues, warm_pool=True
+            client,
+            deps,
+            queues=settings.task_queues(),
+            settings=tuning,
+            run=queues,
+            warm_pool=True,
+            nexus_service_handlers=nexus,
         ),
         target=settings.temporal_address or f"the embedded server of {settings.home}",
         settings=tuning,

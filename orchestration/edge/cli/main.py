@@ -22,6 +22,7 @@ from orchestration.edge.cli import (
     job_cmds,
     mcp_cmds,
     memory_cmds,
+    nexus_cmds,
     prune_cmds,
     security_cmds,
     server_cmds,
@@ -64,6 +65,7 @@ _COMMANDS = (
     security_cmds,
     prune_cmds,
     mcp_cmds,
+    nexus_cmds,
 )
 for _module in _COMMANDS:
     _module.register(app)
