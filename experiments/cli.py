@@ -44,13 +44,16 @@ def _show(result: ExperimentResult, as_json: bool) -> None:
 
 @experiment_app.command("recovery")
 def recovery(
-    arms: list[str] = typer.Option(None, "--arms", help="Arms, e.g. A0,A1sync,A3 (default all)."),
+    arms: list[str] = typer.Option(None, "--arms", help="Arms, e.g. A0,A1sync,A3 or A5 (both A5 arms); default all."),
     points: list[str] = typer.Option(None, "--points", help="Kill points (default: profile's)."),
     kills: int = typer.Option(None, "--kills", min=0, help="Runs per arm and kill point."),
     seed: int = typer.Option(None, "--seed", help="Seed of the kill plans."),
-    profile: str = typer.Option("quick", "--profile", help="quick, medium or full."),
+    profile: str = typer.Option("quick", "--profile", help="quick, medium, full or slow (1.5 s calls)."),
     out: Path = typer.Option(Path("experiments/recovery/results"), "--out", help="Folder for JSONL, summary, plots."),
     latency_ms: float = typer.Option(None, "--latency-ms", help="Model stub latency."),
+    work: Path = typer.Option(
+        None, "--work", help="Keep the work folder (worker logs, stub log, checkpoint databases); default: a temp one."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Crash the workload graph at seeded logical points under every arm and compare recovery."""
@@ -61,7 +64,7 @@ def recovery(
             latency_ms=latency_ms,
         )  # fmt: skip
         say = (lambda msg: err_console.print(msg, highlight=False)) if as_json else console.print
-        result = asyncio.run(run_experiment(config, progress=say))
+        result = asyncio.run(run_experiment(config, progress=say, work=work))
     except RecoveryExperimentError as exc:
         fail(str(exc))
     _show(result, as_json)

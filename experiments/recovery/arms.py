@@ -3,20 +3,25 @@
 Local arms (A0, A1 sync/async, A1t) run the graph in a child process; their
 supervisor is this controller, which notices the death of its child at once and
 hands the run to a warm standby (imports already paid, as a Temporal worker's are).
-Temporal arms (A2, A3, A4) run two worker processes; after a kill the controller
+Temporal arms (A2, A3, A4, A5) run two worker processes; after a kill the controller
 only replaces the dead worker, and Temporal itself must notice the crash (heartbeat
-timeout, sticky-queue timeout) and retry. A2 and A3 run on the product's own path:
+timeout, sticky-queue timeout) and retry. A2, A3 and A5 run on the product's own path:
 their workers serve the product's ``reasoning.run_subtask`` activity (built from the
-product's ``WorkerDeps``), which runs the workload as a registered graph.
+product's ``WorkerDeps``), which runs the workload as a registered graph, with one
+checkpoint database per job as the product keeps them. A2 (restart) and A3 (resume) turn
+the product's call log off; A5restart and A5resume keep it on (the product's default).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,12 +60,14 @@ class Outcome:
     notices: list[float] = field(default_factory=list)
     storage_bytes: int = 0
     memory_notes: int = 0
+    replayed_calls: int | None = None  # calls the product's call log answered (product-path arms)
 
 
 class LocalArm:
     """A0 (no checkpointer) and A1/A1t (SqliteSaver + supervisor resuming with invoke(None))."""
 
     kind = "local"
+    can_pause = False  # the supervisor notices an exit; a stopped child would hold the run forever
 
     def __init__(self, name: str, *, checkpoint: bool, durability: str = "sync", use_tasks: bool = False) -> None:
         self.name = name
@@ -153,14 +160,19 @@ class LocalArm:
 
 
 class TemporalArm:
-    """A2 (product's subtask activity, restart), A3 (same, resume), A4 (plugin, node as activity)."""
+    """A2 (product's subtask activity, restart), A3 (same, resume), A4 (plugin, node as activity),
+    A5restart and A5resume (A2 and A3 with the product's call log)."""
 
     kind = "temporal"
+    can_pause = True
 
-    def __init__(self, name: str, *, worker_kind: Literal["subtask", "plugin"], mode: Recovery) -> None:
+    def __init__(
+        self, name: str, *, worker_kind: Literal["subtask", "plugin"], mode: Recovery, call_log: bool = False
+    ) -> None:
         self.name = name
         self.worker_kind = worker_kind
         self.mode: Recovery = mode
+        self.call_log = call_log
         self._env: ArmEnv | None = None
         self._workers: list[Child] = []
         self._queue = ""
@@ -170,9 +182,10 @@ class TemporalArm:
     def description(self) -> str:
         if self.worker_kind == "plugin":
             return "temporalio-langgraph plugin: graph loop in the workflow, node = activity"
+        log = "; call log on" if self.call_log else "; call log off"
         if self.mode == "resume":
-            return "product's reasoning.run_subtask; retry resumes from SQLite (sync) via invoke(None)"
-        return "product's reasoning.run_subtask; retry reruns the graph from its first node"
+            return "product's reasoning.run_subtask; retry resumes from SQLite (sync) via invoke(None)" + log
+        return "product's reasoning.run_subtask; retry reruns the graph from its first node" + log
 
     @property
     def _home(self) -> Path:
@@ -181,14 +194,23 @@ class TemporalArm:
         return self._env.work / f"{self.name}-home"
 
     @property
-    def _checkpoints(self) -> Path:
-        return self._home / "checkpoints.sqlite"
+    def checkpoints(self) -> Path:
+        """The arm's checkpoint folder: one database per job (workflow id), the product's default."""
+        return self._home / "checkpoints"
+
+    def database(self, run: str) -> Path:
+        """The checkpoint database of `run`: its checkpoints (resume) and its call log."""
+        from reasoning.checkpoints import database_name
+
+        return self.checkpoints / f"{database_name(workflow_id(run))}.sqlite"
 
     def _worker_env(self) -> dict[str, str]:
         """This process's environment plus the product's worker settings, as an operator would
         set them, and the workload's."""
         assert self._env is not None
-        return os.environ | {
+        # A shared file set in this shell would override the per-job folder.
+        inherited = {k: v for k, v in os.environ.items() if k != "DURABLE_RESEARCH_CHECKPOINT_SQLITE_PATH"}
+        return inherited | {
             "DURABLE_RESEARCH_MODEL_PROVIDER": "openai",
             "DURABLE_RESEARCH_MODEL_BASE_URL": self._env.stub_url,
             "DURABLE_RESEARCH_MODEL_API_KEY": "stub",
@@ -196,8 +218,9 @@ class TemporalArm:
             "DURABLE_RESEARCH_MODEL_TIMEOUT_S": "60",
             # The workload keeps its own per-run memory; the product's handle stays in-process.
             "DURABLE_RESEARCH_MEMORY_MODE": "memory",
-            "DURABLE_RESEARCH_CHECKPOINT_SQLITE_PATH": str(self._checkpoints),
+            "DURABLE_RESEARCH_CHECKPOINT_SQLITE_DIR": str(self.checkpoints),
             "DURABLE_RESEARCH_CHECKPOINT_POSTGRES_URL": "",
+            "DURABLE_RESEARCH_CHECKPOINT_CALL_LOG": "true" if self.call_log else "false",
             ENV_ARM: self.name,
             ENV_EVENTS: self._env.hub.address,
             ENV_RUNS_DIR: str(self._env.work / "runs"),
@@ -281,7 +304,7 @@ class TemporalArm:
             result_type = SubtaskResult
         t_start = time.time()
         handle = await self._env.client.start_workflow(
-            workflow, self._request(context), id=f"wf-{context['run']}",
+            workflow, self._request(context), id=workflow_id(context["run"]),
             task_queue=self._queue, result_type=result_type,
         )  # fmt: skip
         waiter = asyncio.ensure_future(handle.result())
@@ -316,16 +339,54 @@ class TemporalArm:
         from reasoning.types import Finding
 
         finding = Finding.model_validate_json(self._deps.artifacts.get_text(result.finding_key))
-        checkpoint = 0
-        if self.mode == "resume":
-            # The product's thread is workflow id / run id / activity id.
-            thread = f"wf-{context['run']}/%/{subtask_activity_id(context['run'], 1)}"
-            checkpoint = thread_bytes(self._checkpoints, thread)
+        # The product's thread is workflow id / run id / activity id.
+        thread = f"{workflow_id(context['run'])}/%/{subtask_activity_id(context['run'], 1)}"
+        stored = thread_bytes(self.database(context["run"]), thread)
         return Outcome(
             True, t_start, t_end, answer_hash=answer_hash(finding.answer),
-            storage_bytes=history_bytes + checkpoint,
+            storage_bytes=history_bytes + stored,
             memory_notes=memory.count_notes_once(context["memory_dir"]),
+            replayed_calls=result.usage.replayed_calls,
         )  # fmt: skip
+
+    def zombie_audit(self, run: str, pause: dict[str, Any]) -> dict[str, Any]:
+        """What a paused attempt left in the run's database after its successor took over.
+
+        `zombie_log_writes`: call-log rows written after the takeover by an attempt older than
+        the successor (None without a call log); `forked_chains` and `reruns_from_input`: the
+        product's checkpoint audit of the run's database (None outside resume mode).
+        """
+        out: dict[str, Any] = {"zombie_log_writes": None, "forked_chains": None, "reruns_from_input": None}
+        if self.worker_kind != "subtask" or pause.get("takeover_t") is None:
+            return out
+        from reasoning import checkpoint_audit
+
+        db = self.database(run)
+        if self.mode == "resume":
+            audit = checkpoint_audit(db)
+            out["forked_chains"], out["reruns_from_input"] = audit["forked_threads"], audit["rerun_from_input"]
+        if self.call_log and db.exists():
+            successor = int(pause.get("takeover_attempt") or int(pause["attempt"]) + 1)
+            out["zombie_log_writes"] = log_writes_after(db, float(pause["takeover_t"]), successor)
+        return out
+
+
+def workflow_id(run: str) -> str:
+    """The workflow id of a run of a Temporal arm (its checkpoint database is named after it)."""
+    return f"wf-{run}"
+
+
+def log_writes_after(db: Path, since: float, below_attempt: int) -> int:
+    """Call-log rows of `db` written after `since` (epoch s) by an attempt lower than `below_attempt`."""
+    # The product stamps rows with SQLite's UTC clock, to the millisecond, in this ISO form.
+    stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'call_log'").fetchone():
+            return 0
+        row = conn.execute(
+            "SELECT COUNT(*) FROM call_log WHERE attempt < ? AND created_at > ?", (below_attempt, stamp)
+        ).fetchone()
+    return int(row[0])
 
 
 def failure_chain(exc: BaseException, depth: int = 5) -> str:
@@ -348,4 +409,6 @@ def make_arms() -> dict[str, LocalArm | TemporalArm]:
         "A2": TemporalArm("A2", worker_kind="subtask", mode="restart"),
         "A3": TemporalArm("A3", worker_kind="subtask", mode="resume"),
         "A4": TemporalArm("A4", worker_kind="plugin", mode="restart"),
+        "A5restart": TemporalArm("A5restart", worker_kind="subtask", mode="restart", call_log=True),
+        "A5resume": TemporalArm("A5resume", worker_kind="subtask", mode="resume", call_log=True),
     }

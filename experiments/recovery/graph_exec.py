@@ -71,20 +71,20 @@ def storage_bytes(path: str | None) -> int:
 
 
 def thread_bytes(path: Path, thread_id: str) -> int:
-    """Bytes the threads matching `thread_id` (a SQL LIKE pattern) take in a shared SQLite
-    checkpoint file: their checkpoints and pending writes.
+    """Bytes the threads matching `thread_id` (a SQL LIKE pattern) keep in a SQLite checkpoint
+    database: their checkpoints, pending writes and call-log entries (what a retry reads back).
 
-    One file holds every thread of an arm, so its size says nothing about one run; this
-    sums the thread's stored blobs (without SQLite's page and index overhead).
+    Sums the stored blobs, without SQLite's page and index overhead, so a run's figure does not
+    depend on what else shares its file; tables a run's mode does not write count 0.
     """
     if not path.exists():
         return 0
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        saved = conn.execute(
-            "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints WHERE thread_id LIKE ?",
-            (thread_id,),
-        ).fetchone()[0]
-        pending = conn.execute(
-            "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id LIKE ?", (thread_id,)
-        ).fetchone()[0]
-    return int(saved) + int(pending)
+    queries = {
+        "checkpoints": "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints"
+        " WHERE thread_id LIKE ?",
+        "writes": "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id LIKE ?",
+        "call_log": "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM call_log WHERE thread_id LIKE ?",
+    }
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return sum(int(conn.execute(sql, (thread_id,)).fetchone()[0]) for t, sql in queries.items() if t in tables)

@@ -19,6 +19,7 @@ from typing import Any
 COLLECTION = "recovery-memory"
 _DIM = 32
 _lock = threading.Lock()
+_once_lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
 CORPUS = (
@@ -121,12 +122,15 @@ def count_notes_once(memory_dir: str) -> int:
 
     if not Path(memory_dir).exists():
         return 0
-    client = chromadb.PersistentClient(path=memory_dir, settings=Settings(anonymized_telemetry=False))
-    try:
-        collection = client.get_or_create_collection(COLLECTION, embedding_function=None)
-        return len(collection.get(where={"kind": "note"})["ids"])
-    finally:
-        client.clear_system_cache()
+    # clear_system_cache empties Chroma's process-wide cache of clients: one count at a time,
+    # or a count for another experiment running in this process loses its client mid-way.
+    with _once_lock:
+        client = chromadb.PersistentClient(path=memory_dir, settings=Settings(anonymized_telemetry=False))
+        try:
+            collection = client.get_or_create_collection(COLLECTION, embedding_function=None)
+            return len(collection.get(where={"kind": "note"})["ids"])
+        finally:
+            client.clear_system_cache()
 
 
 def count_ledger(ledger_path: str) -> int:

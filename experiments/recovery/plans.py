@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from experiments.recovery.errors import ExperimentConfigError
 from experiments.recovery.hub import Trigger
 
-POINTS = ("model_call", "after_node", "parallel", "upsert", "recovery2", "uniform")
+POINTS = ("model_call", "after_node", "parallel", "upsert", "recovery2", "uniform", "pause")
+# Points a worker survives (it is paused, not killed): only arms supervised by Temporal's
+# heartbeat timeout notice a stopped process; a local supervisor waits for its child's exit.
+PAUSE_POINTS = ("pause",)
+# The workload's second call (retrieve's searcher) is its one call with another call after it
+# in the same node (the reader's): a zombie let go there has a call of its own left to make.
+PAUSE_CALL = 2
 
 
 @dataclass(frozen=True)
@@ -56,4 +62,7 @@ def make_triggers(point: str, rng: random.Random, clean: CleanProfile, latency_s
         return [_in_call(rng, clean, latency_s), second]
     if point == "uniform":
         return [Trigger("time", at_s=rng.uniform(0.02, 0.98) * clean.wall_s)]
+    if point == "pause":
+        # SIGSTOP, not SIGKILL: the hub lets the process go on once a successor has taken over.
+        return [Trigger("call_begin", nth=PAUSE_CALL, delay_s=rng.uniform(0.05, 0.55) * latency_s, action="pause")]
     raise ExperimentConfigError(f"Unknown kill point {point!r}. Choose from {', '.join(POINTS)}.")

@@ -12,17 +12,24 @@ import numpy as np
 from pydantic import BaseModel
 
 from experiments.recovery.config import ARMS, ExperimentConfig
-from experiments.recovery.plans import POINTS
+from experiments.recovery.plans import PAUSE_POINTS, POINTS
 
 _COLUMNS = (
     ("re_executed_calls", "re-exec calls", "{:.0f}"),
+    ("completed_repeated", "completed calls repeated", "{:.0f}"),
+    ("completed_repeated_had_reply", "of which the graph had the reply", "{:.0f}"),
+    ("inflight_repeated", "in-flight calls repeated", "{:.0f}"),
+    ("replayed_calls", "replayed from call log", "{:.0f}"),
     ("wasted_tokens", "wasted tokens", "{:.0f}"),
     ("detection_s", "detect s", "{:.2f}"),
     ("resume_s", "resume s", "{:.2f}"),
     ("recovery_s", "kill→next call s", "{:.2f}"),
+    ("wall_s", "wall s", "{:.2f}"),
     ("wall_rel", "wall/clean", "{:.2f}"),
     ("dup_ledger_rows", "dup ledger rows", "{:.0f}"),
 )
+# Counts whose sum says more than a median: "0 at every kill" is a claim about all of them.
+_TOTALS = ("completed_repeated", "completed_repeated_had_reply", "inflight_repeated")
 
 
 class ExperimentResult(BaseModel):
@@ -79,7 +86,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "wall_s": stat(_values(rows, "wall_s")),
         }
         for column, _, _ in _COLUMNS:
+            if not any(column in r for r in rows):
+                continue  # records of a harness that did not measure it yet (merged older folders)
             entry[column] = stat(_values(rows, column))
+            if column in _TOTALS and entry[column]:
+                entry[column]["total"] = sum(_values(rows, column))
         out[key] = entry
     return out
 
@@ -89,7 +100,8 @@ def _cell(entry: dict[str, Any], column: str, fmt: str) -> str:
     if not s:
         return "–"
     median, lo, hi, p95 = (fmt.format(s[k]) for k in ("median", "ci_lo", "ci_hi", "p95"))
-    return f"{median} [{lo}–{hi}] p95 {p95}"
+    total = f", total {fmt.format(s['total'])}" if "total" in s else ""
+    return f"{median} [{lo}–{hi}] p95 {p95}{total}"
 
 
 def markdown_table(summary: dict[str, dict[str, Any]], points: list[str]) -> str:
@@ -108,22 +120,66 @@ def markdown_table(summary: dict[str, dict[str, Any]], points: list[str]) -> str
 
 
 def overview_table(records: list[dict[str, Any]]) -> str:
-    """One row per arm over all kill points: the headline numbers (medians, p95 in brackets)."""
+    """One row per arm over all kill points: the headline numbers (medians, p95 in brackets).
+
+    Pauses are left out: a paused worker lives on, and what it then does is the zombie table's.
+    """
     head = ["arm", "kill runs", "kills", "same answer", "re-exec calls / kill",
+            "completed calls repeated", "of which the graph had the reply", "in-flight calls repeated",
             "wasted tokens", "detect s", "resume s", "kill→next call s", "dup ledger rows"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for arm in ARMS:
-        rows = [r for r in records if r["arm"] == arm and r["point"] != "none"]
+        rows = [r for r in records if r["arm"] == arm and r["point"] not in ("none", *PAUSE_POINTS)]
         if not rows:
             continue
         per_kill = [r["re_executed_calls"] / r["kills"] for r in rows if r["kills"]]
         cells = [arm, str(len(rows)), str(sum(r["kills"] for r in rows)),
                  f"{sum(bool(r['answer_ok']) for r in rows) / len(rows):.0%}",
-                 _med_p95(per_kill, "{:.1f}"), _med_p95(_values(rows, "wasted_tokens"), "{:.0f}"),
+                 _med_p95(per_kill, "{:.1f}"),
+                 _med_total(_values(rows, "completed_repeated")),
+                 _med_total(_values(rows, "completed_repeated_had_reply")),
+                 _med_total(_values(rows, "inflight_repeated")),
+                 _med_p95(_values(rows, "wasted_tokens"), "{:.0f}"),
                  _med_p95(_values(rows, "detection_s"), "{:.2f}"),
                  _med_p95(_values(rows, "resume_s"), "{:.2f}"),
                  _med_p95(_values(rows, "recovery_s"), "{:.2f}"),
                  _med_p95(_values(rows, "dup_ledger_rows"), "{:.0f}")]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _med_total(values: list[float]) -> str:
+    if not values:
+        return "–"
+    return f"{float(np.median(values)):.0f} ({float(np.percentile(values, 95)):.0f}), total {sum(values):.0f}"
+
+
+def zombie_table(records: list[dict[str, Any]]) -> str:
+    """Pause runs: what the paused worker did after its successor took over (totals over runs)."""
+    head = ["arm", "pause runs", "takeover seen (while paused)", "same answer", "pause→takeover s",
+            "retries to the paused worker", "kill→next call s", "zombie calls after takeover",
+            "runs with zombie calls", "zombie call-log writes after takeover", "forked chains",
+            "re-runs from input"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for arm in ARMS:
+        rows = [r for r in records if r["arm"] == arm and r.get("pauses")]
+        if not rows:
+            continue
+        seen = [r for r in rows if r.get("pause_to_takeover_s") is not None]
+        paused = sum(bool(r.get("takeover_while_paused")) for r in seen)
+
+        def total(key: str, rows: list[dict[str, Any]] = seen) -> str:
+            values = _values(rows, key)
+            return f"{sum(values):.0f}" if values else "–"
+
+        calls = _values(seen, "zombie_calls_after_takeover")
+        cells = [arm, str(len(rows)), f"{len(seen)} ({paused})",
+                 f"{sum(bool(r['answer_ok']) for r in rows) / len(rows):.0%}",
+                 _med_p95(_values(seen, "pause_to_takeover_s"), "{:.2f}"),
+                 _med_total(_values(seen, "retries_to_paused_worker")),
+                 _med_p95(_values(rows, "recovery_s"), "{:.2f}"),
+                 total("zombie_calls_after_takeover"), str(sum(c > 0 for c in calls)),
+                 total("zombie_log_writes"), total("forked_chains"), total("reruns_from_input")]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -175,9 +231,15 @@ def write_report(
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {wall_s:.0f} s. "
         f"Settings: `{json.dumps(settings)}`",
         "## Crash-free runs\n\n" + clean_table(summary),
-        "## By arm, all kill points (median, p95 in brackets)\n\n" + overview_table(records),
+        "## By arm, all kill points, pauses apart (median, p95 in brackets)\n\n" + overview_table(records),
         "## Runs with kills (median [95% bootstrap CI] p95)\n\n" + markdown_table(summary, points),
     ])  # fmt: skip
+    if any(r.get("pauses") for r in records):
+        text += (
+            "\n\n## Zombies: worker SIGSTOPped past the heartbeat timeout, SIGCONT once its successor took over"
+            " (medians, p95 in brackets; counts are totals over the runs whose takeover was seen)\n\n"
+            + zombie_table(records)
+        )
     summary_path = out / "summary.md"
     summary_path.write_text(text + "\n")
     plots = write_plots(records, out)

@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -25,8 +26,8 @@ from experiments.recovery.arms import (
 from experiments.recovery.config import ARMS, ExperimentConfig
 from experiments.recovery.errors import ExperimentConfigError, ExperimentRunError
 from experiments.recovery.hub import EventHub, Trigger
-from experiments.recovery.metrics import calls_of, clean_profile, run_metrics
-from experiments.recovery.plans import CleanProfile, make_triggers, plan_rng
+from experiments.recovery.metrics import calls_of, clean_profile, run_metrics, without_unfinished
+from experiments.recovery.plans import PAUSE_POINTS, CleanProfile, make_triggers, plan_rng
 from experiments.recovery.procs import start_stub
 from experiments.recovery.report import ExperimentResult, write_report
 
@@ -88,7 +89,7 @@ class _Session:
 
     async def one_run(
         self, arm: LocalArm | TemporalArm, label: str, triggers: list[Trigger]
-    ) -> tuple[list[dict[str, Any]], Any, Any, int]:
+    ) -> tuple[list[dict[str, Any]], Any, Any, int, dict[str, Any]]:
         run = f"{arm.name}-{label}-{uuid.uuid4().hex[:6]}"
         run_dir = self.work / "runs" / run
         run_dir.mkdir(parents=True)
@@ -102,10 +103,33 @@ class _Session:
             self.hub.disarm()
         # Calls cut short by a kill are logged when the stub's sleep ends.
         await asyncio.sleep(self.config.latency_ms * 1.5 / 1000 + 0.05)
+        stored: dict[str, Any] = {}
+        if watch.pauses and isinstance(arm, TemporalArm):
+            await self._let_zombie_finish(run, watch.pauses[0])
+            stored = await asyncio.to_thread(arm.zombie_audit, run, watch.pauses[0])
         ledger = memory.count_ledger(str(run_dir / "ledger.sqlite"))
         # Sizes are already measured; ~1 MB of Chroma per run adds up over a full profile.
         shutil.rmtree(run_dir, ignore_errors=True)
-        return calls_of(self.log, run), watch, outcome, ledger
+        return calls_of(self.log, run), watch, outcome, ledger, stored
+
+    async def _let_zombie_finish(self, run: str, pause: dict[str, Any]) -> None:
+        """Wait until a worker let go after a pause has done what it will do for `run`.
+
+        Once going again it learns it was superseded from its next heartbeat (Temporal answers
+        that the attempt is gone and the SDK cancels it) or from the product's fence; two
+        heartbeat timeouts after SIGCONT cover both. Its calls still running then are waited
+        for, since the stub logs a call when it ends.
+        """
+        cont = pause.get("cont_t") or time.time()
+        await asyncio.sleep(max(0.0, cont + 2 * self.config.heartbeat_s - time.time()))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and await asyncio.to_thread(self._in_flight, run):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)  # the log line of a call that just ended
+
+    def _in_flight(self, run: str) -> bool:
+        with urllib.request.urlopen(f"{self.stub_url}/inflight", timeout=5) as reply:
+            return any(call.get("run") == run for call in json.load(reply)["inflight"])
 
 
 async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, progress: Progress) -> None:
@@ -114,7 +138,7 @@ async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, 
     try:
         cleans: list[CleanProfile] = []
         for i in range(cfg.clean_runs):
-            calls, watch, outcome, ledger = await session.one_run(arm, f"clean{i}", [])
+            calls, watch, outcome, ledger, _ = await session.one_run(arm, f"clean{i}", [])
             clean = clean_profile(calls, watch, outcome, ledger)
             if outcome.completed:
                 session.reference_answer = session.reference_answer or clean.answer_hash
@@ -127,10 +151,13 @@ async def _run_arm(session: _Session, arm: LocalArm | TemporalArm, env: ArmEnv, 
         base = sorted(cleans, key=lambda c: c.wall_s)[len(cleans) // 2]
         progress(f"{arm.name}: clean run {base.wall_s:.2f}s, {base.calls} model calls")
         for point in cfg.points:
+            if point in PAUSE_POINTS and not arm.can_pause:
+                progress(f"{arm.name}: {point} skipped (a paused local child is never noticed by its supervisor)")
+                continue
             for i in range(cfg.kills):
                 triggers = make_triggers(point, plan_rng(cfg.seed, point, i), base, cfg.latency_ms / 1000)
-                calls, watch, outcome, ledger = await session.one_run(arm, f"{point}{i}", triggers)
-                rec = run_metrics(calls, watch, outcome, base, session.reference_answer, ledger)
+                calls, watch, outcome, ledger, stored = await session.one_run(arm, f"{point}{i}", triggers)
+                rec = run_metrics(calls, watch, outcome, base, session.reference_answer, ledger, stored)
                 session.add({"arm": arm.name, "point": point, "index": i, "seed": cfg.seed, **rec})
             progress(f"{arm.name}: {point} x{cfg.kills} done")
     finally:
@@ -148,7 +175,7 @@ async def run_experiment(
         if work is None:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recovery-")))
         work.mkdir(parents=True, exist_ok=True)
-        hub = EventHub()
+        hub = EventHub(pause_max_s=config.pause_max_s, log_path=work / "events.jsonl")
         stack.callback(hub.close)
         stub, port = start_stub(work, config.latency_ms, hub.address)
         stack.callback(stub.stop)
@@ -165,13 +192,13 @@ async def run_experiment(
 
 def records_from_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read back a results file."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [without_unfinished(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
 # Settings that change what the numbers mean; merged parts must agree on all of them.
 _MERGE_MUST_AGREE = (
     "points", "profile", "latency_ms", "heartbeat_s", "sticky_s", "retry_initial_s",
-    "max_attempts", "workers", "run_timeout_s",
+    "max_attempts", "workers", "run_timeout_s", "pause_max_s",
 )  # fmt: skip
 
 

@@ -1,10 +1,11 @@
-"""A worker process of a Temporal arm; the controller SIGKILLs it and starts another.
+"""A worker process of a Temporal arm; the controller SIGKILLs it and starts another (or
+SIGSTOPs it and lets it go on).
 
 ``python -m experiments.recovery.worker --address H:P --task-queue Q --kind subtask|plugin``
-prints ``READY`` once it polls. `subtask` serves A2/A3 with the product's own reasoning
+prints ``READY`` once it polls. `subtask` serves A2/A3/A5 with the product's own reasoning
 activities (``reasoning.run_subtask`` runs the workload graph), configured as the
 product's worker is, from ``DURABLE_RESEARCH_*`` variables (model provider ``openai``
-pointed at the stub, checkpoint file, memory mode), plus ``RECOVERY_*`` for the
+pointed at the stub, checkpoint folder, call log on or off, memory mode), plus ``RECOVERY_*`` for the
 workload's probes and run folders; `plugin` serves A4 (Temporal's LangGraph plugin,
 node as activity).
 """
@@ -105,7 +106,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 def run(
     address: str = typer.Option(..., "--address", help="Temporal frontend HOST:PORT."),
     task_queue: str = typer.Option(..., "--task-queue"),
-    kind: Kind = typer.Option(Kind.SUBTASK, "--kind", help="subtask (A2/A3) or plugin (A4)."),
+    kind: Kind = typer.Option(Kind.SUBTASK, "--kind", help="subtask (A2/A3/A5) or plugin (A4)."),
     sticky_s: float = typer.Option(1.0, "--sticky-s"),
     heartbeat_s: float = typer.Option(2.0, "--heartbeat-s"),
     max_attempts: int = typer.Option(6, "--max-attempts"),

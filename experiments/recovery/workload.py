@@ -31,6 +31,7 @@ from langgraph.types import Send
 
 from experiments.recovery import memory
 from experiments.recovery.probes import probe
+from experiments.recovery.stub import prompt_hash
 
 ASPECTS = ("durability", "latency", "cost", "operations")
 MAX_REVISIONS = 2
@@ -174,9 +175,25 @@ def _call_model_raw(ctx: RunContext, role: str, text: str) -> str:
     return str(reply.content)
 
 
+def _with_caller_headers(model: Any, ctx: RunContext) -> tuple[Any, dict[str, Any]]:
+    """The product's model sending the caller headers, and the call's extra arguments.
+
+    The headers go on a copy of its HTTP client, not in the call's arguments: LangChain puts
+    a call's arguments in the cache key the product's call log fingerprints, so a retry in
+    another process (another pid) would never find its predecessor's calls. The client's
+    default headers are not in that key, and the request the product makes is unchanged.
+    """
+    root = getattr(model, "root_client", None)
+    if root is None:  # no OpenAI client to carry them: per call (then in the fingerprint)
+        return model, {"extra_headers": _headers(ctx)}
+    client = root.with_options(default_headers=_headers(ctx))
+    return model.model_copy(update={"root_client": client, "client": client.chat.completions}), {}
+
+
 def _call_product_model(model: Any, ctx: RunContext, role: str, text: str) -> str:
-    # The product's OpenAI-compatible client sends no caller headers; this call adds them.
-    reply = model.invoke([("system", f"You are the {role}."), ("human", text)], extra_headers=_headers(ctx))
+    # The product's OpenAI-compatible client sends no caller headers; the stub needs them.
+    caller, extra = _with_caller_headers(model, ctx)
+    reply = caller.invoke([("system", f"You are the {role}."), ("human", text)], **extra)
     return str(reply.content)
 
 
@@ -187,13 +204,26 @@ _model_task = task(name="model_call")(_call_model_raw)
 
 def call_model(runtime: Runtime[Any], ctx: RunContext, role: str, text: str) -> str:
     """One model call: the product's model under its activity, else the run's own client
-    (as a durable @task when the arm asks for it)."""
+    (as a durable @task when the arm asks for it).
+
+    Once the reply is in the graph's hands the controller hears of it (``call_end``, with the
+    stub's hash of the request): the stub's log says when it sent a reply, this says when the
+    process had it, so a reply still in transit at a kill is not counted as one it had.
+    """
     product = _product_model(runtime)
     if product is not None:
-        return _call_product_model(product, ctx, role, text)
-    if ctx.get("use_tasks"):
-        return str(_model_task(ctx, role, text).result())
-    return _call_model_raw(ctx, role, text)
+        reply = _call_product_model(product, ctx, role, text)
+    elif ctx.get("use_tasks"):
+        reply = str(_model_task(ctx, role, text).result())
+    else:
+        reply = _call_model_raw(ctx, role, text)
+    probe(ctx["events"], "call_end", ctx["run"], hash=request_hash(role, text))
+    return reply
+
+
+def request_hash(role: str, text: str) -> str:
+    """The stub's hash of the request a call of `role` on `text` sends (OpenAI's message roles)."""
+    return prompt_hash([{"role": "system", "content": f"You are the {role}."}, {"role": "user", "content": text}])
 
 
 def _plan(state: WorkState, runtime: Runtime[RunContext]) -> dict[str, Any]:

@@ -3,24 +3,37 @@ Temporal dev server and real Chroma, checks the invariants of issue 7."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from experiments.recovery import ExperimentResult, profile_config, run_experiment
+from experiments.recovery import ExperimentResult, merge_results, profile_config, run_experiment
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DURABLE = ("A1sync", "A1async", "A1t", "A2", "A3", "A4")
+# The call log's arms (A5) have their own quick test (test_recovery_call_log_quick.py).
+
+
+# Three harnesses side by side, merged as `experiment merge` does for a long run: the local
+# arms, the product's activity (A2, A3) and the plugin (A4) each get their own dev server, stub
+# and controller. Runs mostly wait out heartbeat timeouts, so three take about the time of one.
+BATCHES = {"local": ["A0", "A1sync", "A1async", "A1t"], "product": ["A2", "A3"], "plugin": ["A4"]}
 
 
 @pytest.fixture(scope="module")
 async def quick(tmp_path_factory: pytest.TempPathFactory) -> ExperimentResult:
-    out = tmp_path_factory.mktemp("recovery-results")
-    config = profile_config("quick", out=out)
-    return await run_experiment(config, work=tmp_path_factory.mktemp("recovery-work"))
+    configs = {
+        name: profile_config("quick", arms=arms, out=tmp_path_factory.mktemp(f"{name}-results"))
+        for name, arms in BATCHES.items()
+    }
+    await asyncio.gather(
+        *(run_experiment(config, work=tmp_path_factory.mktemp(f"{name}-work")) for name, config in configs.items())
+    )
+    return merge_results([Path(c.out) for c in configs.values()], tmp_path_factory.mktemp("recovery-results"))
 
 
 def _kill_runs(result: ExperimentResult, arm: str) -> list[dict[str, Any]]:
