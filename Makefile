@@ -1,5 +1,5 @@
 # The two commands of the README. Each bootstraps .venv from nothing (scripts/bootstrap.sh).
-.PHONY: run test lint lock bench clean notebook
+.PHONY: run test lint lock bench clean notebook docs
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,6 +27,13 @@ notebook:
 	@scripts/bootstrap.sh notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NOTEBOOK_PORT) \
 		--ServerApp.port_retries=0 --ServerApp.allow_root=True $(NOTEBOOK_FLAGS)
+
+# The documentation site on http://127.0.0.1:$(DOCS_PORT), rebuilt as docs/ or the code changes
+# (the CLI and settings reference pages are generated from the code).
+DOCS_PORT ?= 8000
+docs:
+	@scripts/bootstrap.sh docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT) --watch orchestration --watch reasoning --watch retrieval
 
 lint:
 	@scripts/bootstrap.sh $(TEST_EXTRAS)

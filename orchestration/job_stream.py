@@ -3,7 +3,7 @@
 Reading never writes to the job's history. The stream's long-poll is an update
 (`WorkflowStreamClient.subscribe`), and every update adds an accepted and a completed
 event plus a workflow task to the history of the job it watches: measured, one live
-watcher added more events than the stream's own batches (see README). So a watcher here
+watcher added more events than the stream's own batches (see docs/concepts/events.md). So a watcher here
 reads with the stream's read-only poll query instead, every `POLL_INTERVAL_S` when it has
 caught up, straight away while there is more; a query targets the job's latest run, so it
 follows continue-as-new, and it reads a closed job the same way. Each event comes with its

@@ -452,7 +452,7 @@ async def run(
 
 
 def readme_lines(r: dict[str, Any]) -> list[str]:
-    """The lines the README quotes from a result (tests/experiments/test_batch_bench.py checks them)."""
+    """The lines the docs quote from a result (tests/experiments/test_batch_bench.py checks them)."""
     b = r["batch"]
     pool = (
         f" + {b['batch_processes']} pool processes of at most {b['pool_peak_rss_mb']} MB"

@@ -109,7 +109,7 @@ def run(profile: str, folder: Path, postgres_url: str | None = None) -> dict[str
 
 
 def readme_lines(result: dict[str, Any]) -> list[str]:
-    """The lines the README quotes (one per store and arm)."""
+    """The lines the docs quote (one per store and arm)."""
     lines = []
     for store in ("sqlite", "postgres"):
         if store not in result:

@@ -60,7 +60,7 @@ async def run(cases: tuple[tuple[float, int], ...], folder: Path, parallelism: i
 
 
 def readme_lines(r: dict[str, Any]) -> list[str]:
-    """The lines the README quotes from a result (tests/experiments/test_doc_threads_bench.py checks them)."""
+    """The lines the docs quote from a result (tests/experiments/test_doc_threads_bench.py checks them)."""
     return [
         f"model call {c['latency_s']} s, {c['documents']} docs: one at a time {c['one_at_a_time']['docs_per_s']} "
         f"docs/s, threads {c['threads']['docs_per_s']} docs/s = {c['ratio']}x"

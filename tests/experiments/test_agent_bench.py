@@ -1,4 +1,5 @@
-"""The deep-researcher benchmark runs on a small profile, and the README quotes its committed result."""
+"""The deep-researcher benchmark runs on a small profile;
+docs/guides/deep-research.md quotes its committed result."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from experiments.benchmarks.agent_bench import RESULTS_FILE, readme_line, run
-
-README = Path(__file__).parents[2] / "README.md"
+from tests.published import page
 
 
 @pytest.mark.timeout(240)
@@ -22,4 +22,4 @@ def test_quick_profile_runs_a_deep_research_job_and_the_graph_alone(tmp_path: Pa
 
 
 def test_readme_quotes_the_committed_result() -> None:
-    assert readme_line(json.loads(RESULTS_FILE.read_text())) in README.read_text()
+    assert readme_line(json.loads(RESULTS_FILE.read_text())) in page("guides/deep-research.md")

@@ -1,4 +1,5 @@
-"""The call-log overhead benchmark runs on a small profile, and the README quotes its committed results."""
+"""The call-log overhead benchmark runs on a small profile;
+docs/concepts/recovery.md quotes its committed results."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import json
 from pathlib import Path
 
 from experiments.benchmarks.call_log_bench import CALLS, RESULTS_FILE, readme_lines, run
-
-README = Path(__file__).parents[2] / "README.md"
+from tests.published import page
 
 
 def test_quick_profile_measures_every_arm_against_the_graph_without_the_log(tmp_path: Path) -> None:
@@ -22,6 +22,6 @@ def test_quick_profile_measures_every_arm_against_the_graph_without_the_log(tmp_
 
 def test_readme_quotes_the_committed_results() -> None:
     committed = json.loads(RESULTS_FILE.read_text())
-    readme = README.read_text()
+    readme = page("concepts/recovery.md")
     for line in readme_lines(committed):
         assert line in readme, line

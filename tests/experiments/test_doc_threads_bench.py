@@ -1,4 +1,4 @@
-"""The documents-in-threads benchmark runs on a small profile, and the README quotes its committed results."""
+"""The documents-in-threads benchmark runs on a small profile, and docs/benchmarks.md quotes its committed results."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from experiments.benchmarks.doc_threads_bench import QUICK, RESULTS_FILE, readme_lines, run
-
-README = Path(__file__).parents[2] / "README.md"
+from tests.published import page
 
 
 @pytest.mark.timeout(240)
@@ -26,6 +25,6 @@ def test_quick_profile_compares_threads_with_one_document_at_a_time(tmp_path: Pa
 
 def test_readme_quotes_the_committed_results() -> None:
     committed = json.loads(RESULTS_FILE.read_text())
-    readme = README.read_text()
+    readme = page("benchmarks.md")
     for line in readme_lines(committed):
         assert line in readme, line

@@ -1,4 +1,5 @@
-"""The retrieval benchmark runs end to end on a small corpus, and the README quotes the committed results."""
+"""The retrieval benchmark runs end to end on a small corpus;
+docs/concepts/memory.md quotes the committed results."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import json
 from pathlib import Path
 
 from experiments.benchmarks.retrieval_bench import EVAL_FILE, RESULTS_FILE, readme_lines, run
-
-README = Path(__file__).parents[2] / "README.md"
+from tests.published import page
 
 
 def test_quick_profile_reports_throughput_stages_latency_and_recall(tmp_path: Path) -> None:
@@ -28,6 +28,6 @@ def test_quick_profile_reports_throughput_stages_latency_and_recall(tmp_path: Pa
 
 def test_readme_quotes_the_committed_results() -> None:
     result = json.loads(RESULTS_FILE.read_text())
-    readme = README.read_text()
+    readme = page("concepts/memory.md")
     for line in readme_lines(result):
-        assert line in readme, f"README.md does not quote {RESULTS_FILE.name}: {line}"
+        assert line in readme, f"docs/concepts/memory.md does not quote {RESULTS_FILE.name}: {line}"

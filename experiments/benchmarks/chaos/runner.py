@@ -190,7 +190,7 @@ def duplicates(results: dict[str, Any]) -> int:
 
 
 def summary_line(results: dict[str, Any]) -> str:
-    """The one line the benchmark prints, and the README quotes verbatim."""
+    """The one line the benchmark prints, and docs/benchmarks.md quotes verbatim."""
     f, j, c, r = results["faults"], results["jobs"], results["checkpoints"], results["server_restart_s"]
     memory = sum(m["duplicates"] for m in results["memory"].values())
     restart = f"max {r['max']:.2f} s, p50 {r['p50']:.2f} s" if r["count"] else "none"
