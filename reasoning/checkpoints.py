@@ -101,7 +101,7 @@ async def _sqlite(path: Path, busy_timeout_s: float, attempt: int | None) -> Asy
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from reasoning.fencing import FencedSqliteSaver
+    from reasoning.fencing.sqlite import FencedSqliteSaver
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # sqlite3's `timeout` is SQLite's busy timeout: how long a statement waits for the lock.
@@ -160,7 +160,7 @@ async def _postgres(checkpoint: CheckpointConfig, attempt: int | None) -> AsyncI
         from psycopg import AsyncConnection
         from psycopg.rows import dict_row
 
-        from reasoning.fencing_postgres import FencedPostgresSaver
+        from reasoning.fencing.postgres import FencedPostgresSaver
     except ImportError as exc:
         raise ConfigError("Postgres checkpoints need the extra: pip install 'durable-research[postgres]'.") from exc
     url = str(checkpoint.postgres_url)

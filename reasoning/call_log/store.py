@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reasoning.errors import SupersededAttemptError
-from reasoning.fencing import FENCE_MARK, SQLITE_OWNER_TABLE
+from reasoning.fencing import FENCE_MARK
+from reasoning.fencing.sqlite import SQLITE_OWNER_TABLE
 from retrieval.sqlite_wal import is_locked, wal_backoff
 
 Kind = str

@@ -15,8 +15,8 @@ from psycopg import errors as pg_errors
 
 from reasoning.call_log.store import Entry, Kind, entry_of
 from reasoning.errors import SupersededAttemptError
-from reasoning.fencing import FENCE_MARK
-from reasoning.fencing_postgres import OWNER_TABLE
+from reasoning.fencing import FENCE_MARK, owner_in
+from reasoning.fencing.postgres import OWNER_TABLE
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS call_log (
@@ -130,8 +130,7 @@ class PostgresCallLog:
         except pg_errors.RaiseException as exc:
             if FENCE_MARK not in str(exc):
                 raise
-            owner = str(exc).split("< owner", 1)[-1].split()[0] if "< owner" in str(exc) else ""
-            raise SupersededAttemptError(thread_id, attempt or 0, int(owner) if owner.isdigit() else None) from exc
+            raise SupersededAttemptError(thread_id, attempt or 0, owner_in(str(exc))) from exc
 
     def close(self) -> None:
         with self._lock:

@@ -1,46 +1,14 @@
-"""Checkpointers that refuse the writes of a superseded attempt, so a thread's chain stays linear.
-
-After a heartbeat timeout the old attempt of an activity may still be alive (a paused
-process, a partition) and keep writing checkpoints for the thread the new attempt now
-runs; LangGraph's savers accept both writers and the chain forks (LangGraph #8796).
-
-The rule, for SQLite and Postgres alike:
-
-* an owner record per thread, ``thread_owner(thread_id, attempt)``, in the same database
-  as the checkpoints;
-* an attempt claims the thread before it reads the thread's state (`claim`); only an
-  equal or higher attempt may take the record over, a lower one gets
-  `SupersededAttemptError`;
-* every checkpoint, blob and pending-write row is checked against the owner record by a
-  trigger, i.e. inside the INSERT statement itself and so in the same transaction as the
-  write, and a write by a lower attempt is refused (rolled back).
-
-Why triggers instead of re-implementing `aput` / `aput_writes`: the check then lives in
-the very statement LangGraph runs, with LangGraph's own SQL, locks and commits untouched
-(we wrap the savers, we do not fork them). A Python check before LangGraph's INSERT would
-leave a gap: AsyncSqliteSaver issues its INSERT and its COMMIT as two separate hops to
-aiosqlite's thread, and a claim could land between a check and the write.
-
-Why this is linear whatever the timing: on SQLite every write takes the database's single
-write lock when its statement starts, so a claim (``BEGIN IMMEDIATE``) and a checked write
-are serialised; a zombie stopped between its checked INSERT and its COMMIT still holds the
-lock, so the new attempt's claim waits for that commit (up to the busy timeout) and then
-reads a state that includes it. On Postgres the trigger reads the owner row ``FOR SHARE``,
-which conflicts with the claim's UPDATE in the same way.
-"""
+"""The SQLite fenced saver: owner record and TEMP triggers on the job's own database (see the package)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from reasoning.errors import CheckpointBusyError, SupersededAttemptError
-
-# The marker the triggers put in their error; how the savers recognise a refused write.
-FENCE_MARK = "durable-research fence: superseded attempt"
+from reasoning.fencing import FENCE_MARK, FencedWrites
 
 SQLITE_OWNER_TABLE = """
 CREATE TABLE IF NOT EXISTS thread_owner (
@@ -60,7 +28,7 @@ BEGIN SELECT RAISE(ROLLBACK, '{mark}'); END
 """
 
 
-class FencedSqliteSaver(AsyncSqliteSaver):
+class FencedSqliteSaver(FencedWrites, AsyncSqliteSaver):
     """AsyncSqliteSaver whose writes are refused once a higher attempt claimed the thread.
 
     Args:
@@ -68,6 +36,8 @@ class FencedSqliteSaver(AsyncSqliteSaver):
             waits for another writer's lock).
         attempt: this writer's attempt number (Temporal's ``activity.info().attempt``).
     """
+
+    store_errors = (sqlite3.IntegrityError, sqlite3.OperationalError)
 
     def __init__(self, conn: Any, *, attempt: int) -> None:
         super().__init__(conn)
@@ -129,25 +99,7 @@ class FencedSqliteSaver(AsyncSqliteSaver):
             row = await cur.fetchone()
         return None if row is None else int(row[0])
 
-    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        try:
-            return await super().aput(config, checkpoint, metadata, new_versions)
-        except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
-            if (err := await self._translate(config, exc)) is exc:
-                raise
-            raise err from exc
-
-    async def aput_writes(
-        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        try:
-            await super().aput_writes(config, writes, task_id, task_path)
-        except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
-            if (err := await self._translate(config, exc)) is exc:
-                raise
-            raise err from exc
-
-    async def _translate(self, config: Any, exc: sqlite3.Error) -> Exception:
+    async def translate(self, config: Any, exc: Exception) -> Exception:
         """A fence refusal or a lock timeout as our typed errors; anything else as itself."""
         thread_id = str(config["configurable"]["thread_id"])
         if FENCE_MARK in str(exc):

@@ -1,4 +1,4 @@
-"""The Postgres twin of `reasoning.fencing`: same owner record, same rule, enforced by triggers.
+"""The Postgres fenced saver: same owner record, same rule as SQLite, enforced by triggers.
 
 Kept apart because psycopg is an optional extra. The attempt travels as a session
 setting (``durable_research.attempt``) of the saver's own connection, so the trigger can
@@ -10,14 +10,13 @@ write never interleave. A session without the setting (an unfenced saver) writes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import errors as pg_errors
 
 from reasoning.errors import CheckpointBusyError, SupersededAttemptError
-from reasoning.fencing import FENCE_MARK
+from reasoning.fencing import FENCE_MARK, FencedWrites, owner_in
 
 OWNER_TABLE = """
 CREATE TABLE IF NOT EXISTS thread_owner (
@@ -53,13 +52,15 @@ END $$;
 """
 
 
-class FencedPostgresSaver(AsyncPostgresSaver):
+class FencedPostgresSaver(FencedWrites, AsyncPostgresSaver):
     """AsyncPostgresSaver whose writes are refused once a higher attempt claimed the thread.
 
     Args:
         conn: an autocommit psycopg connection (as `AsyncPostgresSaver.from_conn_string` opens).
         attempt: this writer's attempt number.
     """
+
+    store_errors = (pg_errors.RaiseException, pg_errors.LockNotAvailable)
 
     def __init__(self, conn: Any, *, attempt: int) -> None:
         super().__init__(conn)
@@ -101,29 +102,10 @@ class FencedPostgresSaver(AsyncPostgresSaver):
         if owner > self.attempt:
             raise SupersededAttemptError(thread_id, self.attempt, owner)
 
-    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        try:
-            return await super().aput(config, checkpoint, metadata, new_versions)
-        except (pg_errors.RaiseException, pg_errors.LockNotAvailable) as exc:
-            if (err := self._translate(config, exc)) is exc:
-                raise
-            raise err from exc
-
-    async def aput_writes(
-        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        try:
-            await super().aput_writes(config, writes, task_id, task_path)
-        except (pg_errors.RaiseException, pg_errors.LockNotAvailable) as exc:
-            if (err := self._translate(config, exc)) is exc:
-                raise
-            raise err from exc
-
-    def _translate(self, config: Any, exc: Exception) -> Exception:
+    async def translate(self, config: Any, exc: Exception) -> Exception:
         thread_id = str(config["configurable"]["thread_id"])
         if isinstance(exc, pg_errors.LockNotAvailable):
             return CheckpointBusyError(f"writing thread {thread_id!r}: {exc}")
         if FENCE_MARK not in str(exc):
             return exc
-        owner = str(exc).split("< owner", 1)[-1].split()[0] if "< owner" in str(exc) else ""
-        return SupersededAttemptError(thread_id, self.attempt, int(owner) if owner.isdigit() else None)
+        return SupersededAttemptError(thread_id, self.attempt, owner_in(str(exc)))
