@@ -51,9 +51,10 @@ from orchestration.shared.batch import (
     ReduceResult,
     results_collection,
 )
+from orchestration.shared.doc_record import DocRecord
 from orchestration.shared.messages import ReportRef
 from orchestration.shared.spec import ModelChoice
-from orchestration.shared.usage import Usage
+from orchestration.shared.usage import CallCounts, Usage
 from orchestration.telemetry.metrics import GraphMetrics, count_batch_documents, count_ingest_chunks
 from reasoning.batch_fit import check_batch_graph
 from reasoning.call_log import claim as claim_thread
@@ -145,7 +146,7 @@ class BatchActivities:
         Records carry each document's calls; the ledger adds those of an earlier attempt's
         document in flight (no record, no result), so the sum counts every call once."""
         pool, local = self._pool, None
-        replayed = [0, 0, 0]  # calls the call log answered, their tokens in and out
+        replayed = CallCounts()  # calls the call log answered
         groups = [entries[i : i + _FLUSH_EVERY] for i in range(0, len(entries), _FLUSH_EVERY)]
         running: list[PoolGroup] = []
         try:
@@ -166,19 +167,19 @@ class BatchActivities:
                     local = local or InProcess(task, ledger)
                     outcomes = await local.analyse(group, cursor)
                 # The last group's cursor needs no heartbeat: the activity's result follows at once.
-                await self._record_group(req, outcomes, out, ledger, metrics, replayed, beat=i < len(groups) - 1)
+                replayed += await self._record_group(req, outcomes, out, ledger, metrics, beat=i < len(groups) - 1)
                 cursor = max(cursor, group[-1].index + 1)
         except asyncio.CancelledError:
             _drop(running)
             raise
 
-        def price(calls: int, tokens_in: int, tokens_out: int) -> Usage:
-            return self._deps.prices.usage(req.model.provider, self._model_name(req), calls, tokens_in, tokens_out)
+        def price(counts: CallCounts) -> Usage:
+            return self._deps.prices.usage(req.model.provider, self._model_name(req), counts)
 
         raw = out.usage
-        out.usage = ledger.with_earlier(price(raw.model_calls, raw.input_tokens, raw.output_tokens), price)
-        if replayed[0]:
-            out.usage += price(*replayed).as_replayed()
+        out.usage = ledger.with_earlier(price(CallCounts.of(raw)), price)
+        if replayed.calls:
+            out.usage += price(replayed).as_replayed()
         metrics.run_finished("completed", resumed=False, usage=out.usage)
         return out
 
@@ -189,11 +190,12 @@ class BatchActivities:
         out: DocBatchResult,
         ledger: UsageLedger,
         metrics: GraphMetrics,
-        replayed: list[int],
         *,
         beat: bool,
-    ) -> None:
-        pending: list[tuple[dict[str, Any], Document | None]] = []
+    ) -> CallCounts:
+        """Index and record a group's outcomes; the calls the call log answered in it."""
+        replayed = CallCounts()
+        pending: list[tuple[DocRecord, Document | None]] = []
         for outcome in outcomes:
             if outcome.recorded:
                 self._count(outcome.record, out, repeat=True, retry=req.retry)
@@ -204,11 +206,11 @@ class BatchActivities:
                 metrics.on_node(node, seconds, ok)
             for node, tokens_in, tokens_out in outcome.replayed:
                 metrics.on_replayed_call(node, tokens_in, tokens_out)
-                replayed[:] = [replayed[0] + 1, replayed[1] + tokens_in, replayed[2] + tokens_out]
-            out.analysed += int(bool(outcome.record.pop("analysed", False)))
+                replayed += CallCounts(calls=1, tokens_in=tokens_in, tokens_out=tokens_out)
+            out.analysed += int(outcome.analysed)
             pending.append((outcome.record, outcome.memory_doc))
         if not pending:
-            return
+            return replayed
         # Index the group's results in one upsert, then record each document, then move the cursor.
         # Records come last: a crash before them leaves result artifacts that the retry reads
         # back (not re-analysed) and indexes again (content-hash ids: nothing doubles).
@@ -221,7 +223,8 @@ class BatchActivities:
             self._count(record, out, repeat=False, retry=req.retry)
         _count_metrics([record for record, _ in pending])
         if beat:
-            activity.heartbeat({"cursor": pending[-1][0]["index"] + 1})
+            activity.heartbeat({"cursor": pending[-1][0].index + 1})
+        return replayed
 
     def _metrics(self, graph: str, model: ModelChoice) -> GraphMetrics:
         info, label = activity.info(), self._deps.model_label(model)
@@ -233,31 +236,26 @@ class BatchActivities:
         return self._deps.model_label(req.model).partition(":")[2] or None
 
     def _write_records(
-        self, job_id: str, pending: list[tuple[dict[str, Any], Document | None]], ledger: UsageLedger
+        self, job_id: str, pending: list[tuple[DocRecord, Document | None]], ledger: UsageLedger
     ) -> None:
         for record, _ in pending:
             write_record(self._deps.artifacts, job_id, record)
-            if not record.get("ok"):
-                ledger.settle(unit(record["index"]))  # a failure's calls live in its record alone
+            if not record.ok:
+                ledger.settle(unit(record.index))  # a failure's calls live in its record alone
 
     @staticmethod
-    def _count(record: dict[str, Any], out: DocBatchResult, *, repeat: bool, retry: bool) -> None:
+    def _count(record: DocRecord, out: DocBatchResult, *, repeat: bool, retry: bool) -> None:
         if repeat:
             out.skipped += 1
-            if retry and record.get("ok"):
+            if retry and record.ok:
                 return  # a retry pass counts only documents it changed
-        if record.get("ok"):
+        if record.ok:
             out.done += 1
-            out.reused += bool(record.get("reused"))
-            out.chunks += int(record.get("chunks", 0))
+            out.reused += record.reused
+            out.chunks += record.chunks
         else:
             out.failed += 1
-        spent = record.get("usage") or {}
-        out.usage += Usage(  # priced once, for the whole result, by the activity
-            model_calls=int(spent.get("calls", 0)),
-            input_tokens=int(spent.get("in", 0)),
-            output_tokens=int(spent.get("out", 0)),
-        )
+        out.usage += record.usage.unpriced()  # priced once, for the whole result, by the activity
 
     async def _ingest_entries(
         self, req: DocBatchRequest, entries: list[ManifestEntry], out: DocBatchResult
@@ -265,16 +263,16 @@ class BatchActivities:
         """Ingest mode: chunk and index the micro-batch's documents in one run (their chunks share
         store writes, as the ingest activity's do), then record each; a crash before the records
         re-ingests them (content-hash ids, stale chunks replaced: nothing doubles)."""
-        todo: list[tuple[dict[str, Any], TextDocument | None]] = []
+        todo: list[tuple[DocRecord, TextDocument | None]] = []
         for entry in entries:
             record = read_record(self._deps.artifacts, req.job_id, entry.index)
-            if record is not None and (record.get("ok") or not req.retry):
+            if record is not None and (record.ok or not req.retry):
                 self._count(record, out, repeat=True, retry=req.retry)
                 continue
             text, title, problem = read_entry(self._deps.artifacts, entry, self._deps.memory_settings.max_file_bytes)
-            base: dict[str, Any] = {"index": entry.index, "source": entry.source, "task": "ingest"}
+            base = DocRecord(index=entry.index, source=entry.source, task="ingest")
             if problem is not None:
-                todo.append((base | {"ok": False, "error": problem}, None))
+                todo.append((base.replace(error=problem), None))
             else:
                 todo.append((base, TextDocument(key=entry.source, source=entry.source, title=title, text=text)))
         docs = [d for _, d in todo if d is not None]
@@ -285,15 +283,13 @@ class BatchActivities:
             except Exception as exc:  # the store failed: the activity's retry re-ingests the group
                 raise to_application_error(exc) from exc
             chunks = iter(counts)
-            for record, doc in todo:
-                if doc is not None:
-                    record |= {"ok": True, "chunks": next(chunks)}
+            todo = [(record.replace(ok=True, chunks=next(chunks)) if doc else record, doc) for record, doc in todo]
         for record, _ in todo:
             write_record(self._deps.artifacts, req.job_id, record)
             self._count(record, out, repeat=False, retry=req.retry)
         _count_metrics([record for record, _ in todo])
         if todo:
-            activity.heartbeat({"cursor": todo[-1][0]["index"] + 1})
+            activity.heartbeat({"cursor": todo[-1][0].index + 1})
         return out
 
     # --- reduce ----------------------------------------------------------------
@@ -330,9 +326,7 @@ class BatchActivities:
         if step.analysis is None:
             return ReduceResult()
         analysis = step.analysis
-        usage = self._deps.prices.usage(
-            req.model.provider, self._model_name(req), step.model_calls, step.input_tokens, step.output_tokens
-        )
+        usage = self._deps.prices.usage(req.model.provider, self._model_name(req), step.counts)
         metrics.run_finished("completed", resumed=False, usage=usage)
         key = reduction_key(req.job_id, req.round, req.level, req.group)
         self._deps.artifacts.put_text(key, analysis.model_dump_json())
@@ -409,11 +403,11 @@ def _on_loop_thread() -> bool:
     return True
 
 
-def _count_metrics(records: list[dict[str, Any]]) -> None:
+def _count_metrics(records: list[DocRecord]) -> None:
     """Documents (and an ingest's chunks) this attempt recorded, for Prometheus; never raises."""
-    outcomes = Counter("failed" if not r.get("ok") else "reused" if r.get("reused") else "done" for r in records)
+    outcomes = Counter("failed" if not r.ok else "reused" if r.reused else "done" for r in records)
     meter, queue = activity.metric_meter(), activity.info().task_queue
     for outcome, documents in outcomes.items():
         count_batch_documents(meter, documents, queue=queue, outcome=outcome)
-    chunks = sum(int(r.get("chunks", 0)) for r in records if r.get("task") == "ingest")
+    chunks = sum(r.chunks for r in records if r.task == "ingest")
     count_ingest_chunks(meter, chunks, queue=queue, outcome="indexed")

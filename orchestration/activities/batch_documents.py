@@ -27,6 +27,8 @@ from typing import Any
 from orchestration.activities.manifest import ManifestEntry
 from orchestration.activities.usage_ledger import UsageLedger
 from orchestration.artifacts import LocalArtifactStore, doc_record_key, result_key
+from orchestration.shared.doc_record import DocRecord
+from orchestration.shared.usage import CallCounts
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.call_log import CallScope, call_scope, shared_call_log, with_call_log
 from reasoning.checkpoints import CheckpointConfig
@@ -81,11 +83,12 @@ class DocumentTask:
 @dataclass
 class DocumentOutcome:
     """A document's record (`recorded`: an earlier attempt's, already written; else not yet
-    written), its memory document when it succeeded, and the model calls and nodes its runs
-    made (for the worker's metrics)."""
+    written), its memory document when it succeeded, whether its graph ran in this attempt
+    (`analysed`), and the model calls and nodes its runs made (for the worker's metrics)."""
 
-    record: dict[str, Any]
+    record: DocRecord
     memory_doc: Document | None = None
+    analysed: bool = False
     calls: list[tuple[str, int, int]] = field(default_factory=list)
     nodes: list[tuple[str, float, bool]] = field(default_factory=list)
     recorded: bool = False
@@ -113,7 +116,7 @@ def analyse_group(
         if cancelled():
             return None
         record = read_record(store, task.job_id, entry.index)
-        if record is not None and (record.get("ok") or not task.retry):  # finished by an earlier attempt
+        if record is not None and (record.ok or not task.retry):  # finished by an earlier attempt
             return DocumentOutcome(record, recorded=True)
         with runners.lease() as runner:
             return analyse_document(task, entry, runner, ledger)
@@ -129,7 +132,7 @@ def analyse_group(
         if outcome is None:  # the end, or cancelled: stop before the next document
             return out
         out.append(outcome)
-        ran += not outcome.recorded and "analysed" in outcome.record
+        ran += not outcome.recorded and outcome.analysed
         if probing and ran == _PROBE:
             runners.observe(ran, time.perf_counter() - began, _busy_s() - busy)
             threaded = runners.threaded
@@ -156,17 +159,17 @@ def _busy_s() -> float:
     return (int(on_cpu) + int(runnable)) / 1e9 if int(on_cpu) else cpu
 
 
-def read_record(store: LocalArtifactStore, job_id: str, index: int) -> dict[str, Any] | None:
+def read_record(store: LocalArtifactStore, job_id: str, index: int) -> DocRecord | None:
     """A document's record (`jobs/<job>/docs/<index>.json`), None before it is recorded."""
     try:  # one open, not a stat then an open: every document and reduce input reads its record
         text = store.path(doc_record_key(job_id, index)).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    return json.loads(text)
+    return DocRecord.model_validate_json(text)
 
 
-def write_record(store: LocalArtifactStore, job_id: str, record: dict[str, Any]) -> None:
-    store.put_text(doc_record_key(job_id, record["index"]), json.dumps(record))
+def write_record(store: LocalArtifactStore, job_id: str, record: DocRecord) -> None:
+    store.put_text(doc_record_key(job_id, record.index), record.model_dump_json())
 
 
 _pools: dict[tuple[str, str], RunnerPool] = {}
@@ -268,26 +271,41 @@ def analyse_document(
     store = LocalArtifactStore(task.artifacts_root)
     recorder = CallRecorder(ledger.observer() if ledger is not None else None)
     runner.observe(recorder)
-    record: dict[str, Any] = {"index": entry.index, "source": entry.source, "graph": task.graph}
+    record = DocRecord(index=entry.index, source=entry.source, graph=task.graph)
     text, title, problem = read_entry(store, entry, task.max_file_bytes)
     if problem is not None:
-        return DocumentOutcome(record | {"ok": False, "error": problem})
+        return DocumentOutcome(record.replace(error=problem))
     digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    record |= {"hash": digest, "result": result_key(task.job_id, digest)}
+    record = record.replace(hash=digest, result=result_key(task.job_id, digest))
     if ledger is not None:
         ledger.begin(unit(entry.index))
     try:
-        outcome, stored = _analyse(task, store, entry, runner, text, title, digest, ledger)
+        found = _analyse(task, store, entry, runner, text, title, digest, ledger)
     finally:
         if ledger is not None:
             ledger.begin(None)
-    record |= outcome
+    record = record.replace(ok=found.ok, error=found.error, reused=found.reused, usage=found.usage)
     memory_doc = None
-    if stored is not None:
-        graph, analysis = stored
-        record["graph"] = graph
+    if found.stored is not None:
+        graph, analysis = found.stored
+        record = record.replace(graph=graph)
         memory_doc = _memory_doc(task.job_id, entry, title, digest, graph, analysis)
-    return DocumentOutcome(record, memory_doc, recorder.calls, recorder.nodes, replayed=recorder.replayed)
+    return DocumentOutcome(
+        record, memory_doc, found.analysed, recorder.calls, recorder.nodes, replayed=recorder.replayed
+    )
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What `_analyse` found: a result (`stored`: its graph and analysis) or an error, whether the
+    graph ran here, and what its runs spent (a reused result's spending is its first run's)."""
+
+    ok: bool
+    stored: tuple[str, DocumentAnalysis] | None = None
+    error: str = ""
+    reused: bool = False
+    analysed: bool = False
+    usage: CallCounts = field(default_factory=CallCounts)
 
 
 def read_entry(store: LocalArtifactStore, entry: ManifestEntry, max_file_bytes: int) -> tuple[str, str, str | None]:
@@ -311,7 +329,7 @@ def _analyse(
     title: str,
     digest: str,
     ledger: UsageLedger | None,
-) -> tuple[dict[str, Any], tuple[str, DocumentAnalysis] | None]:
+) -> _Found:
     """Run the graph, or take the stored result of equal content (this batch's, or --reuse's)."""
     for job, reused in ((task.job_id, False), (task.reuse_job, True)):
         if job and store.exists(result_key(job, digest)):
@@ -319,22 +337,20 @@ def _analyse(
             if not reused or earlier.get("graph") == task.graph:
                 stored = (earlier["graph"], DocumentAnalysis.model_validate(earlier["analysis"]))
                 if reused:
-                    _write_result(store, task.job_id, entry, digest, *stored, usage={})
-                outcome: dict[str, Any] = {"ok": True, "reused": reused}
+                    _write_result(store, task.job_id, entry, digest, *stored, usage=CallCounts())
                 if not reused and earlier.get("index") == entry.index:
                     # This very document, analysed by an attempt killed before it recorded it:
                     # what that run spent is counted here, once (a duplicate's is not).
-                    outcome["usage"] = earlier.get("usage", {})
                     if ledger is not None:
                         ledger.settle(unit(entry.index))
-                return outcome, stored
+                    return _Found(True, stored, usage=CallCounts.model_validate(earlier.get("usage", {})))
+                return _Found(True, stored, reused=reused)
     doc = DocumentInput(source=entry.source, title=title, text=text, question=task.question)
     meter = runner.meter
-    before = (meter.model_calls, meter.input_tokens, meter.output_tokens)
+    before = CallCounts.of(meter)
 
-    def spent() -> dict[str, int]:
-        now = (meter.model_calls, meter.input_tokens, meter.output_tokens)
-        return dict(zip(("calls", "in", "out"), (b - a for a, b in zip(before, now, strict=True)), strict=True))
+    def spent() -> CallCounts:
+        return CallCounts.of(meter) - before
 
     error = ""
     for _ in range(task.doc_attempts):
@@ -348,8 +364,8 @@ def _analyse(
         _write_result(store, task.job_id, entry, digest, task.graph, analysis, usage=spent())
         if ledger is not None:
             ledger.settle(unit(entry.index))  # the result carries these calls now
-        return {"ok": True, "analysed": True, "usage": spent()}, (task.graph, analysis)
-    return {"ok": False, "error": error, "analysed": True, "usage": spent()}, None
+        return _Found(True, (task.graph, analysis), analysed=True, usage=spent())
+    return _Found(False, error=error, analysed=True, usage=spent())
 
 
 def _invoke(task: DocumentTask, entry: ManifestEntry, runner: GraphOverInputs, doc: DocumentInput) -> dict[str, Any]:
@@ -371,10 +387,10 @@ def _write_result(
     graph: str,
     analysis: DocumentAnalysis,
     *,
-    usage: dict[str, int],
+    usage: CallCounts,
 ) -> None:
     payload = {
-        "graph": graph, "source": entry.source, "index": entry.index, "hash": digest, "usage": usage,
+        "graph": graph, "source": entry.source, "index": entry.index, "hash": digest, "usage": usage.model_dump(),
         "analysis": analysis.model_dump(mode="json"),
     }  # fmt: skip
     store.put_text(result_key(job_id, digest), json.dumps(payload))

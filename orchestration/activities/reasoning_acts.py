@@ -39,7 +39,7 @@ from orchestration.shared.messages import (
     WriteRequest,
 )
 from orchestration.shared.steps import PendingStepRef, ToolRunRequest, ToolRunResult
-from orchestration.shared.usage import Usage
+from orchestration.shared.usage import CallCounts, Usage
 from orchestration.telemetry.metrics import GraphMetrics, RunOutcome
 from reasoning.context import GraphContext, MemoryRetriever
 from reasoning.errors import BudgetExceededError
@@ -78,8 +78,8 @@ class ReasoningActivities:
         )
         name = label.partition(":")[2] or None
 
-        def price(calls: int, tokens_in: int, tokens_out: int) -> Usage:
-            return self._deps.prices.usage(call.model.provider, name, calls, tokens_in, tokens_out)
+        def price(counts: CallCounts) -> Usage:
+            return self._deps.prices.usage(call.model.provider, name, counts)
 
         outcome: RunOutcome = "failed"
         run: RunResult | None = None
@@ -87,9 +87,12 @@ class ReasoningActivities:
         with UsageLedger.for_activity(self._deps.artifacts) as ledger:
             try:
                 run = await self._run_graph(call, graph_input, ledger.observer(metrics))
-                usage = ledger.with_earlier(price(run.model_calls, run.input_tokens, run.output_tokens), price)
+                usage = ledger.with_earlier(price(CallCounts.of(run)), price)
                 if run.replayed_calls:
-                    replayed = price(run.replayed_calls, run.replayed_input_tokens, run.replayed_output_tokens)
+                    replayed = price(
+                        CallCounts(calls=run.replayed_calls, tokens_in=run.replayed_input_tokens,
+                                   tokens_out=run.replayed_output_tokens)
+                    )  # fmt: skip
                     usage += replayed.as_replayed()
                 outcome = "completed"
                 return run, usage

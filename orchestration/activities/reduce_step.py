@@ -15,6 +15,7 @@ from pathlib import Path
 from orchestration.activities.batch_documents import CallRecorder, read_record
 from orchestration.activities.errors import portable_failure
 from orchestration.artifacts import LocalArtifactStore
+from orchestration.shared.usage import CallCounts
 from reasoning.batch_runner import GraphOverInputs
 from reasoning.models import ModelSettings
 from reasoning.registry import GraphSpec
@@ -44,9 +45,7 @@ class ReduceOutput:
 
     analysis: DocumentAnalysis | None = None
     documents: int = 0
-    model_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
+    counts: CallCounts = field(default_factory=CallCounts)
     calls: list[tuple[str, int, int]] = field(default_factory=list)
     nodes: list[tuple[str, float, bool]] = field(default_factory=list)
     failure: dict[str, object] | None = None
@@ -57,7 +56,7 @@ def reduce_group(task: ReduceTask, runner: GraphOverInputs) -> ReduceOutput:
     recorder = CallRecorder()
     runner.observe(recorder)
     meter = runner.meter
-    before = (meter.model_calls, meter.input_tokens, meter.output_tokens)
+    before = CallCounts.of(meter)
     try:
         parts = read_parts(LocalArtifactStore(task.artifacts_root), task)
         if not parts:
@@ -67,9 +66,7 @@ def reduce_group(task: ReduceTask, runner: GraphOverInputs) -> ReduceOutput:
     except Exception as exc:
         return ReduceOutput(failure=portable_failure(exc))
     analysis.documents = sum(p.documents for p in parts)
-    calls, tokens_in, tokens_out = (b - a for a, b in zip(before, (meter.model_calls, meter.input_tokens,
-                                                                 meter.output_tokens), strict=True))  # fmt: skip
-    return ReduceOutput(analysis, analysis.documents, calls, tokens_in, tokens_out, recorder.calls, recorder.nodes)
+    return ReduceOutput(analysis, analysis.documents, CallCounts.of(meter) - before, recorder.calls, recorder.nodes)
 
 
 def read_parts(store: LocalArtifactStore, task: ReduceTask) -> list[DocumentAnalysis]:
@@ -80,8 +77,8 @@ def read_parts(store: LocalArtifactStore, task: ReduceTask) -> list[DocumentAnal
     parts = []
     for index in range(task.start, task.end):
         record = read_record(store, task.job_id, index)
-        if not record or not record.get("ok") or record["result"] in seen:
+        if not record or not record.ok or record.result in seen:
             continue
-        seen.add(record["result"])
-        parts.append(DocumentAnalysis.model_validate(json.loads(store.get_text(record["result"]))["analysis"]))
+        seen.add(record.result)
+        parts.append(DocumentAnalysis.model_validate(json.loads(store.get_text(record.result))["analysis"]))
     return parts

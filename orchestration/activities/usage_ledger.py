@@ -42,7 +42,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -50,13 +50,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orchestration.artifacts import LocalArtifactStore, usage_ledger_key
-from orchestration.shared.usage import USAGE_DETAIL_KEY, Usage
+from orchestration.shared.usage import USAGE_DETAIL_KEY, CallCounts, Usage
 from reasoning.observer import RunObserver
 
 _log = logging.getLogger(__name__)
 _ATTEMPT_FILE = re.compile(r"^attempt-(\d+)\.jsonl$")
 
-Pricer = Callable[[int, int, int], Usage]
+Pricer = Callable[[CallCounts], Usage]
 """(model calls, input tokens, output tokens) -> priced Usage (the worker's price table)."""
 
 
@@ -65,12 +65,10 @@ class LedgerTotal:
     """Calls recorded by some attempts of one activity."""
 
     attempts: int = 0
-    model_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
+    counts: CallCounts = field(default_factory=CallCounts)
 
     def priced(self, price: Pricer) -> Usage:
-        return price(self.model_calls, self.input_tokens, self.output_tokens) if self.model_calls else Usage()
+        return price(self.counts) if self.counts.calls else Usage()
 
 
 class UsageLedger:
@@ -172,7 +170,7 @@ class UsageLedger:
     def with_earlier(self, own: Usage, price: Pricer) -> Usage:
         """`own` (this attempt's usage from its run) plus the earlier attempts' calls, marked lost."""
         earlier = self.earlier()
-        return own + earlier.priced(price).as_lost(earlier.attempts) if earlier.model_calls else own
+        return own + earlier.priced(price).as_lost(earlier.attempts) if earlier.counts.calls else own
 
     def failure(self, error: ApplicationError, price: Pricer) -> ApplicationError:
         """`error` with the usage of every attempt so far as its first detail (none returned a result).
@@ -182,7 +180,7 @@ class UsageLedger:
         dropped with its retry, and the next attempt reads the same calls from the ledger.
         """
         spent = self.through_this()
-        if not spent.model_calls:
+        if not spent.counts.calls:
             return error
         usage = spent.priced(price).as_lost(spent.attempts)
         return ApplicationError(
@@ -215,7 +213,7 @@ class UsageLedger:
                 calls += len(counted)
                 tokens_in += sum(i for i, _ in counted)
                 tokens_out += sum(o for _, o in counted)
-        return LedgerTotal(attempts, calls, tokens_in, tokens_out)
+        return LedgerTotal(attempts, CallCounts(calls=calls, tokens_in=tokens_in, tokens_out=tokens_out))
 
 
 def _settled_runs(files: dict[int, _AttemptFile]) -> set[tuple[int, str]]:

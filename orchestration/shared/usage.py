@@ -13,8 +13,9 @@ what they would have cost.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class Usage(BaseModel):
@@ -113,6 +114,45 @@ class Usage(BaseModel):
                 "replayed from the call log, not paid again"
             )
         return text
+
+
+class CallCounts(BaseModel):
+    """Model calls and tokens in and out, before pricing: what a meter, a ledger, a document's
+    record or a reduce step counts. `PriceTable.usage` turns them into a `Usage`.
+
+    Stored in a batch's document records as ``{"calls": n, "in": n, "out": n}`` (the aliases),
+    which is how records written before this type read back.
+    """
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
+    calls: int = 0
+    tokens_in: int = Field(default=0, validation_alias=AliasChoices("in", "tokens_in"), serialization_alias="in")
+    tokens_out: int = Field(default=0, validation_alias=AliasChoices("out", "tokens_out"), serialization_alias="out")
+
+    @classmethod
+    def of(cls, counter: Any) -> CallCounts:
+        """The counts of anything that keeps `model_calls`, `input_tokens` and `output_tokens`
+        (a graph's meter, a `RunResult`): reasoning's spelling, which cannot import this type."""
+        return cls(calls=counter.model_calls, tokens_in=counter.input_tokens, tokens_out=counter.output_tokens)
+
+    def __add__(self, other: CallCounts) -> CallCounts:
+        return CallCounts(
+            calls=self.calls + other.calls,
+            tokens_in=self.tokens_in + other.tokens_in,
+            tokens_out=self.tokens_out + other.tokens_out,
+        )
+
+    def __sub__(self, other: CallCounts) -> CallCounts:
+        return CallCounts(
+            calls=self.calls - other.calls,
+            tokens_in=self.tokens_in - other.tokens_in,
+            tokens_out=self.tokens_out - other.tokens_out,
+        )
+
+    def unpriced(self) -> Usage:
+        """These counts as a `Usage` without cost (to be priced once, for a whole result)."""
+        return Usage(model_calls=self.calls, input_tokens=self.tokens_in, output_tokens=self.tokens_out)
 
 
 USAGE_DETAIL_KEY = "usage"

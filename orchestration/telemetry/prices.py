@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from orchestration.errors import ConfigError
-from orchestration.shared.usage import Usage
+from orchestration.shared.usage import CallCounts, Usage
 
 OFFLINE_PROVIDERS = ("extractive", "fake")
 
@@ -66,16 +66,12 @@ class PriceTable(BaseModel):
             return self.prices[f"{provider}:{model}"]
         return self.prices.get(provider)
 
-    def usage(self, provider: str, model: str | None, calls: int, tokens_in: int, tokens_out: int) -> Usage:
+    def usage(self, provider: str, model: str | None, counts: CallCounts) -> Usage:
         """A run's Usage with its cost (or its calls counted as unpriced)."""
         price = self.price(provider, model)
         cost = 0.0
         if price is not None:
-            cost = (tokens_in * price.input_per_million + tokens_out * price.output_per_million) / 1_000_000
-        return Usage(
-            model_calls=calls,
-            input_tokens=tokens_in,
-            output_tokens=tokens_out,
-            cost_usd=round(cost, 8),
-            unpriced_calls=0 if price is not None else calls,
+            cost = (counts.tokens_in * price.input_per_million + counts.tokens_out * price.output_per_million) / 1e6
+        return counts.unpriced().model_copy(
+            update={"cost_usd": round(cost, 8), "unpriced_calls": 0 if price is not None else counts.calls}
         )

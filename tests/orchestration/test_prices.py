@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.errors import ConfigError
 from orchestration.shared import Budget, BudgetChange, Usage
+from orchestration.shared.usage import CallCounts
 from orchestration.telemetry.prices import PriceTable
 
 
@@ -27,17 +28,19 @@ def test_cost_per_model_and_provider(tmp_path: Path) -> None:
             "openai": {"input_per_million": 2.0, "output_per_million": 8.0},
         },
     )
-    mini = table.usage("openai", "gpt-4o-mini", 2, 1_000_000, 500_000)
+    mini = table.usage("openai", "gpt-4o-mini", CallCounts(calls=2, tokens_in=1_000_000, tokens_out=500_000))
     assert mini.cost_usd == pytest.approx(0.15 + 0.30) and mini.unpriced_calls == 0
-    other = table.usage("openai", "some-other-model", 1, 1000, 1000)  # falls back to the provider's price
+    other = table.usage(
+        "openai", "some-other-model", CallCounts(calls=1, tokens_in=1000, tokens_out=1000)
+    )  # falls back to the provider's price
     assert other.cost_usd == pytest.approx((1000 * 2.0 + 1000 * 8.0) / 1e6)
 
 
 def test_offline_providers_are_free_and_unknown_models_unpriced() -> None:
     table = PriceTable.load(None)
-    assert table.usage("fake", None, 3, 10_000, 10_000).cost_usd == 0
-    assert table.usage("extractive", None, 3, 10_000, 10_000).unpriced_calls == 0
-    unknown = table.usage("openai", "gpt-x", 4, 100, 100)
+    assert table.usage("fake", None, CallCounts(calls=3, tokens_in=10_000, tokens_out=10_000)).cost_usd == 0
+    assert table.usage("extractive", None, CallCounts(calls=3, tokens_in=10_000, tokens_out=10_000)).unpriced_calls == 0
+    unknown = table.usage("openai", "gpt-x", CallCounts(calls=4, tokens_in=100, tokens_out=100))
     assert (unknown.cost_usd, unknown.unpriced_calls) == (0, 4)
     assert "4 calls of unpriced models" in unknown.line()
 

@@ -12,14 +12,18 @@ from pathlib import Path
 from temporalio.exceptions import ApplicationError
 
 from orchestration.activities.usage_ledger import UsageLedger
-from orchestration.shared.usage import Usage, usage_of_failure
+from orchestration.shared.usage import CallCounts, Usage, usage_of_failure
 from orchestration.telemetry.prices import Price, PriceTable
 
 PRICES = PriceTable(prices={"openai:m": Price(input_per_million=1.0, output_per_million=2.0)})
 
 
-def price(calls: int, tokens_in: int, tokens_out: int) -> Usage:
-    return PRICES.usage("openai", "m", calls, tokens_in, tokens_out)
+def price(counts: CallCounts) -> Usage:
+    return PRICES.usage("openai", "m", counts)
+
+
+def counts(calls: int, tokens_in: int, tokens_out: int) -> CallCounts:
+    return CallCounts(calls=calls, tokens_in=tokens_in, tokens_out=tokens_out)
 
 
 def test_a_killed_attempts_calls_are_reported_by_the_next_attempt_once(tmp_path: Path) -> None:
@@ -44,10 +48,10 @@ def test_a_killed_attempts_calls_are_reported_by_the_next_attempt_once(tmp_path:
 
     with UsageLedger(folder, attempt=2) as second:
         second.record(300, 30)
-        own = price(1, 300, 30)
+        own = price(counts(1, 300, 30))
         usage = second.with_earlier(own, price)
 
-    lost = price(2, 300, 30)
+    lost = price(counts(2, 300, 30))
     assert (usage.model_calls, usage.input_tokens, usage.output_tokens) == (3, 600, 60)
     assert usage.cost_usd == round(own.cost_usd + lost.cost_usd, 8) > 0
     assert (usage.lost_attempts, usage.lost_model_calls, usage.lost_tokens) == (1, 2, 330)
@@ -86,7 +90,7 @@ def test_an_unwritable_ledger_never_fails_the_run(tmp_path: Path) -> None:
     ledger = UsageLedger(blocked / "ledger", attempt=1)
     ledger.record(1, 1)  # logs a warning, raises nothing
     ledger.record(1, 1)
-    assert UsageLedger(blocked / "ledger", attempt=2).earlier().model_calls == 0
+    assert UsageLedger(blocked / "ledger", attempt=2).earlier().counts.calls == 0
     assert UsageLedger(None, attempt=2).with_earlier(Usage(model_calls=1), price) == Usage(model_calls=1)
     assert not os.path.exists(blocked / "ledger")
 
@@ -109,8 +113,8 @@ def test_settled_units_are_left_to_the_artifacts_that_carry_them(tmp_path: Path)
         second.settle("doc-3")
         earlier = second.earlier()
     # Only doc-3's two calls by the killed attempt are in no artifact: the ledger adds those, once.
-    assert (earlier.attempts, earlier.model_calls, earlier.input_tokens) == (1, 2, 20)
-    assert UsageLedger(tmp_path, attempt=2).through_this().model_calls == 2
+    assert (earlier.attempts, earlier.counts.calls, earlier.counts.tokens_in) == (1, 2, 20)
+    assert UsageLedger(tmp_path, attempt=2).through_this().counts.calls == 2
 
 
 def test_writers_of_one_attempt_keep_their_own_sequence_numbers(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.edge.cli.job_support import RAISE_HINT
 from orchestration.edge.cli.output import console, emit_json, fail
 from orchestration.shared.batch import ReduceProgress
+from orchestration.shared.doc_record import DocRecord
 from orchestration.shared.usage import Usage
 
 
@@ -78,15 +78,17 @@ async def _closed(handle: BatchHandle, root: Path) -> dict[str, Any]:
         recs = partial_results(root, handle.job_id)
         return {
             "job_id": handle.job_id, "phase": desc.status.name.lower() if desc.status else "failed", "closed": True,
-            "done": sum(r.get("ok", False) for r in recs), "failed": sum(not r.get("ok", False) for r in recs),
-            "results": sorted({r["result"] for r in recs if r.get("ok")}),
+            "done": sum(r.ok for r in recs), "failed": sum(not r.ok for r in recs),
+            "results": sorted({r.result for r in recs if r.ok}),
         }  # fmt: skip
 
 
-def partial_results(root: Path, job: str) -> list[dict[str, Any]]:
+def partial_results(root: Path, job: str) -> list[DocRecord]:
     """The batch's document records (what finished, what failed and why), in manifest order."""
     folder = root / "jobs" / job / "docs"
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return [DocRecord.model_validate_json(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
 async def batch_cancel(client: Client, job: str, artifacts_root: Path, as_json: bool) -> None:
@@ -95,8 +97,8 @@ async def batch_cancel(client: Client, job: str, artifacts_root: Path, as_json: 
     # Cancelled is the expected end; without a worker the cancellation finishes later.
     with contextlib.suppress(Exception):
         await asyncio.wait_for(handle.handle.result(), timeout=30)
-    recs = [r for r in partial_results(artifacts_root, job) if r.get("ok")]
-    keys = sorted({r["result"] for r in recs})
+    recs = [r for r in partial_results(artifacts_root, job) if r.ok]
+    keys = sorted({r.result for r in recs})
     if as_json:
         emit_json({"job_id": job, "cancel_requested": True, "partial_results": keys})
     else:

@@ -36,7 +36,7 @@ async def batch_summary(handle: BatchHandle, artifacts_root: Path) -> dict[str, 
             result = await handle.handle.result()
         except WorkflowFailureError as exc:
             desc = await handle.handle.describe()
-            ok = [bool(r.get("ok", False)) for r in partial_results(artifacts_root, job_id)]
+            ok = [r.ok for r in partial_results(artifacts_root, job_id)]
             phase = desc.status.name.lower() if desc.status else "failed"
             return {
                 "job_id": job_id, "phase": phase, "closed": True, "error": failure_reason(exc),
