@@ -6,11 +6,10 @@ several, so two runs never share an artifact or a notification key.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from pathlib import Path
 
+from orchestration.atomic_file import write_atomic
 from orchestration.errors import ConfigError
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@:-]*$")
@@ -117,14 +116,13 @@ class LocalArtifactStore:
 
     def put_text(self, key: str, text: str) -> Path:
         target = self.path(key)
-        # Per process and thread: a pool process's threads may write one key at once (equal documents).
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        # No fsync: a batch writes thousands of small artifacts, and one fsync each would tie its
+        # pace to the disk's flush latency; the rename alone keeps readers from a torn file.
         try:  # the folder usually exists (a batch writes thousands of files into one): no mkdir call
-            tmp.write_text(text, encoding="utf-8")
+            write_atomic(target, text, fsync=False)
         except FileNotFoundError:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+            write_atomic(target, text, fsync=False)
         return target
 
     def get_text(self, key: str) -> str:

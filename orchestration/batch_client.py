@@ -74,7 +74,7 @@ class BatchHandle:
 
     async def progress(self) -> BatchProgress:
         """The parent's counts plus each running shard's live counters, the reduce child's view, rate and ETA."""
-        p = await self.handle.query("progress", result_type=BatchProgress)
+        p = await self.handle.query(names.PROGRESS_QUERY, result_type=BatchProgress)
         reducer = asyncio.ensure_future(self._reducer(p.reducer_id)) if p.reducer_id else None
         lives = await asyncio.gather(*(self._shard(sid) for sid in p.running_ids), return_exceptions=True)
         if reducer is not None:
@@ -104,7 +104,7 @@ class BatchHandle:
         return p
 
     async def _shard(self, shard_id: str) -> ShardProgress:
-        return await self.client.get_workflow_handle(shard_id).query("progress", result_type=ShardProgress)
+        return await self.client.get_workflow_handle(shard_id).query(names.PROGRESS_QUERY, result_type=ShardProgress)
 
     async def _reducer(self, workflow_id: str) -> ReduceProgress | None:
         """The reduce tree's live view; a child that failed (the overlapped tree, while the analysis
@@ -112,7 +112,7 @@ class BatchHandle:
         handle = self.client.get_workflow_handle(workflow_id)
         status = (await handle.describe()).status
         if status in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW):
-            return await handle.query("progress", result_type=ReduceProgress)
+            return await handle.query(names.PROGRESS_QUERY, result_type=ReduceProgress)
         if status in _ENDED_BADLY:
             try:
                 await handle.result()
@@ -141,7 +141,7 @@ class BatchHandle:
         return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
 
     async def state(self) -> BatchState:
-        return await self.handle.query("state", result_type=BatchState)
+        return await self.handle.query(names.STATE_QUERY, result_type=BatchState)
 
     async def _update(self, name: str, arg: BaseModel | None, result_type: type[Any]) -> Any:
         try:
@@ -154,30 +154,30 @@ class BatchHandle:
             raise
 
     async def pause(self) -> BatchProgress:
-        return await self._update("pause", None, BatchProgress)
+        return await self._update(names.PAUSE_UPDATE, None, BatchProgress)
 
     async def resume(self) -> BatchProgress:
-        return await self._update("resume", None, BatchProgress)
+        return await self._update(names.RESUME_UPDATE, None, BatchProgress)
 
     async def retry_failed(self) -> int:
-        return await self._update("retry_failed", None, int)
+        return await self._update(names.RETRY_FAILED_UPDATE, None, int)
 
     async def swap_graph(self, graph: str) -> int:
-        return await self._update("swap_graph", BatchSwap(graph=graph), int)
+        return await self._update(names.SWAP_GRAPH_UPDATE, BatchSwap(graph=graph), int)
 
     async def approve(self, by: str = "cli", notes: str = "") -> BatchProgress:
-        return await self._update("approve", Decision(by=by, notes=notes), BatchProgress)
+        return await self._update(names.APPROVE_UPDATE, Decision(by=by, notes=notes), BatchProgress)
 
     async def raise_budget(self, change: BudgetChange) -> BatchProgress:
         """New limits (each above what is spent); a batch awaiting_budget goes on."""
-        return await self._update("raise_budget", change, BatchProgress)
+        return await self._update(names.RAISE_BUDGET_UPDATE, change, BatchProgress)
 
     async def reject(self, by: str = "cli", notes: str = "") -> BatchProgress:
-        return await self._update("reject", Decision(by=by, notes=notes), BatchProgress)
+        return await self._update(names.REJECT_UPDATE, Decision(by=by, notes=notes), BatchProgress)
 
     async def revise(self, by: str = "cli", notes: str = "") -> BatchProgress:
         """Re-run the final reduce step with `notes`; the batch waits for approval again."""
-        return await self._update("revise", Decision(by=by, notes=notes), BatchProgress)
+        return await self._update(names.REVISE_UPDATE, Decision(by=by, notes=notes), BatchProgress)
 
     async def cancel(self) -> None:
         await self.handle.cancel()

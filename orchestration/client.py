@@ -24,8 +24,8 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.artifacts import LocalArtifactStore, artifact_store, job_has_artifacts
-from orchestration.converter import data_converter
 from orchestration.errors import ConfigError, DurableResearchError, ServerError, ServerNotRunningError
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import names
@@ -273,11 +273,11 @@ class JobHandle:
                 False when the caller knows them from the event stream.
         """
         if not heartbeats:
-            return await self.handle.query("progress", result_type=JobProgress)
+            return await self.handle.query(names.PROGRESS_QUERY, result_type=JobProgress)
         return await self._progress(None)
 
     async def _progress(self, desc: WorkflowExecutionDescription | None) -> JobProgress:
-        progress = await self.handle.query("progress", result_type=JobProgress)
+        progress = await self.handle.query(names.PROGRESS_QUERY, result_type=JobProgress)
         if progress.running:
             beats = await self._heartbeats(desc or await self.handle.describe())
             for task in progress.subtasks:
@@ -323,7 +323,7 @@ class JobHandle:
         return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
 
     async def state(self) -> JobState:
-        return await self.handle.query("state", result_type=JobState)
+        return await self.handle.query(names.STATE_QUERY, result_type=JobState)
 
     async def _update(self, name: str, arg: BaseModel, result_type: type[Any]) -> Any:
         """Run an update; a job that already closed gets a clear error instead of an RPC one."""
@@ -338,28 +338,30 @@ class JobHandle:
             raise
 
     async def approve(self, by: str = "cli", notes: str = "") -> JobProgress:
-        return await self._update("approve", Decision(by=by, notes=notes), JobProgress)
+        return await self._update(names.APPROVE_UPDATE, Decision(by=by, notes=notes), JobProgress)
 
     async def reject(self, by: str = "cli", notes: str = "") -> JobProgress:
-        return await self._update("reject", Decision(by=by, notes=notes), JobProgress)
+        return await self._update(names.REJECT_UPDATE, Decision(by=by, notes=notes), JobProgress)
 
     async def revise(self, notes: str, by: str = "cli") -> JobProgress:
-        return await self._update("revise", Decision(by=by, notes=notes), JobProgress)
+        return await self._update(names.REVISE_UPDATE, Decision(by=by, notes=notes), JobProgress)
 
     async def answer(self, answer: str, subtask_id: str | None = None, by: str = "cli") -> JobProgress:
         """Answer the question a subtask's graph is waiting on (the only one, or `subtask_id`'s)."""
-        return await self._update("answer", AnswerRequest(answer=answer, subtask_id=subtask_id, by=by), JobProgress)
+        return await self._update(
+            names.ANSWER_UPDATE, AnswerRequest(answer=answer, subtask_id=subtask_id, by=by), JobProgress
+        )
 
     async def swap_graph(self, kind: str, graph: str) -> int:
         """Pin `graph` for subtasks of `kind` that have not started; returns how many."""
-        return await self._update("swap_graph", SwapGraph(kind=kind, graph=graph), int)
+        return await self._update(names.SWAP_GRAPH_UPDATE, SwapGraph(kind=kind, graph=graph), int)
 
     async def add_subtask(self, kind: str, question: str) -> SubtaskRef:
-        return await self._update("add_subtask", AddSubtask(kind=kind, question=question), SubtaskRef)
+        return await self._update(names.ADD_SUBTASK_UPDATE, AddSubtask(kind=kind, question=question), SubtaskRef)
 
     async def raise_budget(self, change: BudgetChange) -> JobProgress:
         """New budget limits (each above what is spent); a job awaiting_budget resumes."""
-        return await self._update("raise_budget", change, JobProgress)
+        return await self._update(names.RAISE_BUDGET_UPDATE, change, JobProgress)
 
     async def cancel(self) -> None:
         await self.handle.cancel()

@@ -1,14 +1,21 @@
 """Errors of the orchestration layer.
 
-Hierarchy::
+Hierarchy (a ``[module]`` tag names the module that defines a class, beside the code that
+raises it; untagged classes are defined here)::
 
     DurableResearchError
     ├── ConfigError                 misuse: fix the settings or the call
     │   ├── StateDirError           state folder missing/unwritable
     │   ├── BinaryNotFoundError     temporal binary missing or not executable
     │   ├── NoSuchJobError          a job id that names no workflow
-    │   └── OffsetBeyondEndError    an event offset past the end of a job's stream
+    │   ├── OffsetBeyondEndError    an event offset past the end of a job's stream
+    │   └── PayloadKeyError         [payloads.codec] payload key or codec token file missing, too open, malformed
     ├── NoStreamError               a job without an event stream, or no worker answered
+    ├── JobExistsError              [client] the job id is in use, or an earlier job left artifacts under it
+    ├── JobClosedError              [client] the job's workflow has closed; updates cannot reach it
+    ├── JobEndedError               [client] the job failed or was cancelled; `state` holds what it finished
+    ├── PayloadDecryptError         [payloads.codec] no configured key decrypts a payload
+    ├── PayloadMissingError         [payloads.store] a history names an external payload whose file is gone
     └── ServerError                 the embedded Temporal dev server
         ├── PortInUseError          a port we need is taken
         ├── ServerStartError        the process exited while starting

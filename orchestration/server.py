@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from orchestration.atomic_file import write_atomic
 from orchestration.errors import (
     BinaryNotFoundError,
     PortInUseError,
@@ -186,7 +187,7 @@ class EmbeddedServer:
 
     def read_record(self) -> ServerRecord | None:
         try:
-            return ServerRecord.model_validate_json(self.record_path.read_text())
+            return ServerRecord.model_validate_json(self.record_path.read_bytes())  # UTF-8, as written
         except FileNotFoundError:
             return None
         except ValueError:
@@ -262,9 +263,8 @@ class EmbeddedServer:
                     f"starting. Last lines of {self.log_path}:\n{self._log_tail()}"
                 )
             if _namespace_ready(http_port, s.namespace):
-                tmp = self.record_path.with_suffix(".tmp")
-                tmp.write_text(record.model_dump_json(indent=2))
-                tmp.replace(self.record_path)
+                # No fsync: a power cut stops the server this record describes, and a torn record reads as none.
+                write_atomic(self.record_path, record.model_dump_json(indent=2), fsync=False)
                 return record
             time.sleep(0.1)
         _kill_group(pid)

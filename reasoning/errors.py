@@ -1,12 +1,14 @@
 """Errors raised by the reasoning package, split into misuse and runtime failure.
 
-Hierarchy::
+Hierarchy (a ``[module]`` tag names the module that defines a class, beside the code that
+raises it; untagged classes are defined here)::
 
     ReasoningError
     ├── ConfigError                 misuse: fix the code or the settings, a retry cannot help
     │   ├── GraphNotFoundError      unknown "name@version"; lists what is registered
     │   ├── GraphLoadError          a bad "module:attr" path or entry point
-    │   └── GraphFactoryError       a registered factory raised; names the graph
+    │   ├── GraphFactoryError       a registered factory raised; names the graph
+    │   └── ToolNotFoundError       [tools.base] a spec or graph names an unregistered tool; lists what is
     ├── ModelError                  the model provider failed (`retryable` says if a retry can help)
     │   ├── RetryableModelError     429, 5xx, timeouts, connection errors
     │   └── NonRetryableModelError  400, 401, 403, 404, other client errors

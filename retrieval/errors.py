@@ -7,10 +7,13 @@ Hierarchy::
     │   ├── InvalidCollectionNameError  Chroma refuses the collection name
     │   ├── EmbeddingMismatchError      collection was built with another embedding model
     │   ├── StoreLockedError            another process holds the local store: use server mode
+    │   ├── CollectionNotFoundError     a collection to search does not exist (none is created)
     │   └── InvalidFilterError          a `where` filter this package cannot express
     ├── SourceError                     an ingest source is unusable
     │   ├── SourceNotFoundError         a path that does not exist
     │   ├── UnknownPackageError         `pkgdocs:` names a package that is not installed
+    │   ├── NotARegularFileError        a FIFO, device, socket or symlink loop: reading could block
+    │   ├── CorpusTooLargeError         a file or the whole corpus is over its size cap
     │   ├── EmptyCorpusError            the sources hold no readable text
     │   └── NetworkUnavailableError     a URL source with no network to fetch it
     └── StoreUnavailableError           the Chroma server cannot be reached

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer, ServerRecord
 from orchestration.settings import OrchestrationSettings
 from tests.postgres import postgres_server

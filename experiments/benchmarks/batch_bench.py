@@ -52,8 +52,8 @@ from orchestration.activities.doc_pool import shared_pool
 from orchestration.activities.manifest import ManifestSummary
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.batch_client import BatchClient, BatchHandle
-from orchestration.converter import data_converter
 from orchestration.edge.batch import start_batch
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer, _free_port
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.batch import BatchSpec

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer, ServerRecord
 from orchestration.settings import OrchestrationSettings
 

@@ -42,7 +42,7 @@ async def _temporal(work: Path, needed: bool) -> AsyncIterator[tuple[str, Any]]:
         return
     from temporalio.client import Client
 
-    from orchestration.converter import data_converter
+    from orchestration.payloads.converter import data_converter
     from orchestration.server import EmbeddedServer
     from orchestration.settings import OrchestrationSettings
 

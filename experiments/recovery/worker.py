@@ -29,7 +29,7 @@ from experiments.recovery.workflows import (
     GraphInActivityWorkflow,
     PluginGraphWorkflow,
 )
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.settings import OrchestrationSettings
 
 

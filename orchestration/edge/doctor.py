@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from orchestration.codec import KEY_FILE_ENV, load_key_ring
 from orchestration.errors import DurableResearchError
+from orchestration.payloads.codec import KEY_FILE_ENV, load_key_ring
 from orchestration.server import EmbeddedServer, ensure_state_dir, find_temporal_binary
 from orchestration.settings import OrchestrationSettings
 from retrieval import MemorySettings, lexical_store, make_embeddings

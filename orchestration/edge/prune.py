@@ -1,7 +1,7 @@
 """`durable-research prune`: remove what closed jobs leave behind, never a running job's.
 
 What a job leaves, per workflow id (a research job, a batch and each of its children):
-- its externally stored payloads (`payloads/<workflow id>/`, `orchestration.payload_store`);
+- its externally stored payloads (`payloads/<workflow id>/`, `orchestration.payloads.store`);
 - its checkpoint database with its call log (`checkpoints/<workflow id>.sqlite`, or its rows in
   a shared file or in Postgres: `reasoning.retention`);
 - its usage ledgers (`artifacts/ledger/<workflow id>/`);
@@ -23,10 +23,10 @@ from temporalio.client import Client
 
 from orchestration.activities import WorkerDeps
 from orchestration.artifacts import USAGE_LEDGER_FOLDER, artifact_store
-from orchestration.converter import payloads_root
 from orchestration.edge.env import Environment
-from orchestration.payload_retention import closed_at
-from orchestration.payload_store import UNSCOPED, workflow_id_of
+from orchestration.payloads.converter import payloads_root
+from orchestration.payloads.retention import closed_at
+from orchestration.payloads.store import UNSCOPED, workflow_id_of
 from reasoning.checkpoints import database_name
 from reasoning.retention import forget_job, stored_jobs
 

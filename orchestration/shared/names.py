@@ -1,4 +1,4 @@
-"""Stable activity and workflow names. Renaming one while runs are in flight needs versioning."""
+"""Stable workflow, activity, update, query and signal names. Renaming one while runs are in flight needs versioning."""
 
 WORKFLOW = "ResearchJob"
 
@@ -39,3 +39,30 @@ BATCH_DOCUMENTS = "reasoning.batch_documents"
 BATCH_REDUCE = "reasoning.batch_reduce"
 BATCH_CHECK_GRAPH = "reasoning.batch_check_graph"
 BATCH_MANIFEST = "io.batch_manifest"
+
+# Update, query and signal names: what clients send and histories record, declared by the
+# workflows and used by their callers (orchestration/client.py, batch_client.py, the batch
+# parent). A research job and a batch share a name where they share the action, so one
+# caller serves both (the CLI's approve takes either).
+APPROVE_UPDATE = "approve"
+REJECT_UPDATE = "reject"
+REVISE_UPDATE = "revise"
+SWAP_GRAPH_UPDATE = "swap_graph"
+RAISE_BUDGET_UPDATE = "raise_budget"
+ADD_SUBTASK_UPDATE = "add_subtask"
+ANSWER_UPDATE = "answer"
+PAUSE_UPDATE = "pause"
+RESUME_UPDATE = "resume"
+RETRY_FAILED_UPDATE = "retry_failed"
+PROGRESS_QUERY = "progress"
+STATE_QUERY = "state"
+SPEC_QUERY = "spec"
+DRAFT_QUERY = "draft"
+# The signal twin of the approval updates, for senders that cannot wait for a reply.
+APPROVAL_SIGNAL = "approval"
+# From a batch parent to its shards and its reduce child: pause, resume, a swapped graph.
+CONTROL_SIGNAL = "control"
+# From a batch parent to a reduce child started with the analysis: a shard's range is
+# analysed; then the analysis is done (with its totals).
+ANALYSED_SIGNAL = "analysed"
+ANALYSIS_DONE_SIGNAL = "analysis_done"

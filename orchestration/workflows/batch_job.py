@@ -54,18 +54,12 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.messages import Decision, JobState
     from orchestration.shared.spec import JobSpec
     from orchestration.shared.usage import Budget, BudgetChange, Usage
+    from orchestration.workflows import patches
     from orchestration.workflows.budget_gate import BudgetSpent, within_budget
     from orchestration.workflows.options import ActivityOptions
     from orchestration.workflows.publish import PublishSaga
 
 _T = TypeVar("_T")
-
-# The reduce tree in a child that continues as new; the parent continues as new between rounds.
-BOUNDED_HISTORY_PATCH = "batch-reduce-child"
-# A swapped-in graph is checked by an activity before it applies (swaps recorded before were not).
-SWAP_CHECK_PATCH = "batch-swap-check"
-# The reduce child starts with the analysis and reduces each range as its shard finishes.
-OVERLAP_PATCH = "batch-reduce-overlap"
 
 
 @workflow.defn(name=names.BATCH_WORKFLOW)
@@ -101,12 +95,12 @@ class BatchJobWorkflow:
     async def run(self, inp: BatchInput) -> BatchResult:
         s = self._s
         # Asked once, before the first command: the answer holds for the whole run.
-        self._history_bounded = workflow.patched(BOUNDED_HISTORY_PATCH)
+        self._history_bounded = workflow.patched(patches.BATCH_REDUCE_CHILD)
         if inp.resume is None:
             s.started_at = workflow.now()
             s.shards = _plan_shards(inp.total, inp.spec.shard_size)
         # Only a batch with limits takes the budget path; batches without one run as they always did.
-        self._budgeted = inp.spec.budget.limited() and workflow.patched("batch-budget")
+        self._budgeted = inp.spec.budget.limited() and workflow.patched(patches.BATCH_BUDGET)
         try:
             await self._lifecycle()
         except BudgetSpent as spent:
@@ -178,7 +172,7 @@ class BatchJobWorkflow:
                 else:
                     await self._run_shard(shard, retry)
             if self._reducer is not None and not retry:  # outside the gate: the next shard starts meanwhile
-                await self._signal_reducer("analysed", AnalysedRange(start=shard.start, end=shard.end))
+                await self._signal_reducer(names.ANALYSED_SIGNAL, AnalysedRange(start=shard.start, end=shard.end))
 
         await asyncio.gather(*(one(shard) for shard in shards))
 
@@ -288,7 +282,10 @@ class BatchJobWorkflow:
         for ingest (nothing to reduce), nor before the reduce child existed."""
         spec = self._spec
         return (
-            self._history_bounded and not self._budgeted and spec.task != "ingest" and workflow.patched(OVERLAP_PATCH)
+            self._history_bounded
+            and not self._budgeted
+            and spec.task != "ingest"
+            and workflow.patched(patches.BATCH_REDUCE_OVERLAP)
         )
 
     async def _reduce_in_child(self) -> None:
@@ -327,7 +324,7 @@ class BatchJobWorkflow:
         s, reducer = self._s, self._reducer
         assert reducer is not None
         done = AnalysisDone(totals=self._totals_line(), source_graph=s.graph, usage_so_far=self._usage())
-        await self._signal_reducer("analysis_done", done)
+        await self._signal_reducer(names.ANALYSIS_DONE_SIGNAL, done)
         try:
             self._reduced(await self._child("the reduction", lambda: reducer))
         finally:
@@ -396,7 +393,7 @@ class BatchJobWorkflow:
         spec = self._spec
         totals = self._totals() | {"total": self._in.total, "fanin": spec.reduce_fanin}
         # The report's footer says what the batch spent; histories from before it have no such input.
-        so_far = self._usage() if final and workflow.patched("batch-usage-footer") else None
+        so_far = self._usage() if final and workflow.patched(patches.BATCH_USAGE_FOOTER) else None
         return ReduceRequest(
             job_id=self._job, graph=spec.reduce_graph, model=spec.model, question=spec.question,
             round=self._s.retry_round, level=level, group=group, final=final, totals=totals,
@@ -493,7 +490,7 @@ class BatchJobWorkflow:
 
     # --- updates and queries ---------------------------------------------------
 
-    @workflow.update(name="pause")
+    @workflow.update(name=names.PAUSE_UPDATE)
     async def pause(self) -> BatchProgress:
         self._s.paused = True
         await self._tell_shards(ShardControl(paused=True))
@@ -505,7 +502,7 @@ class BatchJobWorkflow:
         if self._s.paused:
             raise ValueError("the batch is already paused; `batch resume` continues it")
 
-    @workflow.update(name="resume")
+    @workflow.update(name=names.RESUME_UPDATE)
     async def resume(self) -> BatchProgress:
         self._s.paused = False
         await self._tell_shards(ShardControl(paused=False))
@@ -516,7 +513,7 @@ class BatchJobWorkflow:
         if not self._s.paused:
             raise ValueError(f"the batch is not paused (it is {self._s.phase}); nothing to resume")
 
-    @workflow.update(name="retry_failed")
+    @workflow.update(name=names.RETRY_FAILED_UPDATE)
     def retry_failed(self) -> int:
         """Re-run failed documents once the running shards finish (or now, during the approval wait)."""
         self._s.retry_requested = True
@@ -530,7 +527,7 @@ class BatchJobWorkflow:
         if self._totals()["failed"] == 0:
             raise ValueError("no document has failed (in finished shards); nothing to retry")
 
-    @workflow.update(name="swap_graph")
+    @workflow.update(name=names.SWAP_GRAPH_UPDATE)
     async def swap_graph(self, swap: BatchSwap) -> int:
         """Analyse documents not yet started with another graph; returns how many are in unstarted shards.
 
@@ -538,7 +535,7 @@ class BatchJobWorkflow:
         where it will run (the workers' registry), and an unknown or unfit graph fails the update
         with the check's reason and changes nothing.
         """
-        if workflow.patched(SWAP_CHECK_PATCH):
+        if workflow.patched(patches.BATCH_SWAP_CHECK):
             await self._check_graph(swap.graph)
             if self._s.phase != "analysing":  # the analysis ended while the graph was checked
                 raise ApplicationError(
@@ -553,7 +550,7 @@ class BatchJobWorkflow:
     def _check_swap(self, swap: BatchSwap) -> None:
         self._require_phase("swap the graph", ("analysing",))
 
-    @workflow.update(name="raise_budget")
+    @workflow.update(name=names.RAISE_BUDGET_UPDATE)
     def raise_budget(self, change: BudgetChange) -> BatchProgress:
         """New limits; a batch awaiting_budget goes on where it stopped."""
         self._spec.budget = change.applied_to(self._spec.budget)
@@ -581,7 +578,7 @@ class BatchJobWorkflow:
             reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
             raise ApplicationError(f"cannot swap to {graph}: {reason}", type="UnfitGraph", non_retryable=True) from None
 
-    @workflow.update(name="approve")
+    @workflow.update(name=names.APPROVE_UPDATE)
     def approve(self, decision: Decision) -> BatchProgress:
         self._decision = ("approve", decision)
         return self.progress()
@@ -590,7 +587,7 @@ class BatchJobWorkflow:
     def _check_approve(self, decision: Decision) -> None:
         self._require_phase("approve", ("awaiting_approval",))
 
-    @workflow.update(name="revise")
+    @workflow.update(name=names.REVISE_UPDATE)
     def revise(self, decision: Decision) -> BatchProgress:
         self._decision = ("revise", decision)
         return self.progress()
@@ -603,7 +600,7 @@ class BatchJobWorkflow:
         if self._s.final_reduce is None:  # reduced before the batch-reduce-child patch: no step to re-run
             raise ValueError("this batch was reduced before batches could be revised; approve or reject it")
 
-    @workflow.update(name="reject")
+    @workflow.update(name=names.REJECT_UPDATE)
     def reject(self, decision: Decision) -> BatchProgress:
         self._decision = ("reject", decision)
         return self.progress()
@@ -612,7 +609,7 @@ class BatchJobWorkflow:
     def _check_reject(self, decision: Decision) -> None:
         self._require_phase("reject", ("awaiting_approval",))
 
-    @workflow.query(name="progress")
+    @workflow.query(name=names.PROGRESS_QUERY)
     def progress(self) -> BatchProgress:
         s, totals = self._s, self._totals()
         return BatchProgress(
@@ -624,7 +621,7 @@ class BatchJobWorkflow:
             budget=self._spec.budget, budget_note=s.budget_note, reducer_id=self._reducer_id,
         )  # fmt: skip
 
-    @workflow.query(name="state")
+    @workflow.query(name=names.STATE_QUERY)
     def state(self) -> BatchState:
         return self._s
 
@@ -637,11 +634,11 @@ class BatchJobWorkflow:
     async def _tell_shards(self, change: ShardControl) -> None:
         for child in list(self._running):
             try:
-                await workflow.get_external_workflow_handle(child).signal("control", change)
+                await workflow.get_external_workflow_handle(child).signal(names.CONTROL_SIGNAL, change)
             except Exception as err:  # the shard finished meanwhile: nothing to tell it
                 workflow.logger.info("shard %s not signalled: %s", child, err)
         if self._reducer is not None and change.paused is not None:  # its steps wait while the batch is paused
-            await self._signal_reducer("control", ShardControl(paused=change.paused))
+            await self._signal_reducer(names.CONTROL_SIGNAL, ShardControl(paused=change.paused))
 
     def _totals(self) -> dict[str, int]:
         shards = self._s.shards

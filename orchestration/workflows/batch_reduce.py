@@ -27,11 +27,8 @@ with workflow.unsafe.imports_passed_through():
         ReduceResult,
         ShardControl,
     )
+    from orchestration.workflows import patches
     from orchestration.workflows.options import ActivityOptions
-
-
-_WINDOW = "reduce-window"
-"""Patch: steps run in a sliding window of `parallelism` (they ran in waves of `parallelism`)."""
 
 
 @workflow.defn(name=names.REDUCE_WORKFLOW)
@@ -54,7 +51,7 @@ class BatchReduceWorkflow:
                 if ran_here >= s.continue_every or workflow.info().is_continue_as_new_suggested():
                     s.continued += 1
                     workflow.continue_as_new(s)
-                if workflow.patched(_WINDOW):
+                if workflow.patched(patches.REDUCE_WINDOW):
                     # A window, not waves: a new step starts as soon as any of the `parallelism`
                     # running ones ends, so one slow step no longer holds the others back; the run
                     # drains before it may continue as new (after at most K steps).
@@ -78,17 +75,17 @@ class BatchReduceWorkflow:
             s.below_width, s.empty_below, s.empty_here = len(groups), s.empty_here, []
             s.level, s.next_group = s.level + 1, 0
 
-    @workflow.signal(name="analysed")
+    @workflow.signal(name=names.ANALYSED_SIGNAL)
     def analysed(self, done: AnalysedRange) -> None:
         self._in.analysed = _merged(self._in.analysed, (done.start, done.end))
 
-    @workflow.signal(name="analysis_done")
+    @workflow.signal(name=names.ANALYSIS_DONE_SIGNAL)
     def analysis_done(self, done: AnalysisDone) -> None:
         s = self._in
         s.totals, s.source_graph, s.usage_so_far = done.totals, done.source_graph, done.usage_so_far
         s.analysis_done = True
 
-    @workflow.signal(name="control")
+    @workflow.signal(name=names.CONTROL_SIGNAL)
     def control(self, change: ShardControl) -> None:
         """The batch's pause and resume: steps not started yet wait (a paused batch spends nothing new)."""
         if change.paused is not None:
@@ -173,7 +170,7 @@ class BatchReduceWorkflow:
         self._finished += 1
         return out
 
-    @workflow.query(name="progress")
+    @workflow.query(name=names.PROGRESS_QUERY)
     def progress(self) -> ReduceProgress:
         """Where the tree is: a query, so watching it adds nothing to the history."""
         s = self._in

@@ -23,14 +23,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from orchestration.shared import names
     from orchestration.shared.batch import DocBatchRequest, DocBatchResult, ShardControl, ShardInput, ShardProgress
+    from orchestration.workflows import patches
     from orchestration.workflows.options import ActivityOptions, CallOptions
 
 # A micro-batch of M documents runs M graphs back to back: its limit grows with M.
 _PER_DOCUMENT = timedelta(minutes=2)
 _ATTEMPTS = 20
-
-WINDOW_PATCH = "shard-window"
-"""Patch: up to `window` micro-batches run at once (one at a time before it)."""
 
 
 @workflow.defn(name=names.SHARD_WORKFLOW)
@@ -46,7 +44,7 @@ class BatchShardWorkflow:
         s = self._in
         opts = _documents_options(ActivityOptions(s.queues, s.tuning), s.micro_batch)
         # A budget is checked between micro-batches: one at a time keeps its overshoot to one.
-        if s.window > 1 and s.allowance is None and workflow.patched(WINDOW_PATCH):
+        if s.window > 1 and s.allowance is None and workflow.patched(patches.SHARD_WINDOW):
             await self._windowed(opts, s.window)
             return self.progress()
         while s.cursor < s.end:
@@ -117,14 +115,14 @@ class BatchShardWorkflow:
         self._in.counters.continued += 1
         workflow.continue_as_new(self._in)
 
-    @workflow.signal(name="control")
+    @workflow.signal(name=names.CONTROL_SIGNAL)
     def control(self, change: ShardControl) -> None:
         if change.paused is not None:
             self._in.paused = change.paused
         if change.graph is not None:
             self._in.graph = change.graph
 
-    @workflow.query(name="progress")
+    @workflow.query(name=names.PROGRESS_QUERY)
     def progress(self) -> ShardProgress:
         s = self._in
         return ShardProgress(

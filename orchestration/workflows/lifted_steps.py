@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.usage import Usage
     from orchestration.workflows.options import ActivityOptions
 
-LIFTED_STEPS_PATCH = "lifted-steps"
 UNANSWERED = "No answer was given before the deadline; go on with what you have."
 
 

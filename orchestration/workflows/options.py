@@ -12,6 +12,7 @@ from temporalio.workflow import ActivityCancellationType
 
 from orchestration.shared import names
 from orchestration.shared.messages import TaskQueues, Tuning
+from orchestration.workflows import patches
 
 # Ingest embeds a whole corpus in one activity: hours for a large one on a CPU.
 INGEST_TIMEOUT = timedelta(hours=2)
@@ -62,7 +63,7 @@ class CallOptions:
             out["heartbeat_timeout"] = self.heartbeat_timeout
         if self.cancellation_type is not None:
             out["cancellation_type"] = self.cancellation_type
-        if summary and workflow.patched("activity-summaries"):
+        if summary and workflow.patched(patches.ACTIVITY_SUMMARIES):
             out["summary"] = summary[:SUMMARY_MAX_CHARS]
         return out
 

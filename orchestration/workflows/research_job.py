@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.spec import JobSpec, Recovery
     from orchestration.shared.steps import AnswerRequest, PendingStepRef
     from orchestration.shared.usage import BudgetChange, Usage
+    from orchestration.workflows import patches
     from orchestration.workflows.budget_gate import BudgetSpent, within_budget
     from orchestration.workflows.engine_ingest import ingest_through_engine
     from orchestration.workflows.job_events import JobEventLog
@@ -52,9 +53,6 @@ with workflow.unsafe.imports_passed_through():
 ANSWER_GRACE = timedelta(seconds=30)
 # Phases in which the plan can still change (swap a graph, add a subtask).
 _OPEN_PHASES = ("ingesting", "planning", "researching", "validating")
-# Usage accounting and budgets came after the first release: histories without this
-# marker keep running (and replaying) exactly as before.
-_USAGE_PATCH = "usage-accounting-and-budgets"
 
 
 @workflow.defn(name=names.WORKFLOW)
@@ -84,7 +82,7 @@ class ResearchJobWorkflow:
     @workflow.run
     async def run(self, inp: JobInput) -> JobResult:
         s = self._state
-        self._metered = workflow.patched(_USAGE_PATCH)
+        self._metered = workflow.patched(patches.USAGE_ACCOUNTING_AND_BUDGETS)
         # Phase changes reach the event stream and the UI's current details from one place.
         # A run continued from another repeats its phase: say so, or watchers see it twice unexplained.
         self._events.phase(s, note=f"run {s.run_number} continued" if inp.events is not None else "")
@@ -181,7 +179,7 @@ class ResearchJobWorkflow:
             self._state.ingest = IngestSummary()
             return
         # Ingest through the batch engine was added after the first release (opt-in per spec).
-        if spec.ingest_engine_min_documents is not None and workflow.patched("ingest-through-batch-engine"):
+        if spec.ingest_engine_min_documents is not None and workflow.patched(patches.INGEST_THROUGH_BATCH_ENGINE):
             summary = await ingest_through_engine(spec, self._input.queues, self._input.tuning, self._opts)
             if summary is not None:
                 self._state.ingest = summary
@@ -243,7 +241,7 @@ class ResearchJobWorkflow:
             # Sending findings back for a second round was added after the first release.
             if not send_back or s.validation_rounds_done >= s.spec.validation_rounds:
                 return
-            if not workflow.patched("validation-send-back"):
+            if not workflow.patched(patches.VALIDATION_SEND_BACK):
                 return
             s.validation_rounds_done += 1
             for t in send_back:
@@ -393,7 +391,7 @@ class ResearchJobWorkflow:
 
     # --- updates, signals, queries -------------------------------------------
 
-    @workflow.update(name="approve")
+    @workflow.update(name=names.APPROVE_UPDATE)
     def approve(self, decision: Decision) -> JobProgress:
         self._decision = ("approve", decision)
         return self.progress()
@@ -402,7 +400,7 @@ class ResearchJobWorkflow:
     def _check_approve(self, decision: Decision) -> None:
         self._require_phase("approve", ("awaiting_approval",))
 
-    @workflow.update(name="reject")
+    @workflow.update(name=names.REJECT_UPDATE)
     def reject(self, decision: Decision) -> JobProgress:
         if self._state.phase == "publishing":
             self._saga.recall(decision.by)
@@ -414,7 +412,7 @@ class ResearchJobWorkflow:
     def _check_reject(self, decision: Decision) -> None:
         self._require_phase("reject", ("awaiting_approval", "publishing"))
 
-    @workflow.update(name="revise")
+    @workflow.update(name=names.REVISE_UPDATE)
     def revise(self, decision: Decision) -> JobProgress:
         self._decision = ("revise", decision)
         return self.progress()
@@ -425,7 +423,7 @@ class ResearchJobWorkflow:
         if not decision.notes.strip():
             raise ValueError("revise needs notes saying what to change")
 
-    @workflow.signal(name="approval")
+    @workflow.signal(name=names.APPROVAL_SIGNAL)
     def approval_signal(self, sig: ApprovalSignal) -> None:
         # Signals cannot be refused; one outside the approval wait is ignored (and logged).
         if self._state.phase != "awaiting_approval" or self._decision is not None:
@@ -433,7 +431,7 @@ class ResearchJobWorkflow:
             return
         self._decision = (sig.action, Decision(by=sig.by, notes=sig.notes))
 
-    @workflow.update(name="swap_graph")
+    @workflow.update(name=names.SWAP_GRAPH_UPDATE)
     def swap_graph(self, swap: SwapGraph) -> int:
         """Pin another graph for a kind; subtasks not yet started use it. Returns their count."""
         self._state.spec.graphs[swap.kind] = swap.graph
@@ -447,7 +445,7 @@ class ResearchJobWorkflow:
         self._require_phase("swap a graph", _OPEN_PHASES)
         self._require_kind(swap.kind)
 
-    @workflow.update(name="add_subtask")
+    @workflow.update(name=names.ADD_SUBTASK_UPDATE)
     def add_subtask(self, add: AddSubtask) -> SubtaskRef:
         s = self._state
         ref = SubtaskRef(id=f"user-{len(s.subtasks) + 1}", kind=add.kind, question=add.question)
@@ -459,7 +457,7 @@ class ResearchJobWorkflow:
         self._require_phase("add a subtask", ("ingesting", "planning", "researching"))
         self._require_kind(add.kind)
 
-    @workflow.update(name="answer")
+    @workflow.update(name=names.ANSWER_UPDATE)
     async def answer(self, reply: AnswerRequest) -> JobProgress:
         """A person's answer to the question a subtask's graph is waiting on.
 
@@ -506,7 +504,7 @@ class ResearchJobWorkflow:
     def _ask(self, task: SubtaskState, step: PendingStepRef) -> None:
         self._events.publish("question", subtask=task.ref.id, phase="asked", detail=step.prompt())
 
-    @workflow.update(name="raise_budget")
+    @workflow.update(name=names.RAISE_BUDGET_UPDATE)
     def raise_budget(self, change: BudgetChange) -> JobProgress:
         """New limits; a job awaiting_budget resumes where it stopped."""
         self._state.spec.budget = change.applied_to(self._state.spec.budget)
@@ -520,7 +518,7 @@ class ResearchJobWorkflow:
         if problem:
             raise ValueError(problem)
 
-    @workflow.query(name="progress")
+    @workflow.query(name=names.PROGRESS_QUERY)
     def progress(self) -> JobProgress:
         s = self._state
         count = {k: sum(t.status == k for t in s.subtasks) for k in ("pending", "running", "done", "failed")}
@@ -531,15 +529,15 @@ class ResearchJobWorkflow:
             budget=s.spec.budget, budget_note=s.budget_note, **count,
         )  # fmt: skip
 
-    @workflow.query(name="spec")
+    @workflow.query(name=names.SPEC_QUERY)
     def spec(self) -> JobSpec:
         return self._state.spec
 
-    @workflow.query(name="draft")
+    @workflow.query(name=names.DRAFT_QUERY)
     def draft(self) -> ReportRef | None:
         return self._state.report
 
-    @workflow.query(name="state")
+    @workflow.query(name=names.STATE_QUERY)
     def state(self) -> JobState:
         return self._state
 

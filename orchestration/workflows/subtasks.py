@@ -19,13 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from orchestration.shared.spec import subtask_activity_id
     from orchestration.shared.steps import StepAnswerRef
     from orchestration.shared.usage import Usage, usage_of_failure
+    from orchestration.workflows import patches
     from orchestration.workflows.job_events import JobEventLog
-    from orchestration.workflows.lifted_steps import LIFTED_STEPS_PATCH, LiftedSteps, TooManySteps
+    from orchestration.workflows.lifted_steps import LiftedSteps, TooManySteps
     from orchestration.workflows.options import ActivityOptions
-
-# A subtask that fails after its retries reports what its attempts spent in its error (the
-# usage ledger); histories recorded before that patch replay without counting it.
-FAILED_USAGE_PATCH = "usage-of-failed-subtasks"
 
 
 class SubtaskPool:
@@ -98,7 +95,7 @@ class SubtaskPool:
                     activity_id=f"{activity_id}/s{len(answers)}" if answers else activity_id,
                     **self._opts.subtask().kwargs(summary=_summary(task, len(answers))),
                 )
-                if result.pending is None or self._steps is None or not workflow.patched(LIFTED_STEPS_PATCH):
+                if result.pending is None or self._steps is None or not workflow.patched(patches.LIFTED_STEPS):
                     break
                 await self._steps.answer(task, result, answers)
             task.result = result
@@ -130,7 +127,7 @@ class SubtaskPool:
         if self._account is None:
             return
         usage = usage_of_failure(err)
-        if usage is not None and workflow.patched(FAILED_USAGE_PATCH):
+        if usage is not None and workflow.patched(patches.USAGE_OF_FAILED_SUBTASKS):
             self._account(task, usage)
 
     def _publish(self, kind: str, task: SubtaskState, activity_id: str) -> None:

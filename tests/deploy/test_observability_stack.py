@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.server import ServerRecord
 from orchestration.telemetry.metrics import PROJECT_METRICS
 from orchestration.telemetry.runtime import prometheus_runtime

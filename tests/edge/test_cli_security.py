@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.codec import PayloadKeyError, load_key_ring, new_key_ring, write_key_ring
 from orchestration.edge.doctor import CHECKS
+from orchestration.payloads.codec import PayloadKeyError, load_key_ring, new_key_ring, write_key_ring
 from tests.conftest import make_settings
 from tests.orchestration.cli_jobs import cli
 

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from orchestration.client import JobHandle, ResearchClient
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.shared import BudgetChange, JobProgress
 from tests.conftest import make_settings
@@ -110,6 +110,26 @@ async def _lifted_steps(jobs: ResearchClient) -> JobHandle:
     return handle
 
 
+async def _validation_send_back(jobs: ResearchClient) -> JobHandle:
+    """A finding the validator calls unsupported goes back to its subtask for a second round
+    (patch validation-send-back): claimless@1 answers without a cited claim, every round."""
+    import tests.orchestration.spending_graphs  # noqa: F401  (registers claimless@1)
+
+    return await jobs.start(
+        spec(graphs={"research": "claimless@1"}, max_subtasks=1, validation_rounds=1),
+        job_id="history-validation-send-back",
+    )
+
+
+async def _ingest_through_batch_engine(jobs: ResearchClient) -> JobHandle:
+    """A corpus at the spec's threshold is ingested by a BatchJob child (patch
+    ingest-through-batch-engine), then researched as any other."""
+    return await jobs.start(
+        spec(max_subtasks=1, validation_rounds=0, ingest_engine_min_documents=1),
+        job_id="ingest_through_batch_engine",  # the file's name: the child's id derives from it on replay
+    )
+
+
 SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "auto_approve": _plain,
     "revise_then_approve": _approve_after_revise,
@@ -118,6 +138,8 @@ SCENARIOS: dict[str, Callable[[ResearchClient], Awaitable[JobHandle]]] = {
     "watched_events": _watched_events,
     "failed_subtask_usage": _failed_subtask_usage,
     "lifted_steps": _lifted_steps,
+    "validation_send_back": _validation_send_back,
+    "ingest_through_batch_engine": _ingest_through_batch_engine,
 }
 
 

@@ -13,19 +13,27 @@ micro-batches at once, drained before each continue-as-new, a pause between). Th
 recorded by earlier code and are kept as they are, since batches started before each patch must
 keep replaying: `batch_parent` and `batch_shard_*` before `batch-reduce-child` (the parent reduced
 by itself); `batch_parent_bounded` and `batch_reduce_first_run`/`_last_run` before `reduce-window`
-(steps in waves); `batch_reduce_window_*` before `batch-reduce-overlap` (the tree after the analysis).
+(steps in waves); `batch_reduce_window_*` before `batch-reduce-overlap` (the tree after the analysis);
+`batch_parent_usage_footer` by the code of 3807a18 (patch `batch-usage-footer`, reached only by the
+tree the parent ran itself, before `batch-reduce-child`).
+
+`python -m tests.histories.record_batch budget` records only `batch_parent_budget` (patch
+`batch-budget`: a batch with a limit stops at it, waits in awaiting_budget, and finishes after a
+raise), the one batch path the recording above does not take.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 
 from temporalio.client import Client
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer
+from orchestration.shared.usage import BudgetChange
 from tests.conftest import make_settings
 from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
 from tests.orchestration.jobs import make_deps
@@ -91,5 +99,29 @@ async def record() -> None:
             server.stop()
 
 
+async def record_budget() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(Path(tmp) / "server")
+        server = EmbeddedServer(settings)
+        address = server.ensure_started().address
+        try:
+            client = await Client.connect(address, data_converter=data_converter(settings))
+            corpus = write_corpus(Path(tmp) / "corpus", 16)
+            home = Path(tmp) / "home"
+            async with batch_workers(client, home) as (batches, deps):
+                spec = small_spec(budget={"max_model_calls": 6, "wait_for_raise": 60})
+                handle = await start(batches, deps, spec, [str(corpus)], f"{JOB}-budget")
+                while (await handle.progress()).phase != "awaiting_budget":
+                    await asyncio.sleep(0.1)
+                await handle.raise_budget(BudgetChange(max_model_calls=1_000))
+                await handle.result()
+            HERE.mkdir(exist_ok=True)
+            history = await client.get_workflow_handle(f"{JOB}-budget").fetch_history()
+            (HERE / "batch_parent_budget.json").write_text(history.to_json())
+            print(f"recorded batch_parent_budget: {len(history.events)} events")
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record_budget() if sys.argv[1:] == ["budget"] else record())

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.client import ResearchClient
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import Tuning

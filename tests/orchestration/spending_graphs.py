@@ -1,4 +1,5 @@
-"""Test-only graph: spendthrift@1 asks the model, then fails, on every attempt (a subtask that spends and fails)."""
+"""Test-only graphs: spendthrift@1 asks the model, then fails, on every attempt (a subtask that spends
+and fails); claimless@1 answers without a cited claim (a finding the validator sends back)."""
 
 from __future__ import annotations
 
@@ -30,4 +31,20 @@ def make_spendthrift() -> StateGraph[Any, Any, Any, Any]:
     graph.add_edge(START, "retrieve")
     graph.add_edge("retrieve", SPEND_NODE)
     graph.add_edge(SPEND_NODE, END)
+    return graph
+
+
+def _answer_without_claims(state: ResearchState) -> dict[str, Any]:
+    return {"answer": f"No claim to cite for: {state['question']}", "claims": [], "citations": [], "provider": "test"}
+
+
+@default_registry.register("claimless", "1", input_model=ResearchInput, output_model=Finding)
+def make_claimless() -> StateGraph[Any, Any, Any, Any]:
+    """Retrieve, then answer with no cited claim, which the validator calls unsupported (test only)."""
+    graph = StateGraph(ResearchState, context_schema=GraphContext)
+    graph.add_node("retrieve", retrieve_node)
+    graph.add_node("answer", _answer_without_claims)
+    graph.add_edge(START, "retrieve")
+    graph.add_edge("retrieve", "answer")
+    graph.add_edge("answer", END)
     return graph

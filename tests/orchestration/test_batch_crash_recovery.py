@@ -24,8 +24,8 @@ from temporalio.client import Client
 from orchestration.activities import pool_size
 from orchestration.artifacts import LocalArtifactStore
 from orchestration.batch_client import BatchClient, BatchHandle
-from orchestration.converter import data_converter
 from orchestration.edge.batch import start_batch
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer, _free_port
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared import Tuning

@@ -4,7 +4,10 @@ Before the `batch-reduce-child` patch: the parent (reducing by itself), a shard'
 continued as new, its last run. After it: the parent with a `BatchReduce` child, that child's first
 run (continued as new) and its last run; the same child with its steps in a sliding window; and the
 parent whose child starts with the analysis (`batch-reduce-overlap`), with that child's runs, and
-its shard with two micro-batches in flight (`shard-window`).
+its shard with two micro-batches in flight (`shard-window`). Apart: a parent that stopped at its
+budget and went on after a raise (`batch-budget`), and one that reduced by itself and put the
+batch's spending in the report footer (`batch-usage-footer`, recorded by the code before
+`batch-reduce-child`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.shared import names
 from orchestration.shared.batch import BatchInput, BatchResult, ShardInput, ShardProgress
 from orchestration.workflows import BatchJobWorkflow, BatchReduceWorkflow, BatchShardWorkflow
@@ -40,6 +43,8 @@ _IDS = {
     "batch_reduce_overlap_last_run": "history-batch-v3/reduce-0",
     "batch_shard_window_first_run": "history-batch-v3/shard-0",
     "batch_shard_window_last_run": "history-batch-v3/shard-0",
+    "batch_parent_budget": "history-batch-v3-budget",
+    "batch_parent_usage_footer": "history-batch",
 }
 _WORKFLOWS = [BatchJobWorkflow, BatchShardWorkflow, BatchReduceWorkflow]
 

@@ -19,7 +19,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from orchestration.codec import EncryptionCodec, load_key_ring, new_key_ring, write_key_ring
+from orchestration.payloads.codec import EncryptionCodec, load_key_ring, new_key_ring, write_key_ring
 from orchestration.server import ServerRecord
 from tests.conftest import VENV_BIN
 from tests.orchestration.cli_jobs import CLI, cli_env

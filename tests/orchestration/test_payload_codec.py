@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from orchestration.codec import (
+from orchestration.payloads.codec import (
     DIGEST_META,
     ENCODING,
     KEY_FILE_ENV,

@@ -22,8 +22,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
 from orchestration.client import ResearchClient
-from orchestration.codec import KEY_FILE_ENV, KeyRing, PayloadDecryptError, new_key_ring, write_key_ring
-from orchestration.converter import data_converter
+from orchestration.payloads.codec import KEY_FILE_ENV, KeyRing, PayloadDecryptError, new_key_ring, write_key_ring
+from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer, ServerRecord
 from orchestration.settings import OrchestrationSettings
 from tests.conftest import make_settings

@@ -18,9 +18,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from orchestration.codec import new_key_ring, write_key_ring
-from orchestration.converter import data_converter
-from orchestration.payload_store import job_folder_name
+from orchestration.payloads.codec import new_key_ring, write_key_ring
+from orchestration.payloads.converter import data_converter
+from orchestration.payloads.store import job_folder_name
 from orchestration.server import ServerRecord
 from tests.conftest import make_settings
 from tests.orchestration.cli_jobs import cli

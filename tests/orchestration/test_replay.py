@@ -12,8 +12,8 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from orchestration.codec import new_key_ring, write_key_ring
-from orchestration.converter import data_converter
+from orchestration.payloads.codec import new_key_ring, write_key_ring
+from orchestration.payloads.converter import data_converter
 from orchestration.shared import JobInput, JobResult, names
 from orchestration.workflows import ResearchJobWorkflow
 from tests.conftest import make_settings

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.shared import JobInput, JobResult, names
 from orchestration.workflows import ResearchJobWorkflow
 from tests.conftest import make_settings

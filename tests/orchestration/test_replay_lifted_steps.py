@@ -11,10 +11,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from orchestration.converter import data_converter
+from orchestration.payloads.converter import data_converter
 from orchestration.shared import JobInput, JobResult, names
 from orchestration.workflows import ResearchJobWorkflow
-from orchestration.workflows.lifted_steps import LIFTED_STEPS_PATCH
+from orchestration.workflows.patches import LIFTED_STEPS as LIFTED_STEPS_PATCH
 from tests.conftest import make_settings
 
 HISTORY = Path(__file__).parents[1] / "histories" / "lifted_steps.json"

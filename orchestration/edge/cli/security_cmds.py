@@ -10,13 +10,13 @@ from pathlib import Path
 import typer
 
 from orchestration.client import connect
-from orchestration.codec import KEY_FILE_ENV, EncryptionCodec, load_key_ring, new_key_ring, write_key_ring
-from orchestration.codec_server import TOKEN_ENV, TOKEN_FILE_NAME, CodecServer, load_or_create_token
-from orchestration.converter import payloads_root
 from orchestration.edge.cli.context import settings as _settings
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from orchestration.errors import DurableResearchError
-from orchestration.payload_retention import prune_payloads
+from orchestration.payloads.codec import KEY_FILE_ENV, EncryptionCodec, load_key_ring, new_key_ring, write_key_ring
+from orchestration.payloads.codec_server import TOKEN_ENV, TOKEN_FILE_NAME, CodecServer, load_or_create_token
+from orchestration.payloads.converter import payloads_root
+from orchestration.payloads.retention import prune_payloads
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
 

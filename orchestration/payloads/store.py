@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +30,9 @@ from temporalio.converter import (
     StorageDriverWorkflowInfo,
 )
 
-from orchestration.codec import DIGEST_META
+from orchestration.atomic_file import write_atomic
 from orchestration.errors import DurableResearchError
+from orchestration.payloads.codec import DIGEST_META
 
 PAYLOADS_DIR = "payloads"
 UNSCOPED = "_unscoped"
@@ -86,13 +86,7 @@ class LocalStorageDriver(StorageDriver):
             path = self.root / folder / f"{digest}.bin"
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                tmp = path.with_name(f".{digest}.{os.getpid()}.{id(payload)}.tmp")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                tmp.replace(path)
+                write_atomic(path, data, mode=0o600)
             claims.append(StorageDriverClaim(claim_data={"folder": folder, "digest": digest}))
         return claims
 

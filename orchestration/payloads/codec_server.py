@@ -24,8 +24,8 @@ from pathlib import Path
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from orchestration.codec import EncryptionCodec, PayloadDecryptError, PayloadKeyError
 from orchestration.errors import DurableResearchError
+from orchestration.payloads.codec import EncryptionCodec, PayloadDecryptError, PayloadKeyError
 
 TOKEN_ENV = "DURABLE_RESEARCH_CODEC_TOKEN"
 TOKEN_FILE_NAME = "codec-token"

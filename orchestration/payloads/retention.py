@@ -1,6 +1,6 @@
 """Retention of externally stored payloads: remove the blobs of closed jobs, keep every running job's.
 
-A job's blobs live in one folder named by its workflow id (`payload_store`), so the
+A job's blobs live in one folder named by its workflow id (`store`), so the
 question "may this blob go?" is "is that workflow closed, and for how long?", answered
 by one `describe` per folder. Continue-as-new keeps the workflow id, so a running
 continuation keeps the blobs its earlier runs wrote; a workflow the server no longer
@@ -17,7 +17,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestration.payload_store import UNSCOPED, workflow_id_of
+from orchestration.payloads.store import UNSCOPED, workflow_id_of
 
 
 @dataclass

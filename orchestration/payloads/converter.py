@@ -14,8 +14,8 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, ExternalStorage
 
-from orchestration.codec import EncryptionCodec, load_key_ring
-from orchestration.payload_store import PAYLOADS_DIR, LocalStorageDriver
+from orchestration.payloads.codec import EncryptionCodec, load_key_ring
+from orchestration.payloads.store import PAYLOADS_DIR, LocalStorageDriver
 from orchestration.settings import OrchestrationSettings
 
 

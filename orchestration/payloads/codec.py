@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from orchestration.atomic_file import write_atomic
 from orchestration.errors import ConfigError, DurableResearchError
 
 if TYPE_CHECKING:
@@ -128,17 +129,7 @@ def write_key_ring(path: Path, ring: KeyRing) -> None:
     """Write atomically with mode 0600 from the first byte (never briefly world-readable)."""
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(ring.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, ring.to_json(), mode=0o600)
 
 
 class EncryptionCodec(PayloadCodec):
