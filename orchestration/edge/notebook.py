@@ -36,6 +36,7 @@ from temporalio.runtime import MetricBuffer
 from orchestration.activities import WorkerDeps
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.edge.event_widget import EventWatch
+from orchestration.edge.live_view import WaitPrompts
 from orchestration.edge.preflight import check_spec
 from orchestration.server import EmbeddedServer
 from orchestration.settings import OrchestrationSettings
@@ -189,7 +190,8 @@ async def watch_progress(
     until: Iterable[str] | Callable[[JobProgress], bool] = FINAL_PHASES,
     interval_s: float = 0.5,
 ) -> JobProgress:
-    """Show a live progress bar (subtasks done of planned; phase and current nodes as its label).
+    """Show a live progress bar (subtasks done of planned; phase and current nodes as its label)
+    and, once per wait, what the job waits for (an approval, a higher budget).
 
     Args:
         handle: the job to watch.
@@ -204,9 +206,12 @@ async def watch_progress(
 
     done: Callable[[JobProgress], bool] = until if callable(until) else functools.partial(_phase_in, frozenset(until))
     last: JobProgress | None = None
+    prompts = WaitPrompts()
     with tqdm(total=0, unit="subtask", desc="starting") as bar:
         async for progress in handle.watch(interval_s=interval_s):
             last = progress
+            for text in prompts.new(progress):
+                bar.write(text)  # above the bar, which keeps redrawing
             bar.total = max(len(progress.subtasks), 1)
             bar.n = progress.done + progress.failed
             running = [t.node for t in progress.subtasks if t.status == "running" and t.node]
@@ -295,7 +300,8 @@ async def job_timeline(handle: JobHandle) -> list[Span]:
     return sorted(spans.values(), key=lambda s: s.scheduled)
 
 
-_DECISIONS = ("approve", "reject", "revise")
+# The updates that end the approval wait, by the names the history records them under.
+_DECISIONS = (names.APPROVE_UPDATE, names.REJECT_UPDATE, names.REVISE_UPDATE)
 
 
 def _add_approval_wait(spans: dict[int, Span], decision: str, at: float) -> None:

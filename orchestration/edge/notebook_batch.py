@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.edge.batch import start_batch
+from orchestration.edge.live_view import WaitPrompts
 from orchestration.edge.notebook import Notebook
 from orchestration.shared.batch import BATCH_FINAL, BatchProgress, BatchResult, BatchSpec
 
@@ -57,15 +58,22 @@ async def watch_batch(
     until: Callable[[BatchProgress], bool] = lambda p: p.phase in BATCH_FINAL,
     interval_s: float = 0.3,
 ) -> BatchProgress:
-    """Show a progress bar until `until(progress)`; append a RateSample per look; return the last progress."""
+    """Show a progress bar (and each wait's prompt, once) until `until(progress)`; append a RateSample per look.
+
+    Returns:
+        The last progress.
+    """
     from tqdm.auto import tqdm
 
     start = samples[-1].t if samples else 0.0
     began = time.monotonic() - start
     progress = await handle.progress()
+    prompts = WaitPrompts()
     with tqdm(total=progress.total, desc=handle.job_id, unit="doc") as bar:
         while True:
             progress = await handle.progress()
+            for text in prompts.new(progress):
+                bar.write(text)  # above the bar, which keeps redrawing
             at = round(time.monotonic() - began, 2)
             p = progress
             samples.append(RateSample(t=at, done=p.done, failed=p.failed, phase=p.phase, paused=p.paused))

@@ -21,7 +21,6 @@ from orchestration.activities.manifest import ManifestSummary
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.client import JobEndedError, connect
 from orchestration.edge.batch import check_batch, new_batch_id, start_batch
-from orchestration.edge.cli.batch_view import reduce_line
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_cmds import _clean_errors, _deps, _sdk_logs_to_file
@@ -30,7 +29,6 @@ from orchestration.edge.cli.job_support import (
     MAX_COST,
     MAX_MODEL_CALLS,
     MAX_TOKENS,
-    RAISE_HINT,
     budget_fields,
     load_graphs,
     model_choice,
@@ -38,6 +36,7 @@ from orchestration.edge.cli.job_support import (
 )
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from orchestration.edge.env import Environment
+from orchestration.edge.live_view import WaitPrompts
 from orchestration.settings import OrchestrationSettings
 from orchestration.shared.batch import BatchProgress, BatchResult, BatchSpec
 from orchestration.shared.spec import check_job_id
@@ -139,23 +138,14 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)  # fmt: skip
     task = bar.add_task("analysing", total=None, rate="")
-    told, told_budget, told_reduce = False, False, False
+    prompts = WaitPrompts()
     with Live(bar, console=console, refresh_per_second=4):
         async for p in handle.watch(interval_s=0.5):
             label = f"{p.phase}{' (paused)' if p.paused else ''}"
             rate = f"{p.docs_per_s:.1f} docs/s" if p.docs_per_s else ""
             bar.update(task, description=label, completed=p.done + p.failed, total=p.total, rate=rate)
-            if p.phase == "awaiting_approval" and not told:
-                told = True
-                console.print(
-                    f"Waiting for approval: durable-research approve {p.job_id} (or reject, or revise --notes ...)"
-                )
-            if p.phase == "awaiting_budget" and not told_budget:
-                console.print(f"Budget reached ({p.budget_note}): {RAISE_HINT.format(job=p.job_id)}", highlight=False)
-            told_budget = p.phase == "awaiting_budget"
-            if p.reduce is not None and p.reduce.error is not None and not told_reduce:
-                told_reduce = True
-                console.print(reduce_line(p.job_id, p.reduce), highlight=False)
+            for text in prompts.new(p):
+                console.print(text, markup=False, highlight=False)
 
 
 def _print_result(result: BatchResult, root: Path, as_json: bool) -> None:

@@ -11,8 +11,8 @@ from rich.table import Table
 from temporalio.client import Client
 
 from orchestration.batch_client import BatchClient, BatchHandle
-from orchestration.edge.cli.job_support import RAISE_HINT
 from orchestration.edge.cli.output import console, emit_json, fail
+from orchestration.edge.live_view import RAISE_HINT, reduce_failed_prompt
 from orchestration.shared.batch import ReduceProgress
 from orchestration.shared.doc_record import DocRecord
 from orchestration.shared.usage import Usage
@@ -56,11 +56,7 @@ async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: 
 def reduce_line(job: str, r: ReduceProgress) -> str:
     """The reduce tree in one line; a tree that failed during the analysis, with what to do about it."""
     if r.error is not None:
-        return (
-            f"reduce failed: {r.error}. The analysis goes on and keeps its results; the batch fails when it "
-            f"ends. Stop it now with `durable-research cancel {job}`; a new batch with --reuse {job} skips "
-            "the documents already analysed."
-        )
+        return reduce_failed_prompt(job, r.error)
     steps = f"{r.groups} step" + ("s" if r.groups != 1 else "")
     line = f"reduce: level {r.level} ({steps}); {r.steps} done in all, {r.running} running"
     if r.waiting:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.console import Group
-from rich.live import Live
 from rich.markdown import Markdown
 from rich.spinner import Spinner
 from rich.table import Table
@@ -18,13 +16,13 @@ from rich.text import Text
 from temporalio.client import WorkflowFailureError
 
 from orchestration.client import JobEndedError, JobHandle, ResearchClient, failure_reason
-from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
+from orchestration.edge.cli.output import bad_input, console, emit_json, fail
+from orchestration.edge.live_view import RAISE_HINT
 from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import PROVIDERS, QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery
 from reasoning import GraphRegistry, default_registry
 from reasoning.tools import ToolRegistry, default_tools
 
-RAISE_HINT = "raise it with `durable-research budget {job} --max-tokens N` (or --max-cost, --max-model-calls)"
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
 
@@ -165,45 +163,11 @@ def progress_view(progress: JobProgress, link: str | None) -> Group:
     return Group(*parts)
 
 
-def approval_hint(job_id: str) -> str:
-    return (
-        f"Waiting for approval. In another terminal run:\n  durable-research approve "
-        f"{job_id}   (or reject {job_id}, or revise {job_id} --notes ...)"
-    )
-
-
 def question_hint(job_id: str, subtask_id: str, prompt: str) -> str:
     return (
         f"Subtask {subtask_id} asks: {prompt}\n  answer it with: durable-research answer {job_id} "
         f'"..." --subtask {subtask_id}'
     )
-
-
-def budget_hint(job_id: str, note: str | None) -> str:
-    return f"Budget reached ({note}). In another terminal, " + RAISE_HINT.format(job=job_id)
-
-
-async def watch_progress(handle: JobHandle, *, live: bool) -> None:
-    """The live view by polling progress (each running subtask's node from its heartbeat).
-
-    `run` follows the event stream instead (`run_view.follow_run`); this is its fallback.
-    """
-    told, told_budget = False, False
-    with Live(console=console, refresh_per_second=4, transient=False) if live else contextlib.nullcontext() as view:
-        async for progress in handle.watch(interval_s=0.5):
-            if view is not None:
-                view.update(progress_view(progress, handle.ui_link))
-            out = console if live else err_console  # Live redraws stdout; JSON mode keeps stdout for the result
-            if progress.phase == "awaiting_approval" and not told:
-                told = True
-                out.print(approval_hint(handle.job_id))
-            if progress.phase == "awaiting_budget" and not told_budget:
-                told_budget = True
-                out.print(budget_hint(handle.job_id, progress.budget_note))
-            elif progress.phase != "awaiting_budget":
-                told_budget = False
-    if live:
-        console.print()
 
 
 def report_location(result: JobResult, client: ResearchClient) -> Path | None:

@@ -24,9 +24,10 @@ from rich.live import Live
 from rich.text import Text
 
 from orchestration.client import JobHandle
-from orchestration.edge.cli.job_support import approval_hint, budget_hint, progress_view, watch_progress
+from orchestration.edge.cli.job_support import progress_view
 from orchestration.edge.cli.output import console, err_console
 from orchestration.edge.event_view import event_line, tally_line
+from orchestration.edge.live_view import WaitPrompts
 from orchestration.job_stream import JobStream, StreamGap
 from orchestration.shared.events import EventTally, JobEvent
 from orchestration.shared.messages import JobProgress
@@ -77,7 +78,7 @@ async def follow_run(handle: JobHandle, stream: JobStream, *, live: bool) -> Run
         What the view showed; None when the stream could not be read and progress was polled.
     """
     view = RunView(handle)
-    prompts = _Prompts(handle.job_id, live)
+    prompts = WaitPrompts()
     try:
         with Live(console=console, refresh_per_second=4, transient=False) if live else contextlib.nullcontext() as out:
             view.progress = await handle.progress(heartbeats=False)
@@ -86,7 +87,7 @@ async def follow_run(handle: JobHandle, stream: JobStream, *, live: bool) -> Run
                     continue
                 if view.apply(item.event):
                     view.progress = await handle.progress(heartbeats=False)
-                    prompts.check(view.progress)
+                    _tell(prompts, view.progress, live=live)
                 if out is not None:
                     out.update(view.render())
             view.progress = await handle.progress(heartbeats=False)
@@ -101,20 +102,22 @@ async def follow_run(handle: JobHandle, stream: JobStream, *, live: bool) -> Run
     return view
 
 
-class _Prompts:
-    """Say once per wait what the user must do: approve, or raise the budget."""
+async def watch_progress(handle: JobHandle, *, live: bool) -> None:
+    """The live view by polling progress (each running subtask's node from its heartbeat).
 
-    def __init__(self, job_id: str, live: bool) -> None:
-        self.job_id, self.live = job_id, live
-        self.told_approval = self.told_budget = False
+    `follow_run` falls back to this when the job's event stream cannot be read.
+    """
+    prompts = WaitPrompts()
+    with Live(console=console, refresh_per_second=4, transient=False) if live else contextlib.nullcontext() as view:
+        async for progress in handle.watch(interval_s=0.5):
+            if view is not None:
+                view.update(progress_view(progress, handle.ui_link))
+            _tell(prompts, progress, live=live)
+    if live:
+        console.print()
 
-    def check(self, progress: JobProgress) -> None:
-        out = console if self.live else err_console  # JSON mode keeps stdout for the result
-        if progress.phase == "awaiting_approval" and not self.told_approval:
-            self.told_approval = True
-            out.print(approval_hint(self.job_id))
-        if progress.phase == "awaiting_budget" and not self.told_budget:
-            self.told_budget = True
-            out.print(budget_hint(self.job_id, progress.budget_note))
-        elif progress.phase != "awaiting_budget":
-            self.told_budget = False
+
+def _tell(prompts: WaitPrompts, progress: JobProgress, *, live: bool) -> None:
+    out = console if live else err_console  # Live redraws stdout; JSON mode keeps stdout for the result
+    for text in prompts.new(progress):
+        out.print(text, markup=False, highlight=False)
