@@ -82,16 +82,12 @@ class BatchHandle:
                 p.reduce = await reducer
             except Exception:  # it ended between the two queries: the parent's next answer says how
                 p.reduce = None
-        for sid, live in zip(p.running_ids, lives, strict=True):
+        for live in lives:
             if not isinstance(live, ShardProgress):
                 continue  # the shard finished between the two queries
-            shard = p.shards[live.index]
-            c = live.counters
             # The parent holds what finished runs did (zero before a shard's first run ends).
-            shard.done, shard.reused = shard.done + c.done, shard.reused + c.reused
-            if "/retry-" not in sid:  # a retry pass's failures are counted when it ends
-                shard.failed += c.failed
-            p.usage += c.usage  # a running shard's spending is not yet in the parent's sum
+            p.shards[live.index].count(live.counters, retry=live.retry, finished=False)
+            p.usage += live.counters.usage  # a running shard's spending is not yet in the parent's sum
             # A worker from before windows does not say: one micro-batch in flight per shard.
             p.running += live.running if live.running is not None else min(live.end - live.cursor, live.micro_batch)
         p.done, p.failed, p.reused = (sum(getattr(sh, k) for sh in p.shards) for k in ("done", "failed", "reused"))

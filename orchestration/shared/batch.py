@@ -115,6 +115,21 @@ class ShardState(BaseModel):
     cursor: int | None = Field(default=None, description="Where a run stopped by the budget left off.")
     parts: int = Field(default=0, description="Runs the budget stopped before the slice's end.")
 
+    def count(self, run: ShardCounters, *, retry: bool, finished: bool) -> None:
+        """Add a shard run's counters to the slice's: the one rule the batch workflow (a run that
+        ended) and the client (a run still going, from its query) both follow.
+
+        Counts add up: from zero on a first run, past the cursor after a budget stop. A retry
+        pass runs the slice's failed documents again: once it ends its failures replace the
+        slice's; while it runs the slice's failures still stand, so it adds none.
+        """
+        self.done, self.reused, self.chunks = self.done + run.done, self.reused + run.reused, self.chunks + run.chunks
+        self.usage += run.usage
+        if not retry:
+            self.failed += run.failed
+        elif finished:
+            self.failed = run.failed
+
 
 class ShardInput(BaseModel):
     job_id: str
@@ -160,6 +175,7 @@ class ShardProgress(BaseModel):
     counters: ShardCounters
     micro_batch: int = 1
     running: int | None = Field(default=None, description="Documents in flight (None: a shard from before windows).")
+    retry: bool = Field(default=False, description="A retry pass over the slice's failed documents.")
 
 
 class DocBatchRequest(BaseModel):

@@ -127,7 +127,7 @@ class BatchShardWorkflow:
         s = self._in
         return ShardProgress(
             index=s.index, start=s.start, end=s.end, cursor=s.cursor, paused=s.paused, graph=s.graph,
-            counters=s.counters, micro_batch=s.micro_batch, running=max(self._next - s.cursor, 0),
+            counters=s.counters, micro_batch=s.micro_batch, running=max(self._next - s.cursor, 0), retry=s.retry,
         )  # fmt: skip
 
 

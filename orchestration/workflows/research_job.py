@@ -3,6 +3,13 @@
 Ingest -> plan -> subtasks (bounded parallelism, partial failure tolerated) -> validate
 (unsupported findings go back once) -> write -> approval wait on a durable timer ->
 publish saga. Every side effect is an activity; this module only decides.
+
+Longer than the house's ~450 lines on purpose: it is one workflow class, and Temporal's
+updates, signals, queries and their validators (about half of it) must be methods of that
+class. What is not the lifecycle itself already lives apart: the subtask rounds
+(`subtasks.py`), tool steps and questions lifted out of graphs (`lifted_steps.py`), the
+publish saga (`publish.py`), the budget gate (`budget_gate.py`) and the activity options
+(`options.py`).
 """
 
 from __future__ import annotations

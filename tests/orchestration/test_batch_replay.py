@@ -72,8 +72,8 @@ class _ReduceFirst(BatchJobWorkflow):
         return await super().run(inp)
 
     async def _lifecycle(self) -> None:
-        await self._reduce()
-        await self._analyse(self._s.shards, retry=False)
+        await self._reduce_in_parent()
+        await self._shards.analyse(self._s.shards, retry=False)
 
 
 async def _refused(parent: type, stem: str, home: Path, shard: type = BatchShardWorkflow) -> None:
@@ -98,8 +98,8 @@ class _ReducesItself(BatchJobWorkflow):
     async def run(self, inp: BatchInput) -> BatchResult:
         return await super().run(inp)
 
-    async def _reduce_in_child(self) -> None:
-        await self._reduce()
+    async def _reduce_tree(self) -> None:
+        await self._reduce_in_parent()
 
 
 async def test_bounded_parent_refuses_the_parent_reducing_itself(tmp_path: Path) -> None:
