@@ -11,13 +11,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import CancelledError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from orchestration.client import JobClosedError, JobEndedError, JobExistsError, failure_reason
+from orchestration.client import BaseHandle, JobExistsError, JobHandle, ResearchClient, failure_reason
 from orchestration.shared import names
 from orchestration.shared.batch import (
     BATCH_FINAL,
@@ -30,8 +28,7 @@ from orchestration.shared.batch import (
     ReduceProgress,
     ShardProgress,
 )
-from orchestration.shared.messages import Decision, TaskQueues, Tuning
-from orchestration.shared.usage import BudgetChange
+from orchestration.shared.messages import TaskQueues, Tuning
 
 _ENDED_BADLY = (WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.TIMED_OUT, WorkflowExecutionStatus.TERMINATED)
 
@@ -64,13 +61,17 @@ class BatchClient:
         return BatchHandle(self.client, self.client.get_workflow_handle(job_id, result_type=BatchResult))
 
 
-class BatchHandle:
-    """One batch: live progress, pause/resume/retry/swap, approval, cancellation, result."""
+class BatchHandle(BaseHandle[BatchProgress, BatchResult, BatchState]):
+    """One batch: live progress over its shards and reduce tree, pause/resume/retry/swap
+    (approval, budget, cancellation and the result are BaseHandle's)."""
+
+    kind = "batch"
+    _progress_type = BatchProgress
+    _state_type = BatchState
 
     def __init__(self, client: Client, handle: WorkflowHandle[Any, BatchResult]) -> None:
+        super().__init__(handle)
         self.client = client
-        self.handle = handle
-        self.job_id = handle.id
 
     async def progress(self) -> BatchProgress:
         """The parent's counts plus each running shard's live counters, the reduce child's view, rate and ETA."""
@@ -132,23 +133,6 @@ class BatchHandle:
                 return
             await asyncio.sleep(interval_s)
 
-    async def closed(self) -> bool:
-        desc = await self.handle.describe()
-        return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
-
-    async def state(self) -> BatchState:
-        return await self.handle.query(names.STATE_QUERY, result_type=BatchState)
-
-    async def _update(self, name: str, arg: BaseModel | None, result_type: type[Any]) -> Any:
-        try:
-            if arg is None:
-                return await self.handle.execute_update(name, result_type=result_type)
-            return await self.handle.execute_update(name, arg, result_type=result_type)
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise JobClosedError(f"batch {self.job_id} has already ended; it no longer takes '{name}'") from None
-            raise
-
     async def pause(self) -> BatchProgress:
         return await self._update(names.PAUSE_UPDATE, None, BatchProgress)
 
@@ -161,33 +145,14 @@ class BatchHandle:
     async def swap_graph(self, graph: str) -> int:
         return await self._update(names.SWAP_GRAPH_UPDATE, BatchSwap(graph=graph), int)
 
-    async def approve(self, by: str = "cli", notes: str = "") -> BatchProgress:
-        return await self._update(names.APPROVE_UPDATE, Decision(by=by, notes=notes), BatchProgress)
 
-    async def raise_budget(self, change: BudgetChange) -> BatchProgress:
-        """New limits (each above what is spent); a batch awaiting_budget goes on."""
-        return await self._update(names.RAISE_BUDGET_UPDATE, change, BatchProgress)
+async def lookup(client: ResearchClient, job_id: str) -> JobHandle | BatchHandle:
+    """The handle of `job_id`, a research job's or a batch's (one describe).
 
-    async def reject(self, by: str = "cli", notes: str = "") -> BatchProgress:
-        return await self._update(names.REJECT_UPDATE, Decision(by=by, notes=notes), BatchProgress)
-
-    async def revise(self, by: str = "cli", notes: str = "") -> BatchProgress:
-        """Re-run the final reduce step with `notes`; the batch waits for approval again."""
-        return await self._update(names.REVISE_UPDATE, Decision(by=by, notes=notes), BatchProgress)
-
-    async def cancel(self) -> None:
-        await self.handle.cancel()
-
-    async def result(self) -> BatchResult:
-        """The final result; a failed or cancelled batch raises JobEndedError (state None)."""
-        try:
-            return await self.handle.result()
-        except WorkflowFailureError as err:
-            what = "cancelled" if isinstance(err.cause, CancelledError) else "failed"
-            raise JobEndedError(f"batch {self.job_id} {what}: {failure_reason(err)}", None) from err
-
-
-async def is_batch(client: Client, job_id: str) -> bool:
-    """True when `job_id` names a batch (the CLI's status and cancel serve both kinds)."""
-    desc = await client.get_workflow_handle(job_id).describe()
-    return desc.workflow_type == names.BATCH_WORKFLOW
+    Raises:
+        RPCError: NOT_FOUND for an id that names no workflow.
+    """
+    desc = await client.client.get_workflow_handle(job_id).describe()
+    if desc.workflow_type == names.BATCH_WORKFLOW:
+        return BatchClient(client.client, queues=client.queues, tuning=client.tuning).attach(job_id)
+    return client.attach(job_id)

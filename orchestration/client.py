@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -251,13 +251,102 @@ class ResearchClient:
         return out
 
 
-class JobHandle:
-    """One job: queries, updates, cancellation and its result."""
+_Progress = TypeVar("_Progress", bound=BaseModel)
+_Result = TypeVar("_Result", bound=BaseModel)
+_State = TypeVar("_State", bound=BaseModel)
 
-    def __init__(self, owner: ResearchClient, handle: WorkflowHandle[Any, JobResult]) -> None:
-        self._owner = owner
+
+class BaseHandle(Generic[_Progress, _Result, _State]):
+    """What a research job's handle and a batch's share: the decisions, the budget, cancel, the result.
+
+    Both workflows answer the same progress and state queries and take the same approve,
+    reject, revise and raise_budget updates, so a caller that holds either kind (the CLI's
+    `approve JOB`, the MCP tools) calls these without asking which it has. Subclasses set
+    `kind` (how messages name it) and the models their workflow answers with.
+    """
+
+    kind = "job"
+    _progress_type: type[Any] = BaseModel
+    _state_type: type[Any] = BaseModel
+
+    def __init__(self, handle: WorkflowHandle[Any, _Result]) -> None:
         self.handle = handle
         self.job_id = handle.id
+
+    async def progress(self) -> _Progress:
+        """The workflow's progress with what only the running activities or children know."""
+        raise NotImplementedError
+
+    async def query_progress(self) -> _Progress:
+        """The workflow's own answer to the progress query (one round trip; needs a worker)."""
+        return await self.handle.query(names.PROGRESS_QUERY, result_type=self._progress_type)
+
+    async def state(self) -> _State:
+        return await self.handle.query(names.STATE_QUERY, result_type=self._state_type)
+
+    async def closed(self) -> bool:
+        desc = await self.handle.describe()
+        return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+    async def _update(self, name: str, arg: BaseModel | None, result_type: type[Any]) -> Any:
+        """Run an update; a workflow that already closed gets a clear error instead of an RPC one."""
+        try:
+            if arg is None:
+                return await self.handle.execute_update(name, result_type=result_type)
+            return await self.handle.execute_update(name, arg, result_type=result_type)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise JobClosedError(
+                    f"{self.kind} {self.job_id} has already ended; it no longer takes '{name}'. "
+                    f"`durable-research result {self.job_id}` shows how it ended."
+                ) from None
+            raise
+
+    async def approve(self, *, by: str = "cli", notes: str = "") -> _Progress:
+        """Approve the report waiting for approval; it is then published.
+
+        Keyword-only: an earlier `approve(by, notes)` took the decider first, so a positional call
+        fails loudly rather than recording a name as notes."""
+        return await self._update(names.APPROVE_UPDATE, Decision(by=by, notes=notes), self._progress_type)
+
+    async def reject(self, *, by: str = "cli", notes: str = "") -> _Progress:
+        """Reject the report waiting for approval; nothing is published."""
+        return await self._update(names.REJECT_UPDATE, Decision(by=by, notes=notes), self._progress_type)
+
+    async def revise(self, notes: str, *, by: str = "cli") -> _Progress:
+        """Send the report back with `notes` (a batch: its final reduce step); it waits for approval again."""
+        return await self._update(names.REVISE_UPDATE, Decision(by=by, notes=notes), self._progress_type)
+
+    async def raise_budget(self, change: BudgetChange) -> _Progress:
+        """New budget limits (each above what is spent); a workflow awaiting_budget goes on."""
+        return await self._update(names.RAISE_BUDGET_UPDATE, change, self._progress_type)
+
+    async def cancel(self) -> None:
+        await self.handle.cancel()
+
+    async def result(self) -> _Result:
+        """The final result; a failed or cancelled one raises JobEndedError (with the job's state when it has one)."""
+        try:
+            return await self.handle.result()
+        except WorkflowFailureError as err:
+            what = "cancelled" if isinstance(err.cause, CancelledError) else "failed"
+            state = await self._ended_state()
+            raise JobEndedError(f"{self.kind} {self.job_id} {what}: {failure_reason(err)}", state) from err
+
+    async def _ended_state(self) -> JobState | None:
+        """What JobEndedError carries: None unless the workflow keeps a research job's state."""
+        return None
+
+
+class JobHandle(BaseHandle[JobProgress, JobResult, JobState]):
+    """One research job: live subtask nodes, answers, graph swaps, added subtasks, its report and link."""
+
+    _progress_type = JobProgress
+    _state_type = JobState
+
+    def __init__(self, owner: ResearchClient, handle: WorkflowHandle[Any, JobResult]) -> None:
+        super().__init__(handle)
+        self._owner = owner
 
     @property
     def ui_link(self) -> str | None:
@@ -273,11 +362,11 @@ class JobHandle:
                 False when the caller knows them from the event stream.
         """
         if not heartbeats:
-            return await self.handle.query(names.PROGRESS_QUERY, result_type=JobProgress)
+            return await self.query_progress()
         return await self._progress(None)
 
     async def _progress(self, desc: WorkflowExecutionDescription | None) -> JobProgress:
-        progress = await self.handle.query(names.PROGRESS_QUERY, result_type=JobProgress)
+        progress = await self.query_progress()
         if progress.running:
             beats = await self._heartbeats(desc or await self.handle.describe())
             for task in progress.subtasks:
@@ -318,33 +407,11 @@ class JobHandle:
                 return
             await asyncio.sleep(interval_s)
 
-    async def closed(self) -> bool:
-        desc = await self.handle.describe()
-        return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
-
-    async def state(self) -> JobState:
-        return await self.handle.query(names.STATE_QUERY, result_type=JobState)
-
-    async def _update(self, name: str, arg: BaseModel, result_type: type[Any]) -> Any:
-        """Run an update; a job that already closed gets a clear error instead of an RPC one."""
+    async def _ended_state(self) -> JobState | None:
         try:
-            return await self.handle.execute_update(name, arg, result_type=result_type)
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise JobClosedError(
-                    f"job {self.job_id} has already ended; it no longer takes '{name}'. "
-                    f"`durable-research result {self.job_id}` shows how it ended."
-                ) from None
-            raise
-
-    async def approve(self, by: str = "cli", notes: str = "") -> JobProgress:
-        return await self._update(names.APPROVE_UPDATE, Decision(by=by, notes=notes), JobProgress)
-
-    async def reject(self, by: str = "cli", notes: str = "") -> JobProgress:
-        return await self._update(names.REJECT_UPDATE, Decision(by=by, notes=notes), JobProgress)
-
-    async def revise(self, notes: str, by: str = "cli") -> JobProgress:
-        return await self._update(names.REVISE_UPDATE, Decision(by=by, notes=notes), JobProgress)
+            return await self.state()
+        except Exception:  # no worker to answer the query: report without the state
+            return None
 
     async def answer(self, answer: str, subtask_id: str | None = None, by: str = "cli") -> JobProgress:
         """Answer the question a subtask's graph is waiting on (the only one, or `subtask_id`'s)."""
@@ -358,26 +425,6 @@ class JobHandle:
 
     async def add_subtask(self, kind: str, question: str) -> SubtaskRef:
         return await self._update(names.ADD_SUBTASK_UPDATE, AddSubtask(kind=kind, question=question), SubtaskRef)
-
-    async def raise_budget(self, change: BudgetChange) -> JobProgress:
-        """New budget limits (each above what is spent); a job awaiting_budget resumes."""
-        return await self._update(names.RAISE_BUDGET_UPDATE, change, JobProgress)
-
-    async def cancel(self) -> None:
-        await self.handle.cancel()
-
-    async def result(self) -> JobResult:
-        """The final result; a failed or cancelled job raises JobEndedError with its state."""
-        try:
-            return await self.handle.result()
-        except WorkflowFailureError as err:
-            state = None
-            try:
-                state = await self.state()
-            except Exception:  # no worker to answer the query: report without the state
-                state = None
-            what = "cancelled" if isinstance(err.cause, CancelledError) else "failed"
-            raise JobEndedError(f"job {self.job_id} {what}: {failure_reason(err)}", state) from err
 
     def report_markdown(self, key: str) -> str:
         if self._owner.artifacts is None:

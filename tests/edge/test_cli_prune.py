@@ -41,7 +41,7 @@ async def test_prune_removes_a_closed_jobs_state_and_keeps_a_running_ones(
         assert (home / "artifacts" / published_key(done.job_id)).exists()  # the output stays
 
         # The running job is untouched: approved now, it publishes from its own state.
-        await waiting.approve("ok")
+        await waiting.approve(by="ok")
         assert (await waiting.result()).status == "completed"
 
     again = cli(home, "prune", "--older-than", "30", "--json", TEMPORAL_ADDRESS=temporal_server.address)

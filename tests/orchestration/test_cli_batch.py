@@ -28,6 +28,9 @@ def test_batch_runs_reports_and_status_shows_it(tmp_path: Path) -> None:
         assert "12 of 12 documents analysed with `extract-claims@1`" in report
         status = cli_json(home, "status", "cli-batch")
         assert (status["phase"], status["closed"], status["done"]) == ("completed", True, 12)
+        again = cli_json(home, "result", "cli-batch")  # `result` serves a batch as `status` does
+        assert (again["status"], again["done"]) == ("completed", 12)
+        assert Path(again["report_path"]).read_text() == report
         refused = cli(home, "batch", "pause", "cli-batch")
         assert refused.returncode == 1 and "has already ended" in refused.stderr
         assert "Traceback" not in refused.stderr

@@ -26,6 +26,8 @@ INTERNAL = {
     "orchestration.activities.doc_pool:PoolUnavailable",
     # The workflow catches it and ends the job as budget_exceeded.
     "orchestration.workflows.budget_gate:BudgetSpent",
+    # The batch workflow catches it, compensates and fails with a non-retryable ApplicationError.
+    "orchestration.workflows.batch_shards:BatchFailed",
     # The subtask step catches it and fails the subtask with the message.
     "orchestration.workflows.lifted_steps:TooManySteps",
     # fetch_url catches it and hands its message to the model as the tool's answer.

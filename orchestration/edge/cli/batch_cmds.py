@@ -1,63 +1,98 @@
-"""`batch SOURCE...` (run a graph over every document, reduce, approve, publish) and
-`batch pause|resume|retry-failed|swap-graph JOB`; `status` and `cancel` serve batches too (batch_view).
+"""`batch`: `batch run SOURCE...` runs a graph over every document, reduces, approves, publishes;
+`batch pause|resume|retry-failed|swap-graph JOB` steer a running batch. `status`, `result`,
+`cancel`, `approve`, `reject`, `revise` and `budget` serve batches too (job_cmds).
 
-`batch` takes sources as arguments, so its actions are recognised by their first word: a
-folder named like an action is given as `./pause`.
+`batch SOURCE...` (without `run`) is how batches were first started and still works: a first
+word that names no sub-command runs `run` (`_RunByDefault`), so a folder named like one is given
+as `./pause`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 from pydantic import ValidationError
 from rich.live import Live
-from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperGroup
 
 from orchestration.activities import WorkerDeps
 from orchestration.activities.manifest import ManifestSummary
 from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.client import JobEndedError, connect
 from orchestration.edge.batch import check_batch, new_batch_id, start_batch
+from orchestration.edge.cli.batch_view import print_batch_result
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
-from orchestration.edge.cli.job_cmds import _clean_errors, _deps, _sdk_logs_to_file
 from orchestration.edge.cli.job_support import (
     BUDGET_WAIT_S,
     MAX_COST,
     MAX_MODEL_CALLS,
     MAX_TOKENS,
+    MODEL,
     budget_fields,
+    given,
     load_graphs,
     model_choice,
     pydantic_problems,
+    spec_default,
 )
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
+from orchestration.edge.cli.runner import clean_errors, sdk_logs_to_file, worker_deps
 from orchestration.edge.env import Environment
 from orchestration.edge.live_view import WaitPrompts
 from orchestration.settings import OrchestrationSettings
-from orchestration.shared.batch import BatchProgress, BatchResult, BatchSpec
+from orchestration.shared.batch import BatchProgress, BatchSpec
 from orchestration.shared.spec import check_job_id
 from orchestration.worker import WorkerGroup, build_workers
 from reasoning import GraphRegistry
 
 ACTIONS = ("pause", "resume", "retry-failed", "swap-graph")
+_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+_BATCH_ID = typer.Argument(None, metavar="JOB", help="The batch id.", show_default=False)
 
 
-def batch(
+class _RunByDefault(TyperGroup):
+    """`batch SOURCE... [OPTIONS]` is `batch run SOURCE... [OPTIONS]`: the form users, scripts and
+    notebooks have always typed, so it must keep working now that `batch` has sub-commands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+batch_app = typer.Typer(
+    cls=_RunByDefault,
+    help="Batches: one graph over every document of some sources, reduced into one report. "
+    "`batch SOURCE...` is `batch run SOURCE...`.",
+)
+
+
+def _approve_default() -> str:
+    return "wait" if spec_default(BatchSpec, "approval").required else "auto"
+
+
+@batch_app.command("run")
+def run(
     ctx: typer.Context,
-    sources: list[str] = typer.Argument(
-        None, help="Folders, files, pkgdocs:PKG or manifest:FILE; or an action: pause|resume|retry-failed JOB."
+    sources: list[str] = typer.Argument(None, help="Folders, files, pkgdocs:PKG or manifest:FILE."),
+    graph: str | None = typer.Option(
+        None, "--graph", help=f"Per-document graph, name@version ({spec_default(BatchSpec, 'graph')})."
     ),
-    graph: str | None = typer.Option(None, "--graph", help="Per-document graph, name@version (summarize@1)."),
-    reduce_graph: str = typer.Option("synthesize@1", "--reduce-graph", help="Reduce graph, name@version."),
-    question: str = typer.Option("", "--question", help="Asked of every document and of the reduction."),
-    model: str = typer.Option("extractive", "--model", help="extractive, fake, openai or openai:MODEL."),
-    parallelism: int = typer.Option(4, "--parallelism", help="Shards running at once."),
+    reduce_graph: str | None = typer.Option(
+        None, "--reduce-graph", help=f"Reduce graph, name@version (default: {spec_default(BatchSpec, 'reduce_graph')})."
+    ),
+    question: str | None = typer.Option(None, "--question", help="Asked of every document and of the reduction."),
+    model: str | None = MODEL,
+    parallelism: int | None = typer.Option(
+        None, "--parallelism", help=f"Shards running at once (default: {spec_default(BatchSpec, 'parallelism')})."
+    ),
     job_id: str | None = typer.Option(None, "--job-id", help="Batch id (default: batch-<hex>)."),
-    approve: Literal["auto", "wait"] = typer.Option("auto", "--approve", help="auto: publish at once; wait: ask."),
+    approve: Literal["auto", "wait"] | None = typer.Option(
+        None, "--approve", help=f"auto: publish at once; wait: ask (default: {_approve_default()})."
+    ),
     reuse: str | None = typer.Option(None, "--reuse", help="Reuse results of an earlier batch for equal content."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
     detach: bool = typer.Option(False, "--detach", help="Start and return; a `worker` runs it."),
@@ -65,31 +100,31 @@ def batch(
     max_cost: float | None = MAX_COST,
     max_model_calls: int | None = MAX_MODEL_CALLS,
     budget_wait_s: float | None = BUDGET_WAIT_S,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = _JSON,
 ) -> None:
     """Run a graph over every document of the sources, reduce the results into one report."""
     sources = list(sources or [])
-    if sources and sources[0] in ACTIONS:
-        _action(ctx, sources, graph, as_json)
+    if sources and sources[0] in ACTIONS:  # `batch --json pause JOB`: an option came before the action
+        _action(ctx, sources[0], sources[1:], graph, as_json)
         return
     if not sources:
         bad_input("give at least one SOURCE: a folder, a file, pkgdocs:PACKAGE or manifest:FILE")
     try:
         if job_id is not None:
             check_job_id(job_id)
-        spec = BatchSpec.model_validate(
-            {
-                "graph": graph or "summarize@1", "reduce_graph": reduce_graph, "question": question,
-                "model": model_choice(model).model_dump(), "parallelism": parallelism, "reuse_job": reuse,
-                "approval": {"required": approve == "wait"},
-                "budget": budget_fields(max_tokens, max_cost, max_model_calls, budget_wait_s),
-            }
+        chosen = given(
+            graph=graph, reduce_graph=reduce_graph, question=question, parallelism=parallelism, reuse_job=reuse,
+            model=model_choice(model).model_dump() if model is not None else None,
+            approval={"required": approve == "wait"} if approve is not None else None,
         )  # fmt: skip
+        spec = BatchSpec.model_validate(
+            chosen | {"budget": budget_fields(max_tokens, max_cost, max_model_calls, budget_wait_s)}
+        )
     except ValidationError as exc:
         bad_input("invalid batch: " + pydantic_problems(exc))
     except ValueError as exc:
         bad_input(str(exc))
-    _clean_errors(_batch)(env(ctx), spec, sources, job_id, graphs_from, detach, as_json)
+    clean_errors(_batch)(env(ctx), spec, sources, job_id, graphs_from, detach, as_json)
 
 
 async def _batch(
@@ -99,7 +134,7 @@ async def _batch(
     settings = environment.orchestration
     registry = load_graphs(graphs)
     home = settings.home.expanduser().resolve()
-    deps = _deps(environment, home, registry)
+    deps = worker_deps(environment, home, registry)
     job_id = job_id or new_batch_id()
     check_batch(spec, registry, job_id, deps.artifacts)  # before the server or anything else starts
     client = await connect(settings)
@@ -108,7 +143,7 @@ async def _batch(
         handle, summary = await _start(batches, spec, sources, deps, registry, job_id)
         emit_json({"job_id": handle.job_id, "documents": summary.total}) if as_json else console.print(handle.job_id)
         return
-    _sdk_logs_to_file(home / "worker.log")
+    sdk_logs_to_file(home / "worker.log")
     workers = build_workers(client, deps, queues=batches.queues, settings=environment.worker, warm_pool=True)
     async with WorkerGroup(workers):
         handle, summary = await _start(batches, spec, sources, deps, registry, job_id)
@@ -119,7 +154,7 @@ async def _batch(
             result = await handle.result()
         except JobEndedError as exc:
             fail(f"{exc}\nThe worker's log: {home / 'worker.log'}")
-    _print_result(result, deps.artifacts.root, as_json)
+    print_batch_result(result, deps.artifacts.root, as_json)
 
 
 async def _start(
@@ -148,33 +183,47 @@ async def _watch(handle: BatchHandle, *, live: bool) -> None:
                 console.print(text, markup=False, highlight=False)
 
 
-def _print_result(result: BatchResult, root: Path, as_json: bool) -> None:
-    path = root / result.report.key if result.report else None
-    if as_json:
-        emit_json(result.model_dump(mode="json") | {"report_path": str(path) if path else None})
-    else:
-        console.print(f"Batch {result.job_id}: [bold]{result.status}[/] - {result.done}/{result.total} done, "
-                      f"{result.failed} failed, {result.reused} reused; spent {result.usage.line()}",
-                      highlight=False)  # fmt: skip
-        if path and path.exists():
-            console.print(f"Report: {path}\n", highlight=False)
-            console.print(Markdown(path.read_text(encoding="utf-8")))
-    if result.status != "completed":
-        raise typer.Exit(1)
-
-
 # --- actions on a running batch ---------------------------------------------------
 
 
-def _action(ctx: typer.Context, words: list[str], graph: str | None, as_json: bool) -> None:
-    action, rest = words[0], words[1:]
+@batch_app.command("pause")
+def pause(ctx: typer.Context, job: str | None = _BATCH_ID, as_json: bool = _JSON) -> None:
+    """Pause a batch: micro-batches in flight finish, no new one starts."""
+    _action(ctx, "pause", [job] if job else [], None, as_json)
+
+
+@batch_app.command("resume")
+def resume(ctx: typer.Context, job: str | None = _BATCH_ID, as_json: bool = _JSON) -> None:
+    """Resume a paused batch."""
+    _action(ctx, "resume", [job] if job else [], None, as_json)
+
+
+@batch_app.command("retry-failed")
+def retry_failed(ctx: typer.Context, job: str | None = _BATCH_ID, as_json: bool = _JSON) -> None:
+    """Run the failed documents of a batch again (and only those)."""
+    _action(ctx, "retry-failed", [job] if job else [], None, as_json)
+
+
+@batch_app.command("swap-graph")
+def swap_graph(
+    ctx: typer.Context,
+    job: str | None = _BATCH_ID,
+    graph: str | None = typer.Option(None, "--graph", help="The per-document graph, name@version."),
+    as_json: bool = _JSON,
+) -> None:
+    """Pin another per-document graph for the micro-batches not yet started."""
+    _action(ctx, "swap-graph", [job] if job else [], graph, as_json)
+
+
+def _action(ctx: typer.Context, action: str, rest: list[str], graph: str | None, as_json: bool) -> None:
+    # The JOB argument is optional to click so that a missing one gets this line, as before sub-commands.
     if len(rest) != 1:
         bad_input(
             f"usage: durable-research batch {action} JOB" + (" --graph name@version" if action == "swap-graph" else "")
         )
     if action == "swap-graph" and not graph:
         bad_input("swap-graph needs --graph name@version")
-    _clean_errors(_act)(settings_of(ctx), action, rest[0], graph, as_json)
+    clean_errors(_act)(settings_of(ctx), action, rest[0], graph, as_json)
 
 
 async def _act(settings: OrchestrationSettings, action: str, job: str, graph: str | None, as_json: bool) -> None:
@@ -195,4 +244,4 @@ async def _act(settings: OrchestrationSettings, action: str, job: str, graph: st
 
 
 def register(app: typer.Typer) -> None:
-    app.command("batch")(batch)
+    app.add_typer(batch_app, name="batch")

@@ -1,4 +1,4 @@
-"""`status` and `cancel` for a batch (job_cmds dispatches here when the id names a batch)."""
+"""`status`, `result` and `cancel` for a batch (job_cmds prints here when the id names a batch)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import typer
+from rich.markdown import Markdown
 from rich.table import Table
-from temporalio.client import Client
 
-from orchestration.batch_client import BatchClient, BatchHandle
+from orchestration.batch_client import BatchHandle
 from orchestration.edge.cli.output import console, emit_json, fail
 from orchestration.edge.live_view import RAISE_HINT, reduce_failed_prompt
-from orchestration.shared.batch import ReduceProgress
+from orchestration.shared.batch import BatchResult, ReduceProgress
 from orchestration.shared.doc_record import DocRecord
 from orchestration.shared.usage import Usage
 
 
-async def batch_status(client: Client, job: str, artifacts_root: Path, as_json: bool) -> None:
-    handle = BatchClient(client).attach(job)
+async def batch_status(handle: BatchHandle, artifacts_root: Path, as_json: bool) -> None:
+    job = handle.job_id
     if await handle.closed():
         summary = await _closed(handle, artifacts_root)
         spent = f"; spent {Usage.model_validate(summary['usage']).line()}" if "usage" in summary else ""
@@ -87,8 +88,8 @@ def partial_results(root: Path, job: str) -> list[DocRecord]:
     return [DocRecord.model_validate_json(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
-async def batch_cancel(client: Client, job: str, artifacts_root: Path, as_json: bool) -> None:
-    handle = BatchClient(client).attach(job)
+async def batch_cancel(handle: BatchHandle, artifacts_root: Path, as_json: bool) -> None:
+    job = handle.job_id
     await handle.cancel()
     # Cancelled is the expected end; without a worker the cancellation finishes later.
     with contextlib.suppress(Exception):
@@ -103,3 +104,19 @@ async def batch_cancel(client: Client, job: str, artifacts_root: Path, as_json: 
             console.print(f"  {artifacts_root / key}", highlight=False)
         if len(keys) > 20:
             console.print(f"  ... and {len(keys) - 20} more under {artifacts_root / 'jobs' / job / 'results'}")
+
+
+def print_batch_result(result: BatchResult, root: Path, as_json: bool) -> None:
+    """The batch's counts and spending, then its report; exit 1 unless it completed."""
+    path = root / result.report.key if result.report else None
+    if as_json:
+        emit_json(result.model_dump(mode="json") | {"report_path": str(path) if path else None})
+    else:
+        console.print(f"Batch {result.job_id}: [bold]{result.status}[/] - {result.done}/{result.total} done, "
+                      f"{result.failed} failed, {result.reused} reused; spent {result.usage.line()}",
+                      highlight=False)  # fmt: skip
+        if path and path.exists():
+            console.print(f"Report: {path}\n", highlight=False)
+            console.print(Markdown(path.read_text(encoding="utf-8")))
+    if result.status != "completed":
+        raise typer.Exit(1)

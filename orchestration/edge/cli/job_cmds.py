@@ -1,31 +1,27 @@
-"""`run`, `status`, `result`, `approve`, `reject`, `revise`, `budget`, `cancel`, `jobs` and `worker`.
+"""`run`, `status`, `result`, `approve`, `reject`, `revise`, `budget`, `cancel`, `answer` and `jobs`.
 
-Every command builds its Temporal client from the settings made once in `main`, and
-turns the errors a user can cause (bad spec, unknown job, refused update) into one
-clean line on stderr and a non-zero exit, never a traceback.
+Each command that names a job takes a research job's id or a batch's: `lookup` returns
+the right handle, and the commands call what both handles share (`BaseHandle`); only what
+is printed differs by kind (`batch_view` prints a batch).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Literal
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode
 
 from orchestration.activities import WorkerDeps
-from orchestration.batch_client import BatchClient, is_batch
-from orchestration.client import JobEndedError, JobExistsError, JobHandle, ResearchClient, connect
-from orchestration.edge.cli.batch_view import batch_cancel, batch_status
+from orchestration.batch_client import BatchHandle, lookup
+from orchestration.client import JobEndedError, JobHandle, ResearchClient
+from orchestration.edge.cli.batch_view import batch_cancel, batch_status, print_batch_result
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.job_support import (
@@ -33,6 +29,7 @@ from orchestration.edge.cli.job_support import (
     MAX_COST,
     MAX_MODEL_CALLS,
     MAX_TOKENS,
+    MODEL,
     budget_fields,
     build_spec,
     closed_summary,
@@ -43,66 +40,25 @@ from orchestration.edge.cli.job_support import (
     progress_view,
     pydantic_problems,
     read_question,
+    spec_default,
 )
-from orchestration.edge.cli.nexus_service import ResearchService
 from orchestration.edge.cli.output import bad_input, console, emit_json, err_console, fail
 from orchestration.edge.cli.run_view import follow_run
+from orchestration.edge.cli.runner import METRICS_PORT, clean_errors, metrics_runtime, sdk_logs_to_file, worker_deps
 from orchestration.edge.env import Environment
 from orchestration.edge.preflight import check_job_id_unused, check_spec
-from orchestration.errors import ConfigError, DurableResearchError
 from orchestration.job_stream import JobStream
 from orchestration.settings import OrchestrationSettings
-from orchestration.shared.batch import BatchProgress
-from orchestration.shared.messages import JobProgress
 from orchestration.shared.spec import JobSpec, Recovery, check_job_id
 from orchestration.shared.usage import BudgetChange, Usage
-from orchestration.telemetry.prices import PriceTable
-from orchestration.telemetry.runtime import prometheus_runtime
 from orchestration.telemetry.tracing import Tracing
-from orchestration.worker import ALL_QUEUES, Queue, WorkerGroup, build_workers, serve_reconnecting
+from orchestration.worker import WorkerGroup, build_workers
 from reasoning import GraphRegistry, ReasoningError
-from reasoning.errors import ConfigError as ReasoningConfigError
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 
 _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _JOB = typer.Argument(..., help="The job id.")
 _BY = typer.Option("cli", "--by", help="Who decides (recorded in the job).")
 _NOTES = typer.Option("", "--notes", help="Notes kept with the decision.")
-_METRICS_PORT = typer.Option(
-    None, "--metrics-port", help="Serve Prometheus metrics on this port (default: DURABLE_RESEARCH_METRICS_PORT)."
-)
-
-
-def _clean_errors(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, None]:
-    """Run an async command; expected failures become `error: ...` and exit 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
-        try:
-            _run_mapped(fn, *args, **kwargs)
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _run_mapped(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
-    try:
-        asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
-    except (ConfigError, ReasoningConfigError, JobExistsError) as exc:  # what the user typed or set
-        bad_input(str(exc))
-    except (DurableResearchError, ReasoningError) as exc:
-        fail(str(exc))
-    except ValidationError as exc:
-        bad_input("invalid job spec: " + pydantic_problems(exc))
-    except WorkflowUpdateFailedError as exc:
-        fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            fail(f"no such job ({exc.message}); `durable-research jobs` lists them")
-        fail(f"Temporal said: {exc.message}")
 
 
 # --- commands -----------------------------------------------------------------
@@ -115,12 +71,16 @@ def run(
         None, "--question-file", help="Read the question from a file, or '-' for stdin (for long questions)."
     ),
     corpus: list[str] = typer.Option([], "--corpus", help="Folder, file, URL or pkgdocs:a,b (repeatable)."),
+    # Not unset like --model: the spec's default is to wait for a human (the safe one for a spec sent
+    # over an API); a person at the terminal who wants to wait says so.
     approve: Literal["auto", "wait"] = typer.Option(
         "auto", "--approve", help="auto: publish at once; wait: ask a human."
     ),
     graph: list[str] = typer.Option([], "--graph", help="Pin a graph: kind=name@version (repeatable)."),
-    model: str = typer.Option("extractive", "--model", help="extractive, fake, openai or openai:MODEL."),
-    recovery: Recovery = typer.Option("restart", "--recovery", help="restart or resume a retried graph."),
+    model: str | None = MODEL,
+    recovery: Recovery | None = typer.Option(
+        None, "--recovery", help=f"restart or resume a retried graph (default: {spec_default(JobSpec, 'recovery')})."
+    ),
     job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: from the question)."),
     graphs_from: list[str] = typer.Option([], "--graphs", help="Load graphs from module:attr first."),
     tool: list[str] = typer.Option(
@@ -139,7 +99,7 @@ def run(
         help="Ingest a corpus of at least this many documents through the batch engine (shards, progress, "
         "resumable; `status JOB/ingest`) instead of one activity. Default: never.",
     ),
-    metrics_port: int | None = _METRICS_PORT,
+    metrics_port: int | None = METRICS_PORT,
     as_json: bool = _JSON,
 ) -> None:
     """Run a research job: validate, start, work on it here (unless --detach), print the report."""
@@ -154,28 +114,7 @@ def run(
         bad_input("invalid job spec: " + pydantic_problems(exc))
     except (ValueError, ReasoningError) as exc:  # a --tools path that does not load
         bad_input(str(exc))
-    _clean_errors(_run)(env(ctx), spec, job_id, graphs_from, detach, as_json, metrics_port)
-
-
-def _deps(environment: Environment, home: Path, registry: GraphRegistry) -> WorkerDeps:
-    prices = PriceTable.load(environment.orchestration.price_table)  # unreadable: ConfigError, exit 2
-    return WorkerDeps.from_settings(
-        home, environment.memory, environment.model, environment.checkpoint, registry, prices=prices,
-        tool_settings=environment.tools,
-    )  # fmt: skip
-
-
-def _metrics_runtime(settings: OrchestrationSettings, port: int | None) -> Runtime | None:
-    """The process's one Temporal runtime with a Prometheus endpoint, when a port is asked for."""
-    port = port if port is not None else settings.metrics_port
-    runtime = prometheus_runtime(
-        port,
-        settings.metrics_host,
-        warn=lambda line: err_console.print(f"[yellow]warning:[/] {line}", highlight=False),
-    )
-    if runtime is not None:  # stderr: stdout stays the command's own output (JSON, "worker ready")
-        err_console.print(f"metrics: http://{settings.metrics_host}:{port}/metrics", highlight=False)
-    return runtime
+    clean_errors(_run)(env(ctx), spec, job_id, graphs_from, detach, as_json, metrics_port)
 
 
 async def _run(
@@ -193,8 +132,8 @@ async def _run(
     preflight(spec, registry=registry)  # before the server or anything else starts
     if job_id is not None:
         check_job_id_unused(job_id, settings)
-    deps = None if detach else _deps(environment, settings.home.expanduser().resolve(), registry)
-    runtime = None if detach else _metrics_runtime(settings, metrics_port)
+    deps = None if detach else worker_deps(environment, settings.home.expanduser().resolve(), registry)
+    runtime = None if detach else metrics_runtime(settings, metrics_port)
     tracing = Tracing.from_settings(settings)
     try:
         client = await ResearchClient.connect(settings, preflight=preflight, runtime=runtime, plugins=tracing.plugins())
@@ -223,7 +162,7 @@ async def _run_job(
             err_console.print(f"Started; a `durable-research worker` will run it. UI: {handle.ui_link}")
         return
     home = settings.home.expanduser().resolve()
-    _sdk_logs_to_file(home / "worker.log")
+    sdk_logs_to_file(home / "worker.log")
     assert deps is not None
     workers = build_workers(client.client, deps, queues=client.queues, settings=environment.worker)
     async with WorkerGroup(workers):
@@ -242,32 +181,20 @@ async def _run_job(
     print_result(result, client, as_json)
 
 
-def _sdk_logs_to_file(path: Path) -> None:
-    """The in-process worker's SDK logs (activity retries with tracebacks) go to a file:
-    the terminal shows progress, and a failure still ends in one clean error line."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    sdk = logging.getLogger("temporalio")
-    sdk.addHandler(handler)
-    sdk.propagate = False
-
-
-async def _handle(settings: OrchestrationSettings, job: str) -> tuple[ResearchClient, JobHandle]:
+async def _handle(settings: OrchestrationSettings, job: str) -> tuple[ResearchClient, JobHandle | BatchHandle]:
     client = await ResearchClient.connect(settings, start_server=False, preflight=check_spec)
-    handle = client.attach(job)
-    await handle.handle.describe()  # an unknown id fails here, with NOT_FOUND
-    return client, handle
+    return client, await lookup(client, job)  # an unknown id fails here, with NOT_FOUND
 
 
 def status(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
     """Show a job's phase and subtasks (closed jobs: their final status)."""
-    _clean_errors(_status)(settings_of(ctx), job, as_json)
+    clean_errors(_status)(settings_of(ctx), job, as_json)
 
 
 async def _status(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     client, handle = await _handle(settings, job)
-    if await is_batch(client.client, job):
-        return await batch_status(client.client, job, _artifacts_root(client), as_json)
+    if isinstance(handle, BatchHandle):
+        return await batch_status(handle, _artifacts_root(client), as_json)
     if await handle.closed():
         summary = await closed_summary(handle)
         if as_json:
@@ -297,12 +224,15 @@ def _artifacts_root(client: ResearchClient) -> Path:
 
 def result(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
     """Wait for a job to end, then print where its report is and the report."""
-    _clean_errors(_result)(settings_of(ctx), job, as_json)
+    clean_errors(_result)(settings_of(ctx), job, as_json)
 
 
 async def _result(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     client, handle = await _handle(settings, job)
-    print_result(await final_result(handle), client, as_json)
+    if isinstance(handle, BatchHandle):
+        print_batch_result(await final_result(handle), _artifacts_root(client), as_json)
+    else:
+        print_result(await final_result(handle), client, as_json)
 
 
 def budget(
@@ -320,18 +250,13 @@ def budget(
         bad_input("invalid budget: " + pydantic_problems(exc))
     if change.problem(Usage()) is not None:
         bad_input("give at least one new limit: --max-tokens, --max-cost or --max-model-calls")
-    _clean_errors(_budget)(settings_of(ctx), job, change, as_json)
+    clean_errors(_budget)(settings_of(ctx), job, change, as_json)
 
 
 async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChange, as_json: bool) -> None:
-    client, handle = await _handle(settings, job)
-    if await is_batch(client.client, job):
-        batch = BatchClient(client.client).attach(job)
-        before: JobProgress | BatchProgress = await batch.progress()
-        progress: JobProgress | BatchProgress = await batch.raise_budget(change)
-    else:
-        before = await handle.progress(heartbeats=False)
-        progress = await handle.raise_budget(change)
+    _, handle = await _handle(settings, job)
+    before = await handle.query_progress()
+    progress = await handle.raise_budget(change)
     over = before.budget.over(progress.usage)  # past the old limits: what ran on after one was reached
     if as_json:
         emit_json(progress.model_dump(mode="json") | {"over_previous_budget": over})
@@ -343,29 +268,20 @@ async def _budget(settings: OrchestrationSettings, job: str, change: BudgetChang
 
 def _decide(action: str) -> Callable[..., None]:
     async def go(settings: OrchestrationSettings, job: str, by: str, notes: str, as_json: bool) -> None:
-        client, handle = await _handle(settings, job)
-        if await is_batch(client.client, job):  # a batch takes approve, reject and revise alike
-            batch_progress = await getattr(BatchClient(client.client).attach(job), action)(by=by, notes=notes)
-            emit_json(batch_progress.model_dump(mode="json")) if as_json else console.print(
-                f"{action}: accepted by batch {job}", highlight=False
-            )
-            return
-        if action == "revise":
-            progress = await handle.revise(notes, by=by)
-        else:
-            progress = await getattr(handle, action)(by=by, notes=notes)
+        _, handle = await _handle(settings, job)
+        progress = await getattr(handle, action)(notes=notes, by=by)  # a batch takes approve, reject and revise alike
         if as_json:
             emit_json(progress.model_dump(mode="json"))
         else:
-            console.print(f"{action}: accepted by job {job}", highlight=False)
+            console.print(f"{action}: accepted by {handle.kind} {job}", highlight=False)
 
     def approve(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON) -> None:
         """Approve the report of a job waiting for approval."""
-        _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
+        clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     def reject(ctx: typer.Context, job: str = _JOB, by: str = _BY, notes: str = _NOTES, as_json: bool = _JSON) -> None:
         """Reject the report of a job waiting for approval."""
-        _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
+        clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     def revise(
         ctx: typer.Context,
@@ -375,22 +291,22 @@ def _decide(action: str) -> Callable[..., None]:
         as_json: bool = _JSON,
     ) -> None:
         """Send the report back to the writer (a batch: its final reduce step) with notes."""
-        _clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
+        clean_errors(go)(settings_of(ctx), job, by, notes, as_json)
 
     return {"approve": approve, "reject": reject, "revise": revise}[action]
 
 
 def cancel(ctx: typer.Context, job: str = _JOB, as_json: bool = _JSON) -> None:
     """Cancel a job; in-flight graphs stop at their next heartbeat, compensations run."""
-    _clean_errors(_cancel)(settings_of(ctx), job, as_json)
+    clean_errors(_cancel)(settings_of(ctx), job, as_json)
 
 
 async def _cancel(settings: OrchestrationSettings, job: str, as_json: bool) -> None:
     client, handle = await _handle(settings, job)
     if await handle.closed():
         fail(f"job {job} has already ended; nothing to cancel. `durable-research result {job}` shows how it ended.")
-    if await is_batch(client.client, job):
-        return await batch_cancel(client.client, job, _artifacts_root(client), as_json)
+    if isinstance(handle, BatchHandle):
+        return await batch_cancel(handle, _artifacts_root(client), as_json)
     await handle.cancel()
     emit_json({"job_id": job, "cancel_requested": True}) if as_json else console.print(
         f"Cancellation requested for {job}."
@@ -408,13 +324,15 @@ def answer(
     """Answer a question a job's graph asked (a tool that asks a person, or the graph's own interrupt)."""
     if not text.strip():
         bad_input("answer: give the answer as text (it is empty)")
-    _clean_errors(_answer)(settings_of(ctx), job, text, subtask, by, as_json)
+    clean_errors(_answer)(settings_of(ctx), job, text, subtask, by, as_json)
 
 
 async def _answer(
     settings: OrchestrationSettings, job: str, text: str, subtask: str | None, by: str, as_json: bool
 ) -> None:
-    _, handle = await _handle(settings, job)
+    client = await ResearchClient.connect(settings, start_server=False, preflight=check_spec)
+    handle = client.attach(job)  # a research job's: only its graphs ask questions
+    await handle.handle.describe()  # an unknown id fails here, with NOT_FOUND
     progress = await handle.answer(text, subtask_id=subtask, by=by)
     if as_json:
         emit_json(progress.model_dump(mode="json"))
@@ -424,7 +342,7 @@ async def _answer(
 
 def jobs(ctx: typer.Context, limit: int = typer.Option(50, "--limit"), as_json: bool = _JSON) -> None:
     """List research jobs, newest first."""
-    _clean_errors(_jobs)(settings_of(ctx), limit, as_json)
+    clean_errors(_jobs)(settings_of(ctx), limit, as_json)
 
 
 async def _jobs(settings: OrchestrationSettings, limit: int, as_json: bool) -> None:
@@ -445,59 +363,9 @@ def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}" if moment else ""
 
 
-def worker(
-    ctx: typer.Context,
-    queue: list[Queue] = typer.Option([], "--queue", help="Task queues to serve (default: all)."),
-    graphs: list[str] = typer.Option([], "--graphs", help="Register graphs from module:attr first."),
-    tools: list[str] = typer.Option([], "--tools", help="Register tools from module:attr first."),
-    metrics_port: int | None = _METRICS_PORT,
-) -> None:
-    """Serve task queues until SIGTERM/SIGINT, then drain in-flight work."""
-    _clean_errors(_worker)(env(ctx), queue or list(ALL_QUEUES), graphs, metrics_port, tools)
-
-
-async def _worker(
-    environment: Environment,
-    queues: list[Queue],
-    graphs: list[str],
-    metrics_port: int | None = None,
-    tools: list[str] | None = None,
-) -> None:
-    settings = environment.orchestration
-    registry = load_graphs(graphs)
-    load_tools(tools or [])
-    deps = _deps(environment, settings.home.expanduser().resolve(), registry)
-    runtime = _metrics_runtime(settings, metrics_port)  # one per process, kept across reconnects
-    tracing = Tracing.from_settings(settings)
-    tuning = environment.worker
-    # The workflows queue is where a Nexus endpoint points: a worker serving it answers
-    # `DurableResearchV1` calls from other namespaces too (`nexus serve` does only that).
-    nexus = [ResearchService(settings, deps)] if "workflows" in queues else []
-    # A server that is down (restarting after a crash) is waited for, not a traceback.
-    await serve_reconnecting(
-        lambda: connect(settings, runtime=runtime, plugins=tracing.plugins()),
-        lambda client: build_workers(
-            client,
-            deps,
-            queues=settings.task_queues(),
-            settings=tuning,
-            run=queues,
-            warm_pool=True,
-            nexus_service_handlers=nexus,
-        ),
-        target=settings.temporal_address or f"the embedded server of {settings.home}",
-        settings=tuning,
-        on_ready=lambda client: console.print(
-            f"worker ready: queues {', '.join(queues)} on {client.service_client.config.target_host}"
-        ),
-    )
-    tracing.flush()
-    console.print("worker stopped: drained")
-
-
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    for command in (status, result, budget, cancel, answer, jobs, worker):
+    for command in (status, result, budget, cancel, answer, jobs):
         app.command(command.__name__)(command)
     for action in ("approve", "reject", "revise"):
         app.command(action)(_decide(action))

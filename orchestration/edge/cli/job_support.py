@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Group
 from rich.markdown import Markdown
 from rich.spinner import Spinner
@@ -15,13 +15,15 @@ from rich.table import Table
 from rich.text import Text
 from temporalio.client import WorkflowFailureError
 
-from orchestration.client import JobEndedError, JobHandle, ResearchClient, failure_reason
+from orchestration.client import BaseHandle, JobEndedError, JobHandle, ResearchClient, failure_reason
 from orchestration.edge.cli.output import bad_input, console, emit_json, fail
 from orchestration.edge.live_view import RAISE_HINT
 from orchestration.shared.messages import FINAL_PHASES, JobProgress, JobResult
 from orchestration.shared.spec import PROVIDERS, QUESTION_MAX_CHARS, JobSpec, ModelChoice, Recovery
 from reasoning import GraphRegistry, default_registry
 from reasoning.tools import ToolRegistry, default_tools
+
+_R = TypeVar("_R", bound=BaseModel)
 
 _INGEST_NOTE = "Embedding the corpus: minutes for a large one the first time; unchanged chunks are skipped."
 
@@ -32,6 +34,17 @@ def pydantic_problems(exc: ValidationError) -> str:
 
 
 # --- building the spec --------------------------------------------------------
+
+
+def spec_default(model: type[BaseModel], field: str) -> Any:
+    """A spec field's default, for an option's help: the option itself defaults to unset, so the
+    model alone decides what an option left out means."""
+    return model.model_fields[field].get_default(call_default_factory=True)
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields whose option was given (not None): the spec model fills in the rest."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def model_choice(model: str) -> ModelChoice:
@@ -74,13 +87,13 @@ def build_spec(
     corpus: list[str],
     approve: str,
     graphs: list[str],
-    model: str,
-    recovery: Recovery,
+    model: str | None,
+    recovery: Recovery | None,
     budget: dict[str, Any] | None = None,
     ingest_engine_min_documents: int | None = None,
     tools: list[str] | None = None,
 ) -> JobSpec:
-    """The JobSpec the `run` options describe (pydantic validation included)."""
+    """The JobSpec the `run` options describe (pydantic validation included); None: the spec's default."""
     return JobSpec.model_validate(
         {
             "ingest_engine_min_documents": ingest_engine_min_documents,
@@ -88,11 +101,10 @@ def build_spec(
             "question": question,
             "corpus": corpus,
             "graphs": graph_pins(graphs),
-            "model": model_choice(model).model_dump(),
-            "recovery": recovery,
             "approval": {"required": approve == "wait"},
             "budget": budget or {},
         }
+        | given(model=model_choice(model).model_dump() if model is not None else None, recovery=recovery)
     )
 
 
@@ -197,7 +209,8 @@ def print_result(result: JobResult, client: ResearchClient, as_json: bool) -> No
         raise typer.Exit(1)
 
 
-async def final_result(handle: JobHandle) -> JobResult:
+async def final_result(handle: BaseHandle[Any, _R, Any]) -> _R:
+    """The job's or batch's result; one that failed or was cancelled is `error: ...`, exit 1."""
     try:
         return await handle.result()
     except JobEndedError as exc:
@@ -228,6 +241,13 @@ async def closed_summary(handle: JobHandle) -> dict[str, Any]:
     }
 
 
+# `--model` of `run` and `batch`: unset means the spec's ModelChoice default.
+MODEL = typer.Option(
+    None,
+    "--model",
+    help=f"extractive, fake, openai or openai:MODEL (default: {spec_default(ModelChoice, 'provider')}).",
+)
+
 # Budget flags of `run` and `batch` (one definition: both build a spec's `budget` from them).
 MAX_TOKENS = typer.Option(None, "--max-tokens", help="Budget: stop new work at this many tokens.")
 MAX_COST = typer.Option(None, "--max-cost", help="Budget: stop new work at this cost (USD).")
@@ -241,10 +261,4 @@ def budget_fields(
     max_tokens: int | None, max_cost: float | None, max_model_calls: int | None, wait_s: float | None
 ) -> dict[str, Any]:
     """The spec's `budget` from the flags given (validated with the spec)."""
-    given = {
-        "max_tokens": max_tokens,
-        "max_cost_usd": max_cost,
-        "max_model_calls": max_model_calls,
-        "wait_for_raise": wait_s,
-    }
-    return {k: v for k, v in given.items() if v is not None}
+    return given(max_tokens=max_tokens, max_cost_usd=max_cost, max_model_calls=max_model_calls, wait_for_raise=wait_s)

@@ -28,6 +28,7 @@ from orchestration.edge.cli import (
     server_cmds,
     tools_cmds,
     watch_cmds,
+    worker_cmds,
 )
 from orchestration.edge.cli.output import bad_input
 from orchestration.edge.env import Environment
@@ -57,6 +58,7 @@ def _root(ctx: typer.Context) -> None:
 _COMMANDS = (
     server_cmds,
     job_cmds,
+    worker_cmds,
     watch_cmds,
     batch_cmds,
     memory_cmds,

@@ -28,10 +28,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestration.client import connect
 from orchestration.edge.cli.context import env
 from orchestration.edge.cli.context import settings as settings_of
-from orchestration.edge.cli.job_cmds import _clean_errors, _deps
 from orchestration.edge.cli.job_support import load_graphs, load_tools
 from orchestration.edge.cli.nexus_service import ResearchService
 from orchestration.edge.cli.output import bad_input, console, emit_json
+from orchestration.edge.cli.runner import clean_errors, worker_deps
 from orchestration.edge.env import Environment
 from orchestration.errors import ConfigError
 from orchestration.settings import OrchestrationSettings
@@ -71,7 +71,7 @@ def create(
     settings = settings_of(ctx)
     target = namespace or settings.namespace
     queue = task_queue or settings.task_queues().workflows
-    _clean_errors(_create)(settings, name, target, queue, callers, as_json)
+    clean_errors(_create)(settings, name, target, queue, callers, as_json)
 
 
 async def _create(
@@ -103,7 +103,7 @@ async def _create(
 @endpoint_app.command("list")
 def list_endpoints(ctx: typer.Context, as_json: bool = _JSON) -> None:
     """List the Nexus endpoints of the server, with where each routes."""
-    _clean_errors(_list)(settings_of(ctx), as_json)
+    clean_errors(_list)(settings_of(ctx), as_json)
 
 
 async def _list(settings: OrchestrationSettings, as_json: bool) -> None:
@@ -126,7 +126,7 @@ def delete(
 ) -> None:
     """Delete an endpoint: calls through it fail until one with its name exists again."""
     _check_name(name)
-    _clean_errors(_delete)(settings_of(ctx), name, as_json)
+    clean_errors(_delete)(settings_of(ctx), name, as_json)
 
 
 async def _delete(settings: OrchestrationSettings, name: str, as_json: bool) -> None:
@@ -158,12 +158,12 @@ def serve(
         load_tools(tools)
     except (ValueError, ReasoningError) as exc:  # a --graphs or --tools path that does not load
         bad_input(str(exc))
-    _clean_errors(_serve)(env(ctx), registry)
+    clean_errors(_serve)(env(ctx), registry)
 
 
 async def _serve(environment: Environment, registry: GraphRegistry) -> None:
     settings = environment.orchestration
-    deps = _deps(environment, settings.home.expanduser().resolve(), registry)
+    deps = worker_deps(environment, settings.home.expanduser().resolve(), registry)
     service = ResearchService(settings, deps)
     queues = settings.task_queues()
     # The same life as `worker`: waits for a server that is not up yet, drains on SIGTERM/SIGINT.

@@ -16,6 +16,7 @@ from collections import Counter
 
 import typer
 
+from orchestration.batch_client import lookup
 from orchestration.client import ResearchClient
 from orchestration.edge.cli.context import settings as settings_of
 from orchestration.edge.cli.output import bad_input, console, err_console, fail
@@ -86,7 +87,8 @@ async def _watch(settings: OrchestrationSettings, job: str, state: _Progress, as
 async def _final_phase(client: ResearchClient, job: str) -> str | None:
     """The job's phase, when the watcher started past its last phase event (None if no worker answers)."""
     with contextlib.suppress(Exception):
-        return (await asyncio.wait_for(client.attach(job).progress(), 10)).phase
+        async with asyncio.timeout(10):
+            return (await (await lookup(client, job)).progress()).phase
     return None
 
 

@@ -6,6 +6,7 @@ import asyncio
 import functools
 
 from orchestration.artifacts import LocalArtifactStore, artifact_store
+from orchestration.batch_client import BatchHandle, lookup
 from orchestration.client import JobHandle, ResearchClient
 from orchestration.edge.env import Environment
 from orchestration.edge.preflight import check_spec
@@ -55,7 +56,11 @@ class Backend:
             return self._client
 
     async def job(self, job_id: str) -> JobHandle:
-        """The job (or batch) `job_id`; an unknown id raises RPCError NOT_FOUND, as `status` does."""
+        """The research job `job_id`; an unknown id raises RPCError NOT_FOUND, as `status` does."""
         handle = (await self.client()).attach(job_id)
         await handle.handle.describe()
         return handle
+
+    async def lookup(self, job_id: str) -> JobHandle | BatchHandle:
+        """The handle of `job_id`, a research job's or a batch's; an unknown id raises RPCError NOT_FOUND."""
+        return await lookup(await self.client(), job_id)

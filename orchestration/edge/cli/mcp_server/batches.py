@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, ValidationError
 from temporalio.client import WorkflowFailureError
 
-from orchestration.batch_client import BatchClient, BatchHandle, is_batch
+from orchestration.batch_client import BatchClient, BatchHandle
 from orchestration.client import failure_reason
 from orchestration.edge.batch import check_batch, new_batch_id, start_batch
 from orchestration.edge.cli.batch_view import partial_results
@@ -112,8 +112,7 @@ class BatchTools:
 
     async def batch_status(self, job_id: Annotated[str, Field(description="The batch id.")]) -> dict[str, Any]:
         """A batch's phase, documents done and failed, rate, spending (usage_line); or how it ended."""
-        client = await self.backend.client()
-        await self.backend.job(job_id)  # an unknown id fails here, with NOT_FOUND
-        if not await is_batch(client.client, job_id):
+        handle = await self.backend.lookup(job_id)  # an unknown id fails here, with NOT_FOUND
+        if not isinstance(handle, BatchHandle):
             raise ToolError(f"{job_id} is a research job, not a batch; job_status shows it")
-        return await batch_summary(BatchClient(client.client).attach(job_id), self.backend.artifacts.root)
+        return await batch_summary(handle, self.backend.artifacts.root)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, ValidationError
 
-from orchestration.batch_client import BatchClient, is_batch
+from orchestration.batch_client import BatchHandle
 from orchestration.client import JobHandle
 from orchestration.edge.cli.job_support import RAISE_HINT, budget_fields, build_spec, closed_summary, pydantic_problems
 from orchestration.edge.cli.mcp_server.backend import Backend
@@ -82,10 +82,9 @@ def accepted(action: str, job_id: str, by: str) -> dict[str, Any]:
 
 async def job_summary(backend: Backend, job_id: str) -> dict[str, Any]:
     """What `status JOB --json` says about a job or batch, running or closed."""
-    client = await backend.client()
-    handle = await backend.job(job_id)
-    if await is_batch(client.client, job_id):
-        return await batch_summary(BatchClient(client.client).attach(job_id), backend.artifacts.root)
+    handle = await backend.lookup(job_id)
+    if isinstance(handle, BatchHandle):
+        return await batch_summary(handle, backend.artifacts.root)
     if await handle.closed():
         summary = await closed_summary(handle)
         if "usage" in summary:
@@ -181,14 +180,8 @@ class JobTools:
         return await self._decide("revise", job_id, by, notes)
 
     async def _decide(self, action: str, job_id: str, by: str, notes: str) -> dict[str, Any]:
-        client = await self.backend.client()
-        handle = await self.backend.job(job_id)
-        if await is_batch(client.client, job_id):  # a batch takes approve, reject and revise alike
-            await getattr(BatchClient(client.client).attach(job_id), action)(by=by, notes=notes)
-        elif action == "revise":
-            await handle.revise(notes, by=by)
-        else:
-            await getattr(handle, action)(by=by, notes=notes)
+        handle = await self.backend.lookup(job_id)
+        await getattr(handle, action)(notes=notes, by=by)  # a batch takes approve, reject and revise alike
         return accepted(action, job_id, by)
 
     async def answer(

@@ -1,6 +1,6 @@
 """What a refused MCP call says: the one line the CLI prints for the same mistake, never a traceback.
 
-The CLI turns the errors a user can cause into `error: ...` (`job_cmds._run_mapped`, and
+The CLI turns the errors a user can cause into `error: ...` (`runner._run_mapped`, and
 `bad_input` in the checks that build a spec). `refusal` gives the same text for an MCP
 tool or resource, and `cli_checks` runs those checks with their line captured instead of
 printed, so an MCP client and a terminal are told exactly the same thing.
@@ -28,7 +28,7 @@ _CLI_PREFIX = "error: "
 
 
 def refusal(exc: BaseException) -> str | None:
-    """The CLI's line for an error a user can cause (as `job_cmds._run_mapped` words it); None for a crash."""
+    """The CLI's line for an error a user can cause (as `runner._run_mapped` words it); None for a crash."""
     if isinstance(exc, (UnexpectedToolError, UnexpectedResourceError)):
         return None
     if isinstance(exc, (ToolError, ResourceError, DurableResearchError, ReasoningError, RetrievalError)):

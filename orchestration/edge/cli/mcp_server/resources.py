@@ -13,7 +13,7 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ResourceError
 
-from orchestration.batch_client import BatchClient, is_batch
+from orchestration.batch_client import BatchHandle
 from orchestration.client import JobEndedError, JobHandle
 from orchestration.edge.cli.job_support import report_location
 from orchestration.edge.cli.mcp_server.backend import Backend
@@ -31,17 +31,15 @@ class JobResources:
     async def report(self, job_id: str) -> str:
         """The job's report in Markdown: the published one once it ended, the draft while it awaits approval."""
         with resource_refusals():
-            client = await self.backend.client()
-            handle = await self.backend.job(job_id)
-            if await is_batch(client.client, job_id):
-                batch = BatchClient(client.client).attach(job_id)
-                report = (await batch.result()).report if await batch.closed() else None
+            handle = await self.backend.lookup(job_id)
+            if isinstance(handle, BatchHandle):
+                report = (await handle.result()).report if await handle.closed() else None
                 if report is None:
                     raise ResourceError(f"batch {job_id} has no report until it ends; batch_status shows it")
                 return self.backend.artifacts.get_text(report.key)
             if await handle.closed():
                 result = await handle.result()
-                path = report_location(result, client)
+                path = report_location(result, await self.backend.client())
                 if path is None or not path.exists():
                     raise ResourceError(f"job {job_id} ended ({result.status}) without a report")
                 return path.read_text(encoding="utf-8")

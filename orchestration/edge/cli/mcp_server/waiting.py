@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from orchestration.batch_client import BatchClient, BatchHandle, is_batch
+from orchestration.batch_client import BatchHandle
 from orchestration.client import JobHandle
 from orchestration.edge.cli.mcp_server.backend import Backend
 from orchestration.edge.cli.mcp_server.jobs import QUERY_TIMEOUT_S, JobId, job_summary, no_worker, waiting_for
@@ -59,13 +59,13 @@ class WaitTools:
         "ended", "approval", "answer", "budget" or "timeout".
         """
         client = await self.backend.client()
-        handle = await self.backend.job(job_id)
+        handle = await self.backend.lookup(job_id)
         notify = _Notifier(ctx)
         deadline = asyncio.timeout(timeout_s)
         try:
             async with deadline:
-                if await is_batch(client.client, job_id):
-                    waited = await _follow_batch(BatchClient(client.client).attach(job_id), notify)
+                if isinstance(handle, BatchHandle):
+                    waited = await _follow_batch(handle, notify)
                 else:
                     waited = await _follow_job(handle, JobStream(client.client, job_id), notify)
         except TimeoutError:
