@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer, ServerRecord
 from orchestration.settings import OrchestrationSettings
-from tests.postgres import postgres_server
+from tests.support.postgres import postgres_server
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -2,7 +2,7 @@
 
 Histories record an id in a marker the first time its `patched()` call runs, and replay
 compares the strings: an id's value never changes once released (the committed histories
-under tests/histories record them; tests/orchestration/test_patch_ids.py checks that every
+under tests/histories record them; tests/orchestration/workflows/replay/test_patch_ids.py checks that every
 call site uses a constant from here). A constant's name is its id, upper-cased.
 
 Each entry says what the patch guards, the commit that introduced it, and when it may be

@@ -28,8 +28,8 @@ from orchestration.telemetry.metrics import PROJECT_METRICS
 from orchestration.telemetry.runtime import prometheus_runtime
 from reasoning import Finding, GraphContext, GraphSpec, ResearchInput, default_registry
 from tests.conftest import make_settings
-from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
-from tests.orchestration.jobs import running_jobs, spec
+from tests.support.batches import batch_workers, small_spec, start, write_corpus
+from tests.support.jobs import running_jobs, spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "durable-research.json"

@@ -1,6 +1,6 @@
 """docker-compose's Phoenix runs the version scripts/phoenix.sh installs, on loopback ports, and every worker
 exports its traces to it (no Docker engine here: the files are parsed; a real Phoenix receiving a real
-job's trace is tests/orchestration/test_phoenix_trace.py)."""
+job's trace is tests/orchestration/telemetry/test_phoenix_trace.py)."""
 
 from __future__ import annotations
 

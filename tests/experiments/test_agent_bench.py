@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from experiments.benchmarks.agent_bench import RESULTS_FILE, readme_line, run
-from tests.published import page
+from tests.support.published import page
 
 
 @pytest.mark.timeout(240)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from experiments.benchmarks.batch_bench import RESULTS_FILE, readme_lines, run
-from tests.published import page
+from tests.support.published import page
 
 
 @pytest.mark.timeout(180)

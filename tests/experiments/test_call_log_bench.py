@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from experiments.benchmarks.call_log_bench import CALLS, RESULTS_FILE, readme_lines, run
-from tests.published import page
+from tests.support.published import page
 
 
 def test_quick_profile_measures_every_arm_against_the_graph_without_the_log(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from experiments.benchmarks.chaos import summary_line
-from tests.published import page
+from tests.support.published import page
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "experiments" / "benchmarks" / "results" / "chaos.json"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.published import page
+from tests.support.published import page
 
 RESULTS = Path(__file__).resolve().parents[2] / "experiments" / "recovery" / "results-call-log"
 ROWS = {"A2": "A2, today, no call log", "A3": "A3, today, no call log",

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from experiments.benchmarks.retrieval_bench import EVAL_FILE, RESULTS_FILE, readme_lines, run
-from tests.published import page
+from tests.support.published import page
 
 
 def test_quick_profile_reports_throughput_stages_latency_and_recall(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.shared import BudgetChange, JobProgress
 from tests.conftest import make_settings
-from tests.orchestration.jobs import running_jobs, spec, wait_for_phase
+from tests.support.jobs import running_jobs, spec, wait_for_phase
 
 HERE = Path(__file__).parent
 WAIT = {"required": True, "deadline": "P3D"}
@@ -80,7 +80,7 @@ async def _watched_events(jobs: ResearchClient) -> JobHandle:
 async def _failed_subtask_usage(jobs: ResearchClient) -> JobHandle:
     """A failed subtask's usage counts (patch usage-of-failed-subtasks): its three paid, failed attempts
     spend the budget, so the job waits for a raise before validating; without them it would not."""
-    import tests.orchestration.spending_graphs  # noqa: F401  (registers spendthrift@1)
+    import tests.support.spending_graphs  # noqa: F401  (registers spendthrift@1)
 
     graphs = {"research": "researcher-lite@1", "doomed": "spendthrift@1"}
     budget = {"max_model_calls": 4, "wait_for_raise": "PT1H"}
@@ -97,7 +97,7 @@ async def _failed_subtask_usage(jobs: ResearchClient) -> JobHandle:
 async def _lifted_steps(jobs: ResearchClient) -> JobHandle:
     """Tool steps lifted to the workflow (patch lifted-steps): deep-researcher@1 calls a tool the
     workflow runs as its own activity and asks a person, answered by the `answer` update."""
-    import tests.orchestration.tool_fixtures  # noqa: F401  (registers lookup_ticket and ask_person)
+    import tests.support.tool_fixtures  # noqa: F401  (registers lookup_ticket and ask_person)
 
     tools = {"research": ["search_memory", "lookup_ticket", "ask_person"]}
     handle = await jobs.start(
@@ -113,7 +113,7 @@ async def _lifted_steps(jobs: ResearchClient) -> JobHandle:
 async def _validation_send_back(jobs: ResearchClient) -> JobHandle:
     """A finding the validator calls unsupported goes back to its subtask for a second round
     (patch validation-send-back): claimless@1 answers without a cited claim, every round."""
-    import tests.orchestration.spending_graphs  # noqa: F401  (registers claimless@1)
+    import tests.support.spending_graphs  # noqa: F401  (registers claimless@1)
 
     return await jobs.start(
         spec(graphs={"research": "claimless@1"}, max_subtasks=1, validation_rounds=1),

@@ -1,4 +1,4 @@
-"""Record the committed batch histories that tests/orchestration/test_batch_replay.py guards.
+"""Record the committed batch histories that tests/orchestration/workflows/replay/test_batch_replay.py guards.
 
 Run `.venv/bin/python -m tests.histories.record_batch` after an intended change to the batch
 workflows that is versioned with `workflow.patched()`; never to paper over a replay failure.
@@ -37,8 +37,8 @@ from orchestration.payloads.converter import data_converter
 from orchestration.server import EmbeddedServer
 from orchestration.shared.usage import BudgetChange
 from tests.conftest import make_settings
-from tests.orchestration.batches import batch_workers, small_spec, start, write_corpus
-from tests.orchestration.jobs import make_deps
+from tests.support.batches import batch_workers, small_spec, start, write_corpus
+from tests.support.jobs import make_deps
 
 HERE = Path(__file__).parent / "batch"
 JOB = "history-batch-v3"

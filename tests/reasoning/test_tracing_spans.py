@@ -18,10 +18,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from reasoning import FakeChatModel, tracing
-from tests.http_stub import serve
 from tests.reasoning.graphs.deep_helpers import deep_run
 from tests.reasoning.models.test_openai_tool_calls import _ToolCallingEndpoint
-from tests.traces import attributes_text, captured_spans
+from tests.support.http_stub import serve
+from tests.support.traces import attributes_text, captured_spans
 
 QUESTION = "How does a checkpointer resume a graph?"
 

@@ -10,9 +10,9 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from reasoning import FakeChatModel, ResearchInput, Subtask, default_registry
-from tests.http_stub import ChatCompletions, serve
 from tests.reasoning.call_log.helpers import paid, probe
 from tests.reasoning.call_log.probe_graph import CALLS, GRAPH
+from tests.support.http_stub import ChatCompletions, serve
 
 
 def test_another_question_is_not_served_from_the_log(tmp_path: Path) -> None:

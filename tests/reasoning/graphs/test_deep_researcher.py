@@ -12,9 +12,9 @@ from langchain_core.tools import StructuredTool
 from reasoning import FakeChatModel, Finding
 from reasoning.models import read_call_log
 from reasoning.tools import ToolSettings
-from tests.http_stub import serve
 from tests.reasoning.corpus import chunks
 from tests.reasoning.graphs.deep_helpers import ListSink, counting_tool, deep_run
+from tests.support.http_stub import serve
 
 KNOWN = {c.chunk_id for c in chunks()}
 

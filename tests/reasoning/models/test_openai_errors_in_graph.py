@@ -18,8 +18,8 @@ from reasoning import (
     make_chat_model,
     run_graph,
 )
-from tests.http_stub import serve
 from tests.reasoning.corpus import KeywordRetriever
+from tests.support.http_stub import serve
 
 
 class _Failing(BaseHTTPRequestHandler):

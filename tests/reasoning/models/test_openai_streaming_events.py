@@ -21,8 +21,8 @@ from reasoning import (
     make_chat_model,
     run_graph,
 )
-from tests.http_stub import serve
 from tests.reasoning.corpus import KeywordRetriever
+from tests.support.http_stub import serve
 
 REPLY = json.dumps({"answer": "Durable execution replays the workflow from its event history.", "claims": []})
 PIECES = [REPLY[i : i + 9] for i in range(0, len(REPLY), 9)]

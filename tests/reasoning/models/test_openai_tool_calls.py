@@ -11,8 +11,8 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from reasoning import Finding
-from tests.http_stub import ChatCompletions, serve
 from tests.reasoning.graphs.deep_helpers import deep_run
+from tests.support.http_stub import ChatCompletions, serve
 
 
 class _ToolCallingEndpoint(ChatCompletions):

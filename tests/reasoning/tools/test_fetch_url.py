@@ -22,8 +22,8 @@ import reasoning.tools.fetch_url  # noqa: F401  (registers the tool)
 from reasoning import FakeChatModel
 from reasoning.tools.base import ToolContext, ToolSettings, default_tools
 from reasoning.types import Evidence
-from tests.http_stub import serve
 from tests.reasoning.corpus import KeywordRetriever
+from tests.support.http_stub import serve
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 PARAGRAPH = "Durable execution records every step of a workflow so it resumes after a crash. " * 4

@@ -14,9 +14,9 @@ pytest.importorskip("langchain_community", reason="pip install '.[web]'")
 
 from reasoning import FakeChatModel
 from reasoning.tools import ToolContext, ToolSettings, default_tools
-from tests.http_stub import send_json, serve
 from tests.reasoning.corpus import KeywordRetriever
 from tests.reasoning.graphs.deep_helpers import ListSink
+from tests.support.http_stub import send_json, serve
 
 ARTICLE = (
     "LangGraph is a library for building stateful agents as graphs.\n\n"
