@@ -113,7 +113,47 @@ ON CONFLICT (thread_id, position, fingerprint) DO UPDATE SET
 """
 
 
-class SqliteCallLog:
+class SqlCallLog:
+    """What both stores do the same way around their own SQL: read an entry with its owner in one
+    statement, write one and turn the fence's refusal into `SupersededAttemptError`, close.
+
+    A store sets `_conn` and `_lock` (its connection is shared by the scope's threads), its two
+    statements, the driver errors a refused write raises, and how it finds the owner then.
+    """
+
+    _conn: Any
+    _lock: threading.Lock
+    _get_sql: str
+    _put_sql: str
+    _refusals: tuple[type[Exception], ...]
+
+    def get(self, thread_id: str, position: str, fingerprint: str, attempt: int | None) -> Entry | None:
+        args = {"thread": thread_id, "position": position, "fingerprint": fingerprint}
+        with self._lock:
+            row = self._conn.execute(self._get_sql, args).fetchone()
+        return entry_of(row, thread_id, attempt)
+
+    def put(
+        self, thread_id: str, position: str, fingerprint: str, attempt: int | None, kind: Kind, fmt: int, payload: bytes
+    ) -> None:
+        try:
+            with self._lock:
+                self._conn.execute(self._put_sql, (thread_id, position, fingerprint, attempt, kind, fmt, payload))
+        except self._refusals as exc:
+            if FENCE_MARK not in str(exc):
+                raise
+            raise SupersededAttemptError(thread_id, attempt or 0, self._owner_after(exc, thread_id)) from exc
+
+    def _owner_after(self, refusal: Exception, thread_id: str) -> int | None:
+        """The owner attempt that refused a write (None when unknown)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class SqliteCallLog(SqlCallLog):
     """The call log in a SQLite database (the job's checkpoint database on one host).
 
     Args:
@@ -122,6 +162,9 @@ class SqliteCallLog:
         call_timeout_s: how long a call's read or write waits for it; short, because a log
             that stays locked must not hold up the call (the scope then runs it unlogged).
     """
+
+    _get_sql, _put_sql = _SQLITE_GET, _SQLITE_PUT
+    _refusals = (sqlite3.IntegrityError, sqlite3.OperationalError)
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, call_timeout_s: float = 5.0) -> None:
         self.path = path
@@ -183,28 +226,7 @@ class SqliteCallLog:
             finally:
                 self._conn.execute(f"PRAGMA busy_timeout={self._call_ms}")
 
-    def get(self, thread_id: str, position: str, fingerprint: str, attempt: int | None) -> Entry | None:
-        args = {"thread": thread_id, "position": position, "fingerprint": fingerprint}
-        with self._lock:
-            row = self._conn.execute(_SQLITE_GET, args).fetchone()
-        return entry_of(row, thread_id, attempt)
-
-    def put(
-        self, thread_id: str, position: str, fingerprint: str, attempt: int | None, kind: Kind, fmt: int, payload: bytes
-    ) -> None:
-        try:
-            with self._lock:
-                self._conn.execute(_SQLITE_PUT, (thread_id, position, fingerprint, attempt, kind, fmt, payload))
-        except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
-            if FENCE_MARK not in str(exc):
-                raise
-            raise SupersededAttemptError(thread_id, attempt or 0, self._owner(thread_id)) from exc
-
-    def _owner(self, thread_id: str) -> int | None:
+    def _owner_after(self, refusal: Exception, thread_id: str) -> int | None:
         with self._lock:
             row = self._conn.execute("SELECT attempt FROM thread_owner WHERE thread_id = ?", (thread_id,)).fetchone()
         return None if row is None else int(row[0])
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from reasoning.call_log.store import Entry, Kind, entry_of
+from reasoning.call_log.store import SqlCallLog
 from reasoning.errors import SupersededAttemptError
 from reasoning.fencing import FENCE_MARK, owner_in
 from reasoning.fencing.postgres import OWNER_TABLE
@@ -75,13 +75,16 @@ ON CONFLICT (thread_id, position, fingerprint) DO UPDATE SET
 _set_up: set[str] = set()
 
 
-class PostgresCallLog:
+class PostgresCallLog(SqlCallLog):
     """The call log in Postgres.
 
     Args:
         url: a libpq connection string (the checkpoint database's).
         busy_timeout_s: the session's lock timeout, so a claim behind a stuck writer fails.
     """
+
+    _get_sql, _put_sql = _GET, _PUT
+    _refusals = (pg_errors.RaiseException,)
 
     def __init__(self, url: str, *, busy_timeout_s: float = 30.0) -> None:
         self.label = "postgres call_log"
@@ -115,26 +118,8 @@ class PostgresCallLog:
         if owner > attempt:
             raise SupersededAttemptError(thread_id, attempt, owner)
 
-    def get(self, thread_id: str, position: str, fingerprint: str, attempt: int | None) -> Entry | None:
-        args = {"thread": thread_id, "position": position, "fingerprint": fingerprint}
-        with self._lock:
-            row = self._conn.execute(_GET, args).fetchone()
-        return entry_of(row, thread_id, attempt)
-
-    def put(
-        self, thread_id: str, position: str, fingerprint: str, attempt: int | None, kind: Kind, fmt: int, payload: bytes
-    ) -> None:
-        try:
-            with self._lock:
-                self._conn.execute(_PUT, (thread_id, position, fingerprint, attempt, kind, fmt, payload))
-        except pg_errors.RaiseException as exc:
-            if FENCE_MARK not in str(exc):
-                raise
-            raise SupersededAttemptError(thread_id, attempt or 0, owner_in(str(exc))) from exc
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+    def _owner_after(self, refusal: Exception, thread_id: str) -> int | None:
+        return owner_in(str(refusal))  # the trigger names it: no second query on a failed transaction
 
     def __del__(self) -> None:
         # A failed run leaves its store to its last user (see `arun_graph`); psycopg would warn.
