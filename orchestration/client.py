@@ -139,7 +139,8 @@ def failure_reason(err: BaseException) -> str:
     return step + message
 
 
-def _reused(job_id: str, why: str) -> str:
+def id_in_use(job_id: str, why: str) -> str:
+    """The one line for a job id that names another job already (the CLI, MCP and Nexus say it alike)."""
     return (
         f"job id '{job_id}' is already in use ({why}); a job id names one job for ever. "
         f"`durable-research status {job_id}` or `durable-research result {job_id}` shows it; "
@@ -221,7 +222,7 @@ class ResearchClient:
             self.preflight(spec, registry=registry, local_sources=local_sources)
         job_id = job_id or new_job_id(spec.question, opaque=self.client.data_converter.payload_codec is not None)
         if self.artifacts is not None and job_has_artifacts(self.artifacts, job_id):
-            raise JobExistsError(_reused(job_id, "an earlier job left its artifacts under that id"))
+            raise JobExistsError(id_in_use(job_id, "an earlier job left its artifacts under that id"))
         try:
             await self.client.start_workflow(
                 names.WORKFLOW,
@@ -237,7 +238,7 @@ class ResearchClient:
             )
         except WorkflowAlreadyStartedError:
             closed = await self.attach(job_id).closed()
-            raise JobExistsError(_reused(job_id, "that job has ended" if closed else "that job is running")) from None
+            raise JobExistsError(id_in_use(job_id, "that job has ended" if closed else "that job is running")) from None
         return self.attach(job_id)
 
     def attach(self, job_id: str) -> JobHandle:

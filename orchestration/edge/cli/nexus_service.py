@@ -38,7 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestration.activities import WorkerDeps
 from orchestration.artifacts import manifest_key
 from orchestration.batch_client import BatchClient, BatchHandle
-from orchestration.client import JobExistsError, new_job_id
+from orchestration.client import JobExistsError, id_in_use, new_job_id
 from orchestration.edge.batch import start_batch
 from orchestration.edge.cli.job_support import pydantic_problems
 from orchestration.edge.preflight import check_job_id_unused, check_spec
@@ -51,6 +51,7 @@ from orchestration.shared.nexus_contract import BatchRequest, DurableResearchV1,
 from orchestration.shared.spec import JobSpec, check_job_id
 
 _M = TypeVar("_M", bound=BaseModel)
+_R = TypeVar("_R")
 
 
 @nexusrpc.handler.service_handler(service=DurableResearchV1)
@@ -92,22 +93,12 @@ class ResearchService:
                     check_job_id_unused(job_id, self._settings)
                 except ConfigError as exc:  # an earlier job's artifacts: the id is taken, the request is fine
                     raise JobExistsError(str(exc)) from None
-        try:
-            return await ctx.start_workflow(
-                names.WORKFLOW,
-                JobInput(spec=spec, queues=self._queues, tuning=self._tuning),
-                id=job_id,
-                task_queue=self._queues.workflows,
-                result_type=JobResult,
-                # As `ResearchClient.start` words it (no user text: the question may be confidential).
-                static_summary=f"research job · model {spec.model.provider} · {len(spec.corpus)} corpus source(s)"
-                " · via Nexus",
-                # A job id names one job for ever; with the request id, a retried start gets the same run.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-        except WorkflowAlreadyStartedError:
-            raise _refusal(nexusrpc.HandlerErrorType.CONFLICT, _in_use(job_id)) from None
+        return await _start(
+            ctx, names.WORKFLOW, JobInput(spec=spec, queues=self._queues, tuning=self._tuning), job_id=job_id,
+            task_queue=self._queues.workflows, result_type=JobResult,
+            # As `ResearchClient.start` words it (no user text: the question may be confidential).
+            summary=f"research job · model {spec.model.provider} · {len(spec.corpus)} corpus source(s) · via Nexus",
+        )  # fmt: skip
 
     @nexus.workflow_run_operation
     async def batch(
@@ -140,19 +131,12 @@ class _NexusBatches(BatchClient):
         self.started: nexus.WorkflowHandle[BatchResult] | None = None
 
     async def start(self, spec: BatchSpec, *, job_id: str, manifest_key: str, total: int) -> BatchHandle:
-        try:
-            self.started = await self._ctx.start_workflow(
-                names.BATCH_WORKFLOW,
-                BatchInput(spec=spec, manifest_key=manifest_key, total=total, queues=self.queues, tuning=self.tuning),
-                id=job_id,
-                task_queue=self.queues.workflows,
-                result_type=BatchResult,
-                static_summary=f"batch · graph {spec.graph} · {total} documents · via Nexus",
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-        except WorkflowAlreadyStartedError:
-            raise _refusal(nexusrpc.HandlerErrorType.CONFLICT, _in_use(job_id)) from None
+        self.started = await _start(
+            self._ctx, names.BATCH_WORKFLOW,
+            BatchInput(spec=spec, manifest_key=manifest_key, total=total, queues=self.queues, tuning=self.tuning),
+            job_id=job_id, task_queue=self.queues.workflows, result_type=BatchResult,
+            summary=f"batch · graph {spec.graph} · {total} documents · via Nexus",
+        )  # fmt: skip
         return self.attach(job_id)
 
     async def restart(self, spec: BatchSpec, job_id: str, deps: WorkerDeps) -> nexus.WorkflowHandle[BatchResult]:
@@ -193,11 +177,29 @@ async def _exists(job_id: str) -> bool:
     return True
 
 
+async def _start(
+    ctx: nexus.WorkflowRunOperationContext,
+    workflow: str,
+    arg: BaseModel,
+    *,
+    job_id: str,
+    task_queue: str,
+    result_type: type[_R],
+    summary: str,
+) -> nexus.WorkflowHandle[_R]:
+    """Start the workflow backing the operation. A job id names one job for ever; with the request id
+    (the SDK passes it on), a retried start gets the run it started, and another job's id is refused."""
+    try:
+        return await ctx.start_workflow(
+            workflow, arg, id=job_id, task_queue=task_queue, result_type=result_type, static_summary=summary,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )  # fmt: skip
+    except WorkflowAlreadyStartedError:
+        raise _refusal(nexusrpc.HandlerErrorType.CONFLICT, _in_use(job_id)) from None
+
+
 def _in_use(job_id: str) -> str:
-    return (
-        f"job id '{job_id}' is already in use; a job id names one job for ever. "
-        f"`durable-research status {job_id}` shows it; pick another job id."
-    )
+    return id_in_use(job_id, "another job started under it")
 
 
 def _refusal(kind: nexusrpc.HandlerErrorType, message: str) -> nexusrpc.HandlerError:
