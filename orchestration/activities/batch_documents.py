@@ -271,12 +271,10 @@ def analyse_document(
     store = LocalArtifactStore(task.artifacts_root)
     recorder = CallRecorder(ledger.observer() if ledger is not None else None)
     runner.observe(recorder)
-    record = DocRecord(index=entry.index, source=entry.source, graph=task.graph)
     text, title, problem = read_entry(store, entry, task.max_file_bytes)
     if problem is not None:
-        return DocumentOutcome(record.replace(error=problem))
+        return DocumentOutcome(DocRecord(index=entry.index, source=entry.source, graph=task.graph, error=problem))
     digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    record = record.replace(hash=digest, result=result_key(task.job_id, digest))
     if ledger is not None:
         ledger.begin(unit(entry.index))
     try:
@@ -284,12 +282,15 @@ def analyse_document(
     finally:
         if ledger is not None:
             ledger.begin(None)
-    record = record.replace(ok=found.ok, error=found.error, reused=found.reused, usage=found.usage)
-    memory_doc = None
+    graph, memory_doc = task.graph, None
     if found.stored is not None:
         graph, analysis = found.stored
-        record = record.replace(graph=graph)
         memory_doc = _memory_doc(task.job_id, entry, title, digest, graph, analysis)
+    # Built once, when everything about the document is known (this runs for every document).
+    record = DocRecord(
+        index=entry.index, source=entry.source, graph=graph, hash=digest, result=result_key(task.job_id, digest),
+        ok=found.ok, error=found.error, reused=found.reused, usage=found.usage,
+    )  # fmt: skip
     return DocumentOutcome(
         record, memory_doc, found.analysed, recorder.calls, recorder.nodes, replayed=recorder.replayed
     )
